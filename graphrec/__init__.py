@@ -1,0 +1,1 @@
+"""graphrec: recommendations from a Neo4j graph with LightGCN embeddings."""

@@ -1,0 +1,237 @@
+"""The `graphrec` command line. Every subcommand has `--help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import neo4j
+
+from graphrec import cypher_files
+from graphrec.config import ConfigError, resolve_connection
+from graphrec.db import QueryRunner
+from graphrec.load import InputError
+from graphrec.server.local import LocalServer, ServerError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except (ConfigError, ServerError, InputError, FileNotFoundError, ValueError) as error:
+        print(f"graphrec: error: {error}", file=sys.stderr)
+        return 1
+    except neo4j.exceptions.Neo4jError as error:
+        print(f"graphrec: Neo4j refused: {error.code}: {error.message}", file=sys.stderr)
+        return 1
+    except neo4j.exceptions.DriverError as error:
+        print(f"graphrec: cannot reach Neo4j: {error}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graphrec", description=__doc__)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    connection = argparse.ArgumentParser(add_help=False)
+    group = connection.add_argument_group("connection (default: NEO4J_* variables, else the local server)")
+    group.add_argument("--uri", help="Bolt URI, e.g. bolt://127.0.0.1:7687 (NEO4J_URI)")
+    group.add_argument("--user", help="user name (NEO4J_USER, default neo4j)")
+    group.add_argument("--password", help="password (NEO4J_PASSWORD)")
+    group.add_argument("--database", help="database name (NEO4J_DATABASE, default neo4j)")
+
+    neo4j_cmd = commands.add_parser("neo4j", help="run a local Neo4j 5.26 Community server with java")
+    server_cmds = neo4j_cmd.add_subparsers(title="actions", metavar="ACTION", required=True)
+    start = server_cmds.add_parser("start", help="fetch (once), configure and start the server; wait for Bolt")
+    start.add_argument("--bolt-port", type=int, help="Bolt port (default: last start's, else 7687)")
+    start.add_argument("--http-port", type=int, help="HTTP/Browser port (default: last start's, else 7474)")
+    start.add_argument("--heap", default="1g", help="JVM heap (default 1g)")
+    start.add_argument("--pagecache", default="512m", help="page cache (default 512m)")
+    start.add_argument("--password", help="password set on the first start (default: generated)")
+    start.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for Bolt (default 180)")
+    start.set_defaults(run=_neo4j_start)
+    server_cmds.add_parser("stop", help="shut the server down cleanly").set_defaults(run=_neo4j_stop)
+    server_cmds.add_parser("status", help="whether it runs, and where").set_defaults(run=_neo4j_status)
+
+    init = commands.add_parser("init", parents=[connection], help="apply cypher/schema.cypher (idempotent)")
+    init.set_defaults(run=_init)
+
+    load = commands.add_parser("load", help="load data (validated first; idempotent)")
+    formats = load.add_subparsers(title="formats", metavar="FORMAT", required=True)
+    writing = argparse.ArgumentParser(add_help=False)
+    writing.add_argument("--batch-size", type=int, default=20_000, help="rows per transaction (default 20000)")
+    writing.add_argument("--workers", type=int, default=2, help="concurrent writers (default 2)")
+    csv = formats.add_parser("csv", parents=[connection, writing],
+                             help="CSV tables: users, items, groups, memberships, interactions")
+    for table in ("users", "items", "groups", "memberships", "interactions", "group-interactions"):
+        csv.add_argument(f"--{table}", metavar="FILE", help=f"CSV file of {table.replace('-', ' ')}")
+    csv.set_defaults(run=_load_csv)
+    lightgcn = formats.add_parser("lightgcn", parents=[connection, writing],
+                                  help="LightGCN folder: train.txt, test.txt ('uid iid iid ...')")
+    lightgcn.add_argument("directory", type=Path)
+    lightgcn.set_defaults(run=_load_lightgcn)
+    groups = formats.add_parser("groups", parents=[connection, writing],
+                                help="group-benchmark folder: groupMember.txt, *Rating{Train,Test,Negative}.txt")
+    groups.add_argument("directory", type=Path)
+    groups.set_defaults(run=_load_groups)
+
+    cypher = commands.add_parser("cypher", parents=[connection],
+                                 help="run a Cypher query or a .cypher file (from cypher/ or a path)")
+    cypher.add_argument("query", metavar="QUERY_OR_FILE")
+    cypher.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter; VALUE is read as JSON when it parses, else as a string")
+    cypher.add_argument("--json", action="store_true", help="print the rows as JSON")
+    cypher.set_defaults(run=_cypher)
+
+    demo = commands.add_parser("demo", parents=[connection],
+                               help="start (or connect to) Neo4j and load a small generated dataset")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _runner(args: argparse.Namespace) -> QueryRunner:
+    return QueryRunner(resolve_connection(args.uri, args.user, args.password, args.database))
+
+
+def _neo4j_start(args: argparse.Namespace) -> int:
+    server = LocalServer.from_environment(bolt_port=args.bolt_port, http_port=args.http_port,
+                                          heap=args.heap, pagecache=args.pagecache)
+    already = server.status().running
+    status = server.start(password=args.password, timeout=args.timeout)
+    print(("already running\n" if already else "started\n") + status.describe())
+    return 0
+
+
+def _neo4j_stop(args: argparse.Namespace) -> int:
+    stopped = LocalServer.from_environment().stop()
+    print("stopped" if stopped else "not running")
+    return 0
+
+
+def _neo4j_status(args: argparse.Namespace) -> int:
+    status = LocalServer.from_environment().status()
+    print(status.describe())
+    return 0 if status.running else 3
+
+
+def _init(args: argparse.Namespace) -> int:
+    from graphrec.load import apply_schema
+
+    with _runner(args) as runner:
+        apply_schema(runner)
+    print(f"schema applied ({len(cypher_files.statements('schema'))} statements)")
+    return 0
+
+
+def _print_load(runner: QueryRunner, written: dict[str, int]) -> None:
+    from graphrec.load import graph_summary
+
+    print("written: " + ", ".join(f"{k} {v:,}" for k, v in written.items() if v))
+    print("graph:   " + ", ".join(f"{k} {v:,}" for k, v in graph_summary(runner).items() if v))
+
+
+def _load_csv(args: argparse.Namespace) -> int:
+    from graphrec.load import load_csv
+
+    tables = {name: getattr(args, name) for name in
+              ("users", "items", "groups", "memberships", "interactions", "group_interactions")}
+    with _runner(args) as runner:
+        _print_load(runner, load_csv(runner, batch_size=args.batch_size, workers=args.workers,
+                                     **{k: v for k, v in tables.items() if v}))
+    return 0
+
+
+def _load_lightgcn(args: argparse.Namespace) -> int:
+    from graphrec.load import load_lightgcn
+
+    with _runner(args) as runner:
+        _print_load(runner, load_lightgcn(runner, args.directory, batch_size=args.batch_size,
+                                          workers=args.workers))
+    return 0
+
+
+def _load_groups(args: argparse.Namespace) -> int:
+    from graphrec.load import load_group_benchmark
+
+    with _runner(args) as runner:
+        _print_load(runner, load_group_benchmark(runner, args.directory, batch_size=args.batch_size,
+                                                 workers=args.workers))
+    return 0
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """`name=value` pairs → parameters; a value is JSON when it parses as JSON, else a string."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"--param wants NAME=VALUE, got {pair!r}")
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    return params
+
+
+def _cypher(args: argparse.Namespace) -> int:
+    params = parse_params(args.param)
+    text = args.query
+    if Path(text).suffix == ".cypher" and Path(text).is_file():
+        queries = cypher_files.split_statements(Path(text).read_text(encoding="utf-8"))
+    elif text.endswith(".cypher") or (text.isidentifier() and (cypher_files.CYPHER_DIR / f"{text}.cypher").is_file()):
+        queries = cypher_files.statements(text)
+    else:
+        queries = (text,)
+    with _runner(args) as runner:
+        rows: list[dict[str, Any]] = []
+        for query in queries:
+            rows = runner.run(query, params)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        print(format_table(rows))
+    return 0
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Rows as an aligned text table (`(no rows)` when empty)."""
+    if not rows:
+        return "(no rows)"
+    columns = list(rows[0])
+    cells = [[json.dumps(row.get(c), default=str) if not isinstance(row.get(c), str) else row[c]
+              for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[k]) for r in cells)) for k, c in enumerate(columns)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})"
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from graphrec.load import load_csv
+    from graphrec.synthetic import taste_clusters
+
+    if not (args.uri or _env_uri()):
+        print(LocalServer.from_environment().start().describe())
+    tables = taste_clusters()
+    with _runner(args) as runner:
+        _print_load(runner, load_csv(runner, **tables.as_dict()))
+    print("Explore it in Browser, e.g.: MATCH p=(:User {id: 1})-[:MEMBER_OF|INTERACTED]->() RETURN p")
+    return 0
+
+
+def _env_uri() -> str | None:
+    import os
+
+    return os.environ.get("NEO4J_URI")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

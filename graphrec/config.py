@@ -1,0 +1,55 @@
+"""Where graphrec finds Neo4j.
+
+Each setting comes from the first of: an explicit argument (CLI flag), the environment (`NEO4J_URI`,
+`NEO4J_USER`, `NEO4J_PASSWORD`, `NEO4J_DATABASE`), and the local server started by `graphrec neo4j start`
+(its Bolt URI and generated password). User defaults to `neo4j`, database to `neo4j`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    """No usable connection settings."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    uri: str
+    user: str
+    password: str
+    database: str
+
+    def __repr__(self) -> str:  # never print the password
+        return f"Connection(uri={self.uri!r}, user={self.user!r}, database={self.database!r})"
+
+
+def resolve_connection(
+    uri: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+) -> Connection:
+    """The connection settings from arguments, then the environment, then the local server."""
+    from graphrec.server.local import LocalServer
+
+    uri = uri or os.environ.get("NEO4J_URI")
+    user = user or os.environ.get("NEO4J_USER") or "neo4j"
+    password = password or os.environ.get("NEO4J_PASSWORD")
+    database = database or os.environ.get("NEO4J_DATABASE") or "neo4j"
+    if uri is None or password is None:
+        local = LocalServer.from_environment()
+        if uri is None:
+            if not local.is_configured():
+                raise ConfigError(
+                    "no Neo4j server configured: run `graphrec neo4j start`, or set NEO4J_URI "
+                    "(and NEO4J_PASSWORD) or pass --uri/--password"
+                )
+            uri = local.bolt_uri
+        if password is None:
+            if uri != local.bolt_uri or not local.password_file.exists():
+                raise ConfigError(f"no password for {uri}: set NEO4J_PASSWORD or pass --password")
+            password = local.password()
+    return Connection(uri=uri, user=user, password=password, database=database)

@@ -1,0 +1,348 @@
+"""A Neo4j 5.26 Community server run with `java` from jars fetched off Maven Central.
+
+Layout (home defaults to `$XDG_DATA_HOME/graphrec/neo4j`, i.e. `~/.local/share/graphrec/neo4j`, or
+`$GRAPHREC_NEO4J_HOME`):
+
+    <home>/conf/neo4j.conf    written on every start from the settings below
+    <home>/data, logs, run    the database, `logs/console.log` (the server's output), the pid file
+    <home>/password           the `neo4j` user's password, mode 0600, generated unless the user sets one
+    <home>/ports              the Bolt and HTTP ports of the last start
+
+The jars (server, Browser and their dependencies, about 140 MB) are fetched once by Maven into
+`$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import neo4j
+
+NEO4J_VERSION = "5.26.30"
+BROWSER_VERSION = "5.24.0"
+DEFAULT_BOLT_PORT = 7687
+DEFAULT_HTTP_PORT = 7474
+USER = "neo4j"
+
+# The JVM flags of Neo4j 5.x's own launcher; java.nio must be open or vector indexes can stall.
+JVM_FLAGS = [
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--enable-native-access=ALL-UNNAMED",
+    "--add-modules=jdk.incubator.vector",
+    "-Dlog4j2.disable.jmx=true",
+]
+
+
+class ServerError(RuntimeError):
+    """The local server could not be installed, started or stopped."""
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+def jar_dir() -> Path:
+    """Where the Neo4j jars are cached: `$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib`."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / "graphrec" / f"neo4j-{NEO4J_VERSION}" / "lib"
+
+
+def install_jars() -> Path:
+    """Fetch Neo4j Community and Browser with Maven into the cache, once; return the jar folder.
+
+    Maven writes into a temporary folder that is renamed into place only when complete, so an interrupted
+    download is never taken for a finished one.
+    """
+    lib = jar_dir()
+    if lib.is_dir():
+        return lib
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise ServerError("Maven (`mvn`) is needed once to fetch the Neo4j jars; install it (apt-get install maven)")
+    lib.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix="lib.partial-", dir=lib.parent))
+    pom = files("graphrec.server").joinpath("pom.xml")
+    print(f"Fetching Neo4j {NEO4J_VERSION} Community and Browser {BROWSER_VERSION} from Maven Central "
+          f"into {lib} (once, about 140 MB)...", flush=True)
+    result = subprocess.run(
+        [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime",
+         f"-DoutputDirectory={partial}", f"-Dneo4j.version={NEO4J_VERSION}",
+         f"-Dbrowser.version={BROWSER_VERSION}"],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
+        raise ServerError(f"Maven could not fetch the Neo4j jars:\n{tail}")
+    partial.rename(lib)
+    return lib
+
+
+@dataclass(frozen=True)
+class Status:
+    running: bool
+    pid: int | None
+    bolt_uri: str
+    browser_url: str
+    home: Path
+
+    def describe(self) -> str:
+        state = f"running (pid {self.pid})" if self.running else "stopped"
+        return (f"Neo4j {NEO4J_VERSION} Community: {state}\n"
+                f"  Bolt:    {self.bolt_uri}\n  Browser: {self.browser_url}\n"
+                f"  user:    {USER} (password in {self.home / 'password'})\n  home:    {self.home}")
+
+
+class LocalServer:
+    """One Neo4j server home on this machine.
+
+    Args:
+        home (Path): the server's folder (created on start).
+        bolt_port (int, optional): Bolt port; default: the last start's, else 7687.
+        http_port (int, optional): HTTP port serving Browser; default: the last start's, else 7474.
+        heap (str): JVM heap, `-Xms` and `-Xmx` (default: `1g`).
+        pagecache (str): page cache size (default: `512m`).
+    """
+
+    def __init__(self, home: Path, bolt_port: int | None = None, http_port: int | None = None,
+                 heap: str = "1g", pagecache: str = "512m") -> None:
+        self.home = Path(home).expanduser().resolve()
+        saved = self._saved_ports()
+        self.bolt_port = bolt_port or saved.get("bolt", DEFAULT_BOLT_PORT)
+        self.http_port = http_port or saved.get("http", DEFAULT_HTTP_PORT)
+        self.heap = heap
+        self.pagecache = pagecache
+        self._process: subprocess.Popen[bytes] | None = None  # set when this object started the server
+
+    @classmethod
+    def from_environment(cls, **kwargs: object) -> LocalServer:
+        """The server at `$GRAPHREC_NEO4J_HOME`, else `$XDG_DATA_HOME/graphrec/neo4j`."""
+        home = os.environ.get("GRAPHREC_NEO4J_HOME") or _xdg("XDG_DATA_HOME", ".local/share") / "graphrec" / "neo4j"
+        return cls(Path(home), **kwargs)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"LocalServer({str(self.home)!r}, bolt_port={self.bolt_port}, http_port={self.http_port})"
+
+    @property
+    def bolt_uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def browser_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/browser/"
+
+    @property
+    def password_file(self) -> Path:
+        return self.home / "password"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "logs" / "console.log"
+
+    def is_configured(self) -> bool:
+        """Whether this home has been started at least once."""
+        return self.password_file.exists()
+
+    def password(self) -> str:
+        return self.password_file.read_text(encoding="utf-8").strip()
+
+    def status(self) -> Status:
+        pid = self._pid()
+        running = pid is not None and self._bolt_answers()
+        return Status(running, pid if running else None, self.bolt_uri, self.browser_url, self.home)
+
+    def start(self, password: str | None = None, timeout: float = 180.0) -> Status:
+        """Start the server (a no-op when it already runs) and wait until Bolt and HTTP answer.
+
+        On the first start the `neo4j` user's password is set to `password`, or to a generated one, and
+        kept in `<home>/password`; later starts keep it (a different `password` is an error).
+        """
+        if self.status().running:
+            return self.status()
+        java = shutil.which("java")
+        if java is None:
+            raise ServerError("Java 17 or 21 is needed to run Neo4j 5.26 (`java` not found on PATH)")
+        for port in (self.bolt_port, self.http_port):
+            if not _port_free(port):
+                raise ServerError(f"port {port} on 127.0.0.1 is already in use (another server?); "
+                                  "choose others with --bolt-port / --http-port")
+        lib = install_jars()
+        self._write_config()
+        self._ensure_password(java, lib, password)
+        self._save_ports()
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(
+                [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, "-cp", f"{lib}/*",
+                 "org.neo4j.server.CommunityEntryPoint", f"--home-dir={self.home}",
+                 f"--config-dir={self.home / 'conf'}", "--console-mode"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, cwd=self.home,
+            )
+        self._process = process
+        (self.home / "run" / "graphrec.pid").write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ServerError(f"Neo4j exited with code {process.returncode} while starting; "
+                                  f"the end of {self.log_file}:\n{self._log_tail()}")
+            if self._bolt_answers() and self._http_answers():
+                return self.status()
+            time.sleep(0.5)
+        self._terminate(process.pid, grace=10)
+        raise ServerError(f"Neo4j did not answer on {self.bolt_uri} within {timeout:.0f} s; "
+                          f"the end of {self.log_file}:\n{self._log_tail()}")
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Shut the server down cleanly (SIGTERM, then SIGKILL after `timeout`); False if it was not running."""
+        pid = self._pid()
+        if pid is None:
+            return False
+        self._terminate(pid, grace=timeout)
+        (self.home / "run" / "graphrec.pid").unlink(missing_ok=True)
+        return True
+
+    def _write_config(self) -> None:
+        for sub in ("conf", "data", "logs", "run", "plugins", "import"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        settings = {
+            "server.directories.data": self.home / "data",
+            "server.directories.logs": self.home / "logs",
+            "server.directories.run": self.home / "run",
+            "server.directories.plugins": self.home / "plugins",
+            "server.directories.import": self.home / "import",
+            "server.default_listen_address": "127.0.0.1",
+            "server.bolt.listen_address": f"127.0.0.1:{self.bolt_port}",
+            "server.http.enabled": "true",
+            "server.http.listen_address": f"127.0.0.1:{self.http_port}",
+            "server.https.enabled": "false",
+            "dbms.security.auth_enabled": "true",
+            "server.memory.pagecache.size": self.pagecache,
+            "dbms.usage_report.enabled": "false",
+        }
+        text = "# Written by graphrec on every start; edit graphrec/server/local.py instead.\n"
+        text += "".join(f"{key}={value}\n" for key, value in settings.items())
+        (self.home / "conf" / "neo4j.conf").write_text(text)
+
+    def _ensure_password(self, java: str, lib: Path, password: str | None) -> None:
+        if self.password_file.exists():
+            if password is not None and password != self.password():
+                raise ServerError(f"this server's password was set on its first start and is kept in "
+                                  f"{self.password_file}; it cannot be changed by `start`")
+            return
+        password = password or secrets.token_urlsafe(18)
+        if len(password) < 8:
+            raise ServerError("Neo4j needs a password of at least 8 characters")
+        result = subprocess.run(
+            [java, "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", password],
+            env={**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")},
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            first_lines = "\n".join((result.stdout + result.stderr).strip().splitlines()[:3])
+            raise ServerError(f"could not set the initial password:\n{first_lines}")
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+
+    def _saved_ports(self) -> dict[str, int]:
+        path = self.home / "ports"
+        if not path.exists():
+            return {}
+        pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+        return {key: int(value) for key, value in pairs}
+
+    def _save_ports(self) -> None:
+        (self.home / "ports").write_text(f"bolt={self.bolt_port}\nhttp={self.http_port}\n")
+
+    def _pid(self) -> int | None:
+        """The server's pid if the pid file names a live Neo4j process of this home."""
+        path = self.home / "run" / "graphrec.pid"
+        if not path.exists():
+            return None
+        pid = int(path.read_text().strip())
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return None
+        return pid if "CommunityEntryPoint" in cmdline and f"--home-dir={self.home}" in cmdline else None
+
+    def _bolt_answers(self) -> bool:
+        if not self.password_file.exists():
+            return False
+        try:
+            with neo4j.GraphDatabase.driver(self.bolt_uri, auth=(USER, self.password())) as driver:
+                driver.verify_connectivity()
+            return True
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, neo4j.exceptions.AuthError,
+                OSError):
+            return False
+
+    def _http_answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/", timeout=5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def _terminate(self, pid: int, grace: float) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        if self._process is not None and self._process.pid == pid:
+            try:
+                self._process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                return
+            time.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
+
+    def _log_tail(self, lines: int = 40) -> str:
+        if not self.log_file.exists():
+            return "(no log written)"
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,95 @@
+"""One real Neo4j per test session, and an empty database for every test that asks for one.
+
+The server is, in order of preference: the one at `NEO4J_URI` (with `NEO4J_USER` / `NEO4J_PASSWORD`; its
+database must be empty, since tests delete everything they find), a `neo4j:5.26-community` container when a
+Docker engine answers, or the project's own local server started in a temporary home on free ports.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import socket
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+from graphrec.config import Connection
+from graphrec.db import QueryRunner
+from graphrec.server.local import LocalServer
+
+PASSWORD = "graphrec-test-password"
+WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _docker_answers() -> bool:
+    """Whether a Docker engine answers (a failed probe leaks a socket inside docker-py: silenced)."""
+    import docker
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            client = docker.from_env(timeout=3)
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        except Exception:  # no engine, no socket, no permission: all mean "no Docker here"
+            return False
+        finally:
+            gc.collect()
+
+
+@pytest.fixture(scope="session")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer | None]:
+    """The project's own server when the session started it; None when the server is external."""
+    if os.environ.get("NEO4J_URI") or _docker_answers():
+        yield None
+        return
+    server = LocalServer(tmp_path_factory.mktemp("neo4j-home"), bolt_port=_free_port(),
+                         http_port=_free_port(), heap="1g", pagecache="256m")
+    server.start(password=PASSWORD)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def connection(local_server: LocalServer | None) -> Iterator[Connection]:
+    if local_server is not None:
+        yield Connection(local_server.bolt_uri, "neo4j", local_server.password(), "neo4j")
+    elif os.environ.get("NEO4J_URI"):
+        yield Connection(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"),
+                         os.environ.get("NEO4J_PASSWORD", ""), os.environ.get("NEO4J_DATABASE", "neo4j"))
+    else:
+        from testcontainers.community.neo4j import Neo4jContainer
+
+        with Neo4jContainer("neo4j:5.26-community", password=PASSWORD) as container:
+            yield Connection(container.get_connection_url(), "neo4j", PASSWORD, "neo4j")
+
+
+@pytest.fixture(scope="session")
+def session_runner(connection: Connection) -> Iterator[QueryRunner]:
+    with QueryRunner(connection) as runner:
+        runner.verify()
+        if runner.run("MATCH (n) RETURN count(n) AS n")[0]["n"]:
+            pytest.exit(f"the test database at {connection.uri} is not empty; tests delete everything, so "
+                        "point NEO4J_URI at an empty database", returncode=2)
+        yield runner
+
+
+@pytest.fixture
+def runner(session_runner: QueryRunner) -> Iterator[QueryRunner]:
+    """A runner on an empty database; whatever the test wrote is deleted afterwards."""
+    try:
+        yield session_runner
+    finally:
+        session_runner.run(WIPE)

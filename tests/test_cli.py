@@ -1,0 +1,58 @@
+"""The `graphrec` command line against the real server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graphrec.cli import format_table, main, parse_params
+from graphrec.config import Connection
+from graphrec.db import QueryRunner
+from graphrec.synthetic import taste_clusters
+
+
+def flags(connection: Connection) -> list[str]:
+    return ["--uri", connection.uri, "--user", connection.user, "--password", connection.password]
+
+
+def test_params_are_json_when_they_parse() -> None:
+    assert parse_params(["k=20", "ids=[1,2]", "name=Ada", "flag=true"]) == {
+        "k": 20, "ids": [1, 2], "name": "Ada", "flag": True}
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+        parse_params(["oops"])
+
+
+def test_table_format() -> None:
+    assert format_table([{"a": 1, "b": "x"}, {"a": 22, "b": None}]) == (
+        "a  | b   \n---+-----\n1  | x   \n22 | null\n(2 rows)")
+    assert format_table([]) == "(no rows)"
+
+
+@pytest.mark.neo4j
+def test_load_csv_then_query_a_cypher_file_as_json(runner: QueryRunner, connection: Connection,
+                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tables = taste_clusters(n_users=30, n_items=20, n_groups=3, seed=5)
+    paths = tables.to_csv(str(tmp_path))
+    args = [f"--{name.replace('_', '-')}={path}" for name, path in paths.items()]
+    assert main(["load", "csv", *flags(connection), *args]) == 0
+    assert "user_interactions 360" in capsys.readouterr().out
+
+    assert main(["cypher", "graph_summary", *flags(connection), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)[0]
+    assert (summary["users"], summary["items"], summary["groups"]) == (30, 20, 3)
+
+    assert main(["cypher", "missing_users.cypher", "--param", "ids=[1, 777]", *flags(connection), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"missing": [777]}]
+
+
+@pytest.mark.neo4j
+def test_errors_are_one_line_and_exit_1(runner: QueryRunner, connection: Connection, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "interactions.csv"
+    bad.write_text("user_id,item_id\n1,x\n")
+    assert main(["load", "csv", *flags(connection), f"--interactions={bad}"]) == 1
+    assert f"graphrec: error: {bad}, line 2, field 'item_id'" in capsys.readouterr().err
+    assert main(["cypher", "RETURN nope", *flags(connection)]) == 1
+    assert "Neo4j refused: Neo.ClientError.Statement.SyntaxError" in capsys.readouterr().err

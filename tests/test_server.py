@@ -1,0 +1,59 @@
+"""The local server: idempotent start, Browser served, data kept across a restart, failures explained."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from graphrec.db import QueryRunner
+from graphrec.server.local import LocalServer, ServerError
+from tests.conftest import _free_port
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture
+def server(local_server: LocalServer | None) -> LocalServer:
+    if local_server is None:
+        pytest.skip("the session uses an external server (NEO4J_URI or Docker)")
+    return local_server
+
+
+def test_start_on_a_running_server_is_a_no_op(server: LocalServer) -> None:
+    before = server.status()
+    assert before.running and before.pid is not None
+    assert server.start() == before
+
+
+def test_browser_is_served(server: LocalServer) -> None:
+    with urllib.request.urlopen(server.browser_url, timeout=10) as response:
+        assert response.status == 200
+        assert "<title>Neo4j Browser</title>" in response.read().decode()
+
+
+def test_password_file_is_private(server: LocalServer) -> None:
+    assert server.password_file.stat().st_mode & 0o077 == 0
+
+
+def test_data_survives_a_restart(server: LocalServer, runner: QueryRunner) -> None:
+    runner.run("CREATE (:Item {id: 424242, title: 'kept'})")
+    assert server.stop()
+    assert not server.status().running
+    server.start()
+    assert runner.run("MATCH (i:Item {id: 424242}) RETURN i.title AS t") == [{"t": "kept"}]
+
+
+def test_a_taken_port_is_refused_before_starting(server: LocalServer, tmp_path: Path) -> None:
+    clash = LocalServer(tmp_path / "clash", bolt_port=server.bolt_port, http_port=server.http_port)
+    with pytest.raises(ServerError, match=f"port {server.bolt_port} on 127.0.0.1 is already in use"):
+        clash.start()
+
+
+def test_a_failed_start_shows_the_log_tail(server: LocalServer, tmp_path: Path) -> None:
+    broken = LocalServer(tmp_path / "broken", bolt_port=_free_port(), http_port=_free_port(),
+                         heap="1x", pagecache="64m")
+    with pytest.raises(ServerError, match=r"(?s)exited with code \d+ while starting.*console.log.*heap size"):
+        broken.start(timeout=120)
+    assert not broken.status().running
