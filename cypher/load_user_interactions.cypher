@@ -1,9 +1,11 @@
-// Upsert (:User)-[:INTERACTED {weight, ts, split, negatives}]->(:Item), one relationship per pair.
-// Parameters: $rows: list of [user id, item id, weight (float), ts (Unix seconds or null),
-//   split ('train'|'valid'|'test'), negatives (list of item ids or null)]. Both nodes must exist.
-// Run by graphrec.load in batches; idempotent (a re-load overwrites the properties).
+// Upsert (:User)-[:INTERACTED]->(:Item), one relationship per pair, its properties replaced by the row's.
+// Parameters: $rows: list of [user id, item id, properties], the properties a map of weight (float),
+//   ts (Unix seconds), split ('train'|'valid'|'test') and negatives (list of item ids), absent keys omitted.
+//   Both nodes must exist.
+// Run by graphrec.load in batches; idempotent (a re-load leaves exactly the row's properties).
+:param rows => [[1, 10, {weight: 1.0, split: 'train'}]]
 UNWIND $rows AS row
 MATCH (s:User {id: row[0]})
 MATCH (i:Item {id: row[1]})
 MERGE (s)-[r:INTERACTED]->(i)
-SET r.weight = row[2], r.ts = row[3], r.split = row[4], r.negatives = row[5]
+SET r = row[2]

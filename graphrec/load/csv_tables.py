@@ -160,7 +160,8 @@ def read_tables(
         unknown = (missing(kind, undeclared) if missing else set(undeclared)) if undeclared else set()
         if unknown:
             position = int(np.flatnonzero(ids.isin(unknown).to_numpy())[0])
-            raise InputError(table.label, f"unknown {kind} {ids.iloc[position]}: not in this load nor in the database",
+            what = "group member: no user" if kind == "user" else "group: no group"
+            raise InputError(table.label, f"unknown {what} {ids.iloc[position]} in this load or the database",
                              line=table.line(position), field=column)
     return dataset
 

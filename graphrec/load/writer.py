@@ -82,10 +82,13 @@ def _grid(table: pd.DataFrame, workers: int) -> list[list[list[list[Any]]]]:
     item % workers == (a + p) % workers, so the streams of a phase share no node."""
     if table.empty:
         return []
-    ts = table["ts"].astype(object).where(table["ts"].notna(), None)
-    negatives = table["negatives"].astype(object).where(table["negatives"].notna(), None)
-    rows = list(map(list, zip(table["source"].tolist(), table["item"].tolist(), table["weight"].tolist(),
-                              ts.tolist(), table["split"].tolist(), negatives.tolist())))
+    properties = [
+        {key: value for key, value in zip(("weight", "ts", "split", "negatives"), values) if value is not None}
+        for values in zip(table["weight"].tolist(), table["ts"].astype(object).where(table["ts"].notna(), None).tolist(),
+                          table["split"].tolist(),
+                          table["negatives"].astype(object).where(table["negatives"].notna(), None).tolist())
+    ]
+    rows = list(map(list, zip(table["source"].tolist(), table["item"].tolist(), properties)))
     source_part = (table["source"].to_numpy() % workers).tolist()
     item_part = (table["item"].to_numpy() % workers).tolist()
     cells: dict[tuple[int, int], list[list[Any]]] = {}

@@ -38,6 +38,7 @@ USER = "neo4j"
 # The JVM flags of Neo4j 5.x's own launcher; java.nio must be open or vector indexes can stall.
 JVM_FLAGS = [
     "-XX:+UseG1GC",
+    "-XX:+AlwaysPreTouch",
     "-XX:-OmitStackTraceInFastThrow",
     "-XX:+UnlockExperimentalVMOptions",
     "-XX:+TrustFinalNonStaticFields",
@@ -249,11 +250,11 @@ class LocalServer:
                 raise ServerError(f"this server's password was set on its first start and is kept in "
                                   f"{self.password_file}; it cannot be changed by `start`")
             return
-        password = password or secrets.token_urlsafe(18)
+        password = password or secrets.token_hex(16)
         if len(password) < 8:
             raise ServerError("Neo4j needs a password of at least 8 characters")
         result = subprocess.run(
-            [java, "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", password],
+            [java, "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", "--", password],
             env={**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")},
             capture_output=True, text=True,
         )
