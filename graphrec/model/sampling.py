@@ -1,0 +1,47 @@
+r"""Uniform negative sampling for BPR training."""
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+
+class NegativeSampler:
+    r"""Draws, for each user :math:`u` given, an item :math:`j` uniformly from
+    the items :math:`u` has no training interaction with.
+
+    Membership is tested against the sorted keys :math:`u |I| + i` of the
+    training interactions with :func:`torch.searchsorted`; colliding draws are
+    redrawn, all at once, until none is left (rejection sampling, so exactly
+    uniform over each user's non-interacted items).
+
+    Args:
+        interactions (torch.Tensor): Training interactions, shape
+            :obj:`(2, E)`: user ids in row 0, item ids in row 1.
+        num_items (int): The number of items :math:`|I|`.
+    """
+
+    def __init__(self, interactions: Tensor, num_items: int):
+        self.num_items = num_items
+        self.keys = torch.unique(interactions[0].long() * num_items + interactions[1].long())
+        _, per_user = torch.unique_consecutive(self.keys // num_items, return_counts=True)
+        if per_user.numel() and per_user.max() >= num_items:
+            raise ValueError("a user has interacted with every item: no negative to sample")
+
+    def contains(self, users: Tensor, items: Tensor) -> Tensor:
+        r"""Whether each :obj:`(users[k], items[k])` is a training
+        interaction."""
+        query = users * self.num_items + items
+        if not self.keys.numel():
+            return torch.zeros_like(query, dtype=torch.bool)
+        pos = torch.searchsorted(self.keys, query).clamp_(max=self.keys.numel() - 1)
+        return self.keys[pos] == query
+
+    def sample(self, users: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
+        r"""Returns one negative item per entry of :obj:`users`."""
+        users = users.long()
+        items = torch.randint(self.num_items, users.shape, generator=generator)
+        redo = self.contains(users, items).nonzero().squeeze(1)
+        while redo.numel():
+            items[redo] = torch.randint(self.num_items, redo.shape, generator=generator)
+            redo = redo[self.contains(users[redo], items[redo])]
+        return items

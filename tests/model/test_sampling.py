@@ -1,0 +1,47 @@
+"""Uniform negative sampling."""
+import pytest
+import torch
+
+from graphrec.model import NegativeSampler
+
+
+def dense_interactions(num_users: int, num_items: int, density: float, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.rand(num_users, num_items, generator=g) < density
+    mask[:, 0] = False  # every user keeps a negative
+    return mask
+
+
+@pytest.mark.parametrize("density", [0.1, 0.5, 0.9])
+def test_never_samples_a_training_item(density: float) -> None:
+    mask = dense_interactions(40, 25, density, seed=1)
+    sampler = NegativeSampler(mask.nonzero().T, 25)
+    users = torch.arange(40).repeat(50)
+    items = sampler.sample(users, torch.Generator().manual_seed(2))
+    assert items.shape == users.shape
+    assert ((items >= 0) & (items < 25)).all()
+    assert not mask[users, items].any()
+
+
+def test_contains_matches_dense_membership() -> None:
+    mask = dense_interactions(12, 9, 0.4, seed=3)
+    sampler = NegativeSampler(mask.nonzero().T, 9)
+    users, items = torch.meshgrid(torch.arange(12), torch.arange(9), indexing="ij")
+    assert torch.equal(sampler.contains(users.flatten(), items.flatten()), mask.flatten())
+
+
+def test_uniform_over_non_training_items() -> None:
+    sampler = NegativeSampler(torch.tensor([[0, 0, 0, 1], [0, 3, 7, 5]]), 10)
+    draws = 80_000
+    items = sampler.sample(torch.zeros(draws, dtype=torch.long), torch.Generator().manual_seed(4))
+    counts = torch.bincount(items, minlength=10).double()
+    assert counts[[0, 3, 7]].sum() == 0
+    allowed = counts[[1, 2, 4, 5, 6, 8, 9]]
+    expected = draws / 7
+    chi2 = ((allowed - expected) ** 2 / expected).sum().item()
+    assert chi2 < 22.5  # chi-square, 6 degrees of freedom, p = 0.001
+
+
+def test_rejects_user_with_every_item() -> None:
+    with pytest.raises(ValueError):
+        NegativeSampler(torch.tensor([[0, 0, 1], [0, 1, 0]]), 2)
