@@ -47,6 +47,18 @@ def _docker_answers() -> bool:
             gc.collect()
 
 
+@pytest.fixture
+def single_thread() -> Iterator[None]:
+    """Runs a test on one intra-op torch thread: the graphs in tests are tiny, and on a busy machine each
+    multi-threaded sparse product would otherwise wait milliseconds for a descheduled worker thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer | None]:
     """The project's own server when the session started it; None when the server is external."""

@@ -1,16 +1,7 @@
-"""Fixtures for the learning-core tests."""
-from collections.abc import Iterator
-
+"""Every learning-core test runs on one torch thread (see `single_thread` in tests/conftest.py)."""
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """Runs each test on one intra-op thread: the graphs here are tiny, and on a
-    busy machine each multi-threaded sparse product would otherwise wait
-    milliseconds for a descheduled worker thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(single_thread: None) -> None:
+    """Applies `single_thread` to every test in this folder."""

@@ -1,0 +1,208 @@
+"""A training run: configuration, the epoch loop, checkpoints, early stopping and the run's record.
+
+A run trains `graphrec.model.LightGCN` on a snapshot's train interactions (users × items), evaluates by full
+ranking every `eval_every` epochs on the validation split (the `valid` interactions when the data has them,
+otherwise `test`, as the LightGCN paper reports), keeps the best model, stops after `patience` evaluations
+without improvement, and writes into its folder:
+
+    checkpoint.pt   the last epoch's model, optimiser, random states and history (`resume=True` continues it)
+    best.pt         the model of the best evaluation
+    metrics.json    the configuration, the history of losses and metrics, the best epoch and its metrics
+    curves.png      the loss and the monitored metric per epoch
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from graphrec.model import LightGCN, NegativeSampler, evaluate, normalized_adjacency, train_epoch
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters and run settings. Defaults are the LightGCN paper's unless noted.
+
+    Attributes:
+        embedding_dim: 64. num_layers: 3 (layer weights 1/(L+1)). lr: Adam, 0.001. reg: L2 on the
+        batch's layer-0 embeddings, 1e-4. batch_size: 2048 positives per step. epochs: 1000 at most.
+        eval_every: 1 (epochs between evaluations). patience: 10 evaluations without improvement of
+        `monitor` (default `recall@20`) stop the run. ks: cut-offs evaluated, (20,). seed: 2020.
+        device: `auto` (CUDA when available, else CPU). threads: CPU threads, 0 = torch's default.
+        export: filters passed to `graphrec.export.export_snapshot` (`since`, `min_interactions`, ...).
+        write_back: store the embeddings in Neo4j after training (default true).
+    """
+
+    embedding_dim: int = 64
+    num_layers: int = 3
+    lr: float = 0.001
+    reg: float = 1e-4
+    batch_size: int = 2048
+    epochs: int = 1000
+    eval_every: int = 1
+    patience: int = 10
+    monitor: str = "recall@20"
+    ks: tuple[int, ...] = (20,)
+    seed: int = 2020
+    device: str = "auto"
+    threads: int = 0
+    export: dict[str, Any] = field(default_factory=dict)
+    write_back: bool = True
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """Read `[train]` (and `[export]`) tables of a TOML file; unknown keys are an error."""
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+        values = dict(document.get("train", {}))
+        values["export"] = dict(document.get("export", {}))
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown [train] keys: {', '.join(sorted(unknown))}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "ks" in values:
+            values["ks"] = tuple(values["ks"])
+        config = cls(**values)
+        if config.monitor.split("@")[0] not in {"recall", "ndcg", "precision", "hr"} or \
+                int(config.monitor.split("@")[1]) not in config.ks:
+            raise ValueError(f"{path}: monitor {config.monitor!r} must be recall|ndcg|precision|hr@K with K in ks")
+        return config
+
+    def resolved_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+@dataclass
+class TrainResult:
+    model: LightGCN
+    best_epoch: int
+    best_metrics: dict[str, float]
+    history: list[dict[str, Any]]
+    seconds: float
+
+
+def fit(
+    num_users: int,
+    num_items: int,
+    train: Tensor,
+    valid: Tensor,
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Train LightGCN on `train` ((2, E) user and item indices), early-stopping on `valid`.
+
+    Returns the best model (by `config.monitor` on `valid`) with its epoch, metrics and the history.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = config.resolved_device()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    _seed(config.seed)
+    model = LightGCN(num_users, num_items, config.embedding_dim, config.num_layers).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    adj = normalized_adjacency(num_users, num_items, train[0], train[1]).to(device)
+    train = train.to(device)
+    sampler = NegativeSampler(train, num_items)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    history: list[dict[str, Any]] = []
+    best = {"epoch": 0, "metrics": {}, "value": -1.0}
+    start_epoch = 1
+    checkpoint_path = run_dir / "checkpoint.pt"
+    if resume:
+        if not checkpoint_path.exists():
+            raise FileNotFoundError(f"nothing to resume: no {checkpoint_path}")
+        state = torch.load(checkpoint_path, weights_only=False, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+
+    started = time.perf_counter()
+    stale = sum(1 for row in history if "metrics" in row and row["epoch"] > best["epoch"])
+    for epoch in range(start_epoch, config.epochs + 1):
+        tick = time.perf_counter()
+        loss = train_epoch(model, adj, train, sampler, optimizer, config.batch_size, config.reg,
+                           progress=progress, generator=generator)
+        row: dict[str, Any] = {"epoch": epoch, "loss": loss, "train_seconds": time.perf_counter() - tick}
+        if epoch % config.eval_every == 0 or epoch == config.epochs:
+            row["metrics"] = _evaluate(model, adj, train, valid, config.ks)
+            value = row["metrics"][config.monitor]
+            if value > best["value"]:
+                best = {"epoch": epoch, "metrics": row["metrics"], "value": value}
+                torch.save(model.state_dict(), run_dir / "best.pt")
+                stale = 0
+            else:
+                stale += 1
+        history.append(row)
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                    "history": history, "best": best, "epoch": epoch}, checkpoint_path)
+        if progress:
+            shown = f" {config.monitor} {row['metrics'][config.monitor]:.4f}" if "metrics" in row else ""
+            tqdm.write(f"epoch {epoch}: loss {loss:.4f}{shown} (best {best['value']:.4f} @ {best['epoch']})")
+        if stale >= config.patience:
+            break
+    if (run_dir / "best.pt").exists():
+        model.load_state_dict(torch.load(run_dir / "best.pt", map_location=device))
+    result = TrainResult(model, best["epoch"], best["metrics"], history, time.perf_counter() - started)
+    save_record(run_dir, config, result)
+    return result
+
+
+def _evaluate(model: LightGCN, adj: Tensor, train: Tensor, valid: Tensor, ks: tuple[int, ...]) -> dict[str, float]:
+    model.eval()
+    with torch.no_grad():
+        users, items = model.user_item_embeddings(adj)
+        return evaluate(users, items, train, valid.to(train.device), ks)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def save_record(run_dir: Path, config: TrainConfig, result: TrainResult, **extra: Any) -> None:
+    """Write `metrics.json` and `curves.png` for the run."""
+    record = {"config": asdict(config), "best_epoch": result.best_epoch, "best_metrics": result.best_metrics,
+              "train_seconds": result.seconds, "history": result.history, **extra}
+    (run_dir / "metrics.json").write_text(json.dumps(record, indent=2))
+    plot_curves(result.history, config.monitor, run_dir / "curves.png")
+
+
+def plot_curves(history: list[dict[str, Any]], monitor: str, path: Path) -> None:
+    """Loss per epoch (left) and the monitored metric per evaluation (right), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.plot([r["epoch"] for r in history], [r["loss"] for r in history], marker=".")
+    left.set(xlabel="epoch", ylabel="BPR loss", title="training loss")
+    evaluated = [r for r in history if "metrics" in r]
+    right.plot([r["epoch"] for r in evaluated], [r["metrics"][monitor] for r in evaluated], marker=".", color="C1")
+    right.set(xlabel="epoch", ylabel=monitor, title=f"validation {monitor}")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

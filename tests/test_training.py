@@ -1,0 +1,70 @@
+"""A training run on a planted graph: it learns, checkpoints, resumes exactly and stops early."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from graphrec.training import TrainConfig, fit
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def planted(num_users: int = 40, num_items: int = 20, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two tastes: even users like even items, odd users odd items; one liked item per user held out."""
+    rng = torch.Generator().manual_seed(seed)
+    train, valid = [], []
+    for user in range(num_users):
+        liked = torch.arange(user % 2, num_items, 2)
+        liked = liked[torch.randperm(len(liked), generator=rng)]
+        valid.append((user, int(liked[0])))
+        train += [(user, int(item)) for item in liked[1:6]]
+    return torch.tensor(train).T, torch.tensor(valid).T
+
+
+def config(**overrides) -> TrainConfig:
+    values = dict(embedding_dim=8, num_layers=2, lr=0.05, batch_size=64, epochs=30, patience=100,
+                  ks=(5,), monitor="hr@5", seed=1)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_fit_learns_the_planted_tastes_and_records_the_run(tmp_path: Path) -> None:
+    train, valid = planted()
+    result = fit(40, 20, train, valid, config(), tmp_path, progress=False)
+    # 5 unseen items of each user's taste among 15 unseen: chance is 1/3, learning the tastes gives ~1.
+    assert result.best_metrics["hr@5"] >= 0.9
+    assert result.history[-1]["loss"] < 0.5 * result.history[0]["loss"]
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["best_epoch"] == result.best_epoch and len(record["history"]) == 30
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "best.pt").exists()
+
+
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path: Path) -> None:
+    train, valid = planted()
+    straight = fit(40, 20, train, valid, config(epochs=6), tmp_path / "straight", progress=False)
+    fit(40, 20, train, valid, config(epochs=3), tmp_path / "split", progress=False)
+    resumed = fit(40, 20, train, valid, config(epochs=6), tmp_path / "split", resume=True, progress=False)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4, 5, 6]
+    assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in straight.history], rel=1e-5)
+
+
+def test_early_stopping_after_patience_evaluations_without_improvement(tmp_path: Path) -> None:
+    train, valid = planted()
+    result = fit(40, 20, train, valid, config(lr=0.0, patience=3, epochs=50), tmp_path, progress=False)
+    assert len(result.history) == 4  # epoch 1 sets the best, three more without improvement
+    assert result.best_epoch == 1
+
+
+def test_config_from_toml_rejects_unknown_keys(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text("[train]\nepochs = 5\nlearning_rate = 0.1\n")
+    with pytest.raises(ValueError, match="unknown \\[train\\] keys: learning_rate"):
+        TrainConfig.from_toml(path)
+    path.write_text("[train]\nepochs = 5\nks = [10, 20]\nmonitor = 'ndcg@10'\n[export]\nmin_interactions = 2\n")
+    loaded = TrainConfig.from_toml(path, epochs=7)
+    assert (loaded.epochs, loaded.ks, loaded.monitor, loaded.export) == (7, (10, 20), "ndcg@10", {"min_interactions": 2})
