@@ -1,0 +1,359 @@
+"""The export arrow: a subgraph of Neo4j → a `Snapshot` of index tensors for PyTorch Geometric.
+
+`export_snapshot` selects the subgraph in Cypher (`cypher/export_*.cypher`) and streams it page by page into
+growing numpy buffers, so memory stays proportional to the exported arrays, never to a list of records.
+Nodes of each kind are numbered by ascending Neo4j id: index k of `user_ids` is user index k, and so on.
+
+Selection (all in Cypher):
+
+* **Full export** (no `users`, no `groups`): every User, Item and Group node, including those without any
+  interaction, so that the catalogue and the index maps are complete.
+* **Seeded export** (`users` and/or `groups` given, all of which must exist): the selected nodes are the seeds
+  plus every node within `hops` hops of a seed, walking INTERACTED and MEMBER_OF in either direction
+  (breadth-first, one Cypher statement per hop). Exported are the selected users and groups, all their
+  interactions, the memberships between selected users and selected groups, and as items exactly the items
+  of the exported interactions and of their negatives. So `hops=0` gives the seeds and their items;
+  `hops=1` adds the seeds' groups (of seed users) or members (of seed groups); `hops=2` adds every user and
+  group that interacted with a seed's item, and so on.
+* `since` (Unix seconds): only INTERACTED relationships with `ts >= since` are exported or walked; those
+  without `ts` are left out. Memberships have no time and are always walked.
+* `min_interactions`: users with fewer train interactions (counted among those kept by `since`) are left out
+  with their interactions and memberships; they are still walked through during the hop selection. Groups are
+  not filtered. In a full export, items are all Item nodes whatever the filters.
+
+Interactions whose `split` is absent count as train; an absent `weight` reads as 1.0.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.data import HeteroData
+
+from graphrec import cypher_files
+from graphrec.db import QueryRunner
+
+SPLITS = ("train", "valid", "test")
+DEFAULT_BATCH_SIZE = 10_000
+SNAPSHOT_FILE = "snapshot.pt"
+META_FILE = "snapshot.json"
+
+
+@dataclass
+class Snapshot:
+    """An exported subgraph as contiguous indices.
+
+    Attributes:
+        user_ids, item_ids, group_ids: int64 Neo4j ids, ascending; position k is node index k.
+        interactions: split → (2, E) long, rows [user index, item index].
+        interaction_weights: split → (E,) float32, aligned with `interactions`.
+        group_interactions, group_interaction_weights: the same for groups, rows [group index, item index].
+        memberships: (2, M) long, rows [user index, group index].
+        negatives: split → (E, L) long of item indices, row e holding the negatives stored on edge e of
+            `interactions[split]`, padded with -1 (L = the longest list of that split, 0 when none stored).
+        group_negatives: the same for `group_interactions`.
+        filters: the arguments of `export_snapshot` that produced it.
+    """
+
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    group_ids: np.ndarray
+    interactions: dict[str, Tensor]
+    interaction_weights: dict[str, Tensor]
+    group_interactions: dict[str, Tensor]
+    group_interaction_weights: dict[str, Tensor]
+    memberships: Tensor
+    negatives: dict[str, Tensor]
+    group_negatives: dict[str, Tensor]
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """Node counts per kind, interaction counts per kind and split, and the membership count."""
+        found = {"users": len(self.user_ids), "items": len(self.item_ids), "groups": len(self.group_ids),
+                 "memberships": int(self.memberships.shape[1])}
+        for split in SPLITS:
+            found[f"user_{split}"] = int(self.interactions[split].shape[1])
+            found[f"group_{split}"] = int(self.group_interactions[split].shape[1])
+        return found
+
+    def user_index(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
+        """Indices of the given user ids; KeyError naming the ids that are not in the snapshot."""
+        return _lookup(self.user_ids, ids, "user")
+
+    def item_index(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
+        """Indices of the given item ids; KeyError naming the ids that are not in the snapshot."""
+        return _lookup(self.item_ids, ids, "item")
+
+    def group_index(self, ids: Iterable[int] | np.ndarray) -> np.ndarray:
+        """Indices of the given group ids; KeyError naming the ids that are not in the snapshot."""
+        return _lookup(self.group_ids, ids, "group")
+
+    def hetero_data(self) -> HeteroData:
+        """The training graph as `HeteroData`.
+
+        Node types 'user', 'item', 'group', each with `num_nodes` and `node_id` (the Neo4j ids, long). Edge types,
+        one direction only (add reverse edges with `torch_geometric.transforms.ToUndirected` if needed):
+        ('user', 'interacted', 'item') and ('group', 'interacted', 'item'): the **train** split, with
+        `edge_index` and `edge_weight`; ('user', 'member_of', 'group'): all memberships, `edge_index` only.
+        Valid and test edges stay out, in `interactions` and `group_interactions`.
+        """
+        data = HeteroData()
+        for kind, ids in (("user", self.user_ids), ("item", self.item_ids), ("group", self.group_ids)):
+            data[kind].num_nodes = len(ids)
+            data[kind].node_id = torch.from_numpy(ids)
+        data["user", "interacted", "item"].edge_index = self.interactions["train"]
+        data["user", "interacted", "item"].edge_weight = self.interaction_weights["train"]
+        data["group", "interacted", "item"].edge_index = self.group_interactions["train"]
+        data["group", "interacted", "item"].edge_weight = self.group_interaction_weights["train"]
+        data["user", "member_of", "group"].edge_index = self.memberships
+        return data
+
+    def to_networkx(self, max_nodes: int = 10_000) -> nx.DiGraph:
+        """The whole snapshot as a `networkx.DiGraph`, for small subgraphs only.
+
+        Nodes are keyed `('user', id)`, `('item', id)`, `('group', id)` with attribute `kind`; edges are
+        user → item and group → item with `kind='interacted'`, `split` and `weight`, and user → group with
+        `kind='member_of'`. Raises ValueError when the snapshot has more than `max_nodes` nodes.
+        """
+        total = len(self.user_ids) + len(self.item_ids) + len(self.group_ids)
+        if total > max_nodes:
+            raise ValueError(f"snapshot has {total:,} nodes, more than max_nodes={max_nodes:,}; export a smaller "
+                             "subgraph or raise max_nodes")
+        graph = nx.DiGraph()
+        for kind, ids in (("user", self.user_ids), ("item", self.item_ids), ("group", self.group_ids)):
+            graph.add_nodes_from(((kind, node_id), {"kind": kind}) for node_id in ids.tolist())
+        for kind, ids, edges, weights in (("user", self.user_ids, self.interactions, self.interaction_weights),
+                                          ("group", self.group_ids, self.group_interactions,
+                                           self.group_interaction_weights)):
+            for split in SPLITS:
+                sources = ids[edges[split][0].numpy()].tolist()
+                items = self.item_ids[edges[split][1].numpy()].tolist()
+                graph.add_edges_from(((kind, s), ("item", i), {"kind": "interacted", "split": split, "weight": w})
+                                     for s, i, w in zip(sources, items, weights[split].tolist()))
+        users = self.user_ids[self.memberships[0].numpy()].tolist()
+        groups = self.group_ids[self.memberships[1].numpy()].tolist()
+        graph.add_edges_from((("user", u), ("group", g), {"kind": "member_of"}) for u, g in zip(users, groups))
+        return graph
+
+    def save(self, directory: str | Path) -> Path:
+        """Write `snapshot.pt` (every array, as tensors) and `snapshot.json` (counts and filters) into
+        `directory` (created if needed); returns the directory."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {name: torch.from_numpy(getattr(self, name)) for name in ("user_ids", "item_ids", "group_ids")}
+        tensors |= {name: getattr(self, name) for name in _TENSOR_FIELDS}
+        torch.save(tensors, directory / SNAPSHOT_FILE)
+        meta = {"counts": self.counts(), "filters": self.filters}
+        (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Snapshot:
+        """Read a snapshot written by `save` (tensors loaded with `weights_only=True`)."""
+        directory = Path(directory)
+        tensors = torch.load(directory / SNAPSHOT_FILE, weights_only=True)
+        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        ids = {name: tensors[name].numpy() for name in ("user_ids", "item_ids", "group_ids")}
+        return cls(**ids, **{name: tensors[name] for name in _TENSOR_FIELDS}, filters=meta["filters"])
+
+
+_TENSOR_FIELDS = ("interactions", "interaction_weights", "group_interactions", "group_interaction_weights",
+                  "memberships", "negatives", "group_negatives")
+
+
+def export_snapshot(
+    runner: QueryRunner,
+    *,
+    since: int | None = None,
+    users: Sequence[int] | None = None,
+    groups: Sequence[int] | None = None,
+    hops: int = 0,
+    min_interactions: int = 0,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Snapshot:
+    """Export a subgraph (see the module docstring for the exact selection) as a `Snapshot`.
+
+    Args:
+        since: keep only interactions with `ts >= since` (Unix seconds); None keeps all.
+        users, groups: seed ids; both None (the default) exports the whole graph.
+        hops: how far to walk from the seeds (0: the seeds and their items); only with seeds.
+        min_interactions: leave out users with fewer train interactions (default 0: keep all).
+        batch_size: users or groups per page query (default 10,000).
+    """
+    if hops < 0 or min_interactions < 0 or batch_size < 1:
+        raise ValueError("hops and min_interactions must be >= 0 and batch_size >= 1")
+    if users is None and groups is None:
+        if hops:
+            raise ValueError("hops needs seed users or groups")
+        user_ids, item_ids, group_ids = _all_node_ids(runner)
+    else:
+        seeds = _checked_seeds(runner, users or [], groups or [])
+        user_ids, group_ids = _walk(runner, *seeds, hops=hops, since=since)
+        item_ids = None
+    params = {"since": since, "min_interactions": min_interactions, "groups": group_ids.tolist()}
+    user_part = _stream_pages(runner, "export_user_page", user_ids, params, batch_size, with_groups=True)
+    group_part = _stream_pages(runner, "export_group_page", group_ids, params, batch_size, with_groups=False)
+    if item_ids is None:
+        item_ids = np.unique(np.concatenate([user_part.all_items(), group_part.all_items()]))
+    filters = {"since": since, "users": None if users is None else sorted(int(u) for u in users),
+               "groups": None if groups is None else sorted(int(g) for g in groups), "hops": hops,
+               "min_interactions": min_interactions}
+    kept_users = np.sort(user_part.sources())
+    return Snapshot(
+        user_ids=kept_users, item_ids=item_ids, group_ids=group_ids,
+        **user_part.edges(kept_users, item_ids, "interactions", "interaction_weights", "negatives"),
+        **group_part.edges(group_ids, item_ids, "group_interactions", "group_interaction_weights",
+                           "group_negatives"),
+        memberships=user_part.memberships(kept_users, group_ids), filters=filters,
+    )
+
+
+def _lookup(known: np.ndarray, ids: Iterable[int] | np.ndarray, kind: str) -> np.ndarray:
+    """Positions of `ids` in the sorted array `known`; KeyError if any is missing."""
+    wanted = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64)
+    positions = np.searchsorted(known, wanted)
+    found = positions < len(known)
+    found[found] = known[positions[found]] == wanted[found]
+    if not found.all():
+        missing = wanted[~found]
+        raise KeyError(f"{len(missing)} {kind} id(s) not in the snapshot, e.g. {missing[:10].tolist()}")
+    return positions
+
+
+def _all_node_ids(runner: QueryRunner) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every user, item and group id, each sorted ascending (`cypher/export_node_ids.cypher`)."""
+    found = [np.array([], dtype=np.int64)] * 3
+    with runner.driver.session(database=runner.database) as session:
+        for kind, ids in session.run(cypher_files.statement("export_node_ids")):
+            found[kind] = np.sort(np.asarray(ids, dtype=np.int64))
+    return found[0], found[1], found[2]
+
+
+def _checked_seeds(runner: QueryRunner, users: Sequence[int], groups: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The seed ids as sorted unique arrays; KeyError if any has no node."""
+    found = []
+    for kind, ids in (("user", users), ("group", groups)):
+        unique = np.unique(np.asarray(list(ids), dtype=np.int64))
+        missing = runner.run(cypher_files.statement(f"missing_{kind}s"), {"ids": unique.tolist()})[0]["missing"]
+        if missing:
+            raise KeyError(f"unknown {kind} id(s): {sorted(missing)[:10]}")
+        found.append(unique)
+    return found[0], found[1]
+
+
+def _walk(runner: QueryRunner, users: np.ndarray, groups: np.ndarray, *, hops: int,
+          since: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The users and groups within `hops` hops of the seeds (breadth-first, `export_neighbours.cypher`)."""
+    empty = np.array([], dtype=np.int64)
+    seen = {"users": users, "groups": groups, "items": empty}
+    frontier = dict(seen)
+    query = cypher_files.statement("export_neighbours")
+    for _ in range(hops):
+        if not any(len(ids) for ids in frontier.values()):
+            break
+        row = runner.run(query, {**{k: v.tolist() for k, v in frontier.items()}, "since": since})[0]
+        frontier = {k: np.setdiff1d(np.asarray(row[k], dtype=np.int64), seen[k]) for k in seen}
+        seen = {k: np.union1d(seen[k], frontier[k]) for k in seen}
+    return seen["users"], seen["groups"]
+
+
+class _Buffer:
+    """Growing int64/float32 columns of one streamed export: per source, its interactions and memberships."""
+
+    def __init__(self) -> None:
+        self.source = array("q")  # one per exported source node
+        self.degree = array("q")  # its number of interactions
+        self.items = array("q")
+        self.weights = array("f")
+        self.splits = array("b")
+        self.member_count = array("q")
+        self.member_groups = array("q")
+        self.negative_edges = array("q")  # global interaction position
+        self.negative_lists: list[np.ndarray] = []
+
+    def add(self, record: Sequence[Any], with_groups: bool) -> None:
+        """Append one page record: (source, items, weights, splits, negatives[, groups])."""
+        source, items, weights, splits, negatives = record[:5]
+        offset = len(self.items)
+        self.source.append(source)
+        self.degree.append(len(items))
+        self.items.extend(items)
+        self.weights.extend(weights)
+        self.splits.extend(splits)
+        for entry in negatives:
+            self.negative_edges.append(offset + items.index(entry[0]))
+            self.negative_lists.append(np.asarray(entry[1:], dtype=np.int64))
+        if with_groups:
+            self.member_count.append(len(record[5]))
+            self.member_groups.extend(record[5])
+
+    def sources(self) -> np.ndarray:
+        return np.frombuffer(self.source, dtype=np.int64).copy() if self.source else np.array([], np.int64)
+
+    def all_items(self) -> np.ndarray:
+        """Every item id referenced: interactions and negatives."""
+        return np.concatenate([_ints(self.items), *self.negative_lists])
+
+    def edges(self, source_ids: np.ndarray, item_ids: np.ndarray, edge_name: str, weight_name: str,
+              negative_name: str) -> dict[str, dict[str, Tensor]]:
+        """Per split: (2, E) index tensors, weights and padded negatives, under the given field names."""
+        sources = np.searchsorted(source_ids, np.repeat(self.sources(), _ints(self.degree)))
+        items = _lookup(item_ids, _ints(self.items), "item")
+        splits = np.frombuffer(self.splits, dtype=np.int8) if self.splits else np.array([], np.int8)
+        weights = np.frombuffer(self.weights, dtype=np.float32) if self.weights else np.array([], np.float32)
+        negative_edges = _ints(self.negative_edges)
+        found: dict[str, dict[str, Tensor]] = {edge_name: {}, weight_name: {}, negative_name: {}}
+        for code, split in enumerate(SPLITS):
+            mask = splits == code
+            found[edge_name][split] = torch.from_numpy(np.stack([sources[mask], items[mask]]).astype(np.int64))
+            found[weight_name][split] = torch.from_numpy(weights[mask].copy())
+            found[negative_name][split] = self._negatives(mask, negative_edges, item_ids)
+        return found
+
+    def _negatives(self, mask: np.ndarray, negative_edges: np.ndarray, item_ids: np.ndarray) -> Tensor:
+        """(mask.sum(), L) item indices of the negatives of the edges selected by `mask`, -1 padded; row r
+        belongs to the r-th selected edge."""
+        rows = np.cumsum(mask) - 1
+        chosen = [k for k, edge in enumerate(negative_edges.tolist()) if mask[edge]]
+        width = max((len(self.negative_lists[k]) for k in chosen), default=0)
+        padded = np.full((int(mask.sum()), width), -1, dtype=np.int64)
+        for k in chosen:
+            padded[rows[negative_edges[k]], : len(self.negative_lists[k])] = _lookup(
+                item_ids, self.negative_lists[k], "item")
+        return torch.from_numpy(padded)
+
+    def memberships(self, user_ids: np.ndarray, group_ids: np.ndarray) -> Tensor:
+        """(2, M) [user index, group index] of the streamed memberships."""
+        users = np.searchsorted(user_ids, np.repeat(self.sources(), _ints(self.member_count)))
+        groups = _lookup(group_ids, _ints(self.member_groups), "group")
+        return torch.from_numpy(np.stack([users, groups]).astype(np.int64))
+
+
+def _ints(column: array) -> np.ndarray:
+    return np.frombuffer(column, dtype=np.int64) if column else np.array([], dtype=np.int64)
+
+
+def _stream_pages(runner: QueryRunner, name: str, ids: np.ndarray, params: dict[str, Any], batch_size: int,
+                  *, with_groups: bool) -> _Buffer:
+    """Run the page statement `name` over `ids` in pages of `batch_size`, streaming into one `_Buffer`."""
+    buffer = _Buffer()
+    query = cypher_files.statement(name)
+    with runner.driver.session(database=runner.database) as session:
+        for page in _pages(ids, batch_size):
+            for record in session.run(query, {**params, "ids": page}):
+                buffer.add(record, with_groups)
+    return buffer
+
+
+def _pages(ids: np.ndarray, size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size].tolist()
