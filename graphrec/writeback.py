@@ -1,0 +1,396 @@
+"""Write trained embeddings back to Neo4j as a new version, and switch readers to it atomically.
+
+Each write-back is a version N, described by one `(:Model {version: N})` node. Its vectors are the node
+property `embedding_vN` of every User, Item and Group it covers; item vectors are also stored augmented
+for maximum-inner-product search as `embedding_vN_mips` and indexed by the vector index
+`item_embedding_vN_mips` (see `cypher/embedding_index_create.cypher`). A write-back goes:
+
+1. validate everything in Python and resolve every id to its node (an error before anything is written);
+2. create the Model node, status 'writing' (so an interrupted write-back stays visible);
+3. write the vectors in batches, one transaction each (readers never look at a 'writing' version);
+4. build the item vector index and wait until it is online, check the counts, mark the Model 'ready';
+5. activate it: in one transaction the previous active Model is deactivated and this one activated.
+
+Readers find the active version with `cypher/model_active.cypher` and read `n[m.property]`. Since a
+version's vectors are complete before it can be activated and are only removed by `prune` once it is no
+longer active, a reader sees the old version or the new one, never a mix. A write-back killed midway
+leaves the previous version active and intact, and its own Model 'writing' until `prune` removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from graphrec import cypher_files
+from graphrec.db import QueryRunner
+
+LABELS: dict[str, str] = {"user": "User", "item": "Item", "group": "Group"}
+"""The kinds of embeddings a write-back takes, and the node label of each."""
+
+WRITE_METHODS: dict[str, str] = {"procedure": "embedding_write_procedure", "set": "embedding_write_set"}
+"""How vectors are stored: `db.create.setNodeVectorProperty` (float32 arrays) or `SET n[$property]`."""
+
+DEFAULT_WRITE_METHOD = "procedure"
+"""The faster of the two in benchmarks/bench_writeback.py (and the more compact storage)."""
+
+RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
+"""What a `run` dict may hold: the training parameters and the evaluation metrics (JSON-serialisable)."""
+
+MAX_DIMENSIONS = 4095
+"""The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
+
+_GENERATED_NAME = re.compile(r"embedding_v[1-9][0-9]*(_mips)?")
+_ID_CHUNK = 50_000
+
+
+class WritebackError(ValueError):
+    """Embeddings that cannot be written (nothing was), or a version that cannot be activated."""
+
+
+def property_name(version: int) -> str:
+    """The node property holding version `version`'s vectors: `embedding_v<version>`."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise WritebackError(f"a model version is a positive integer, not {version!r}")
+    return f"embedding_v{version}"
+
+
+def mips_property_name(version: int) -> str:
+    """The item property holding version `version`'s augmented vectors: `embedding_v<version>_mips`."""
+    return property_name(version) + "_mips"
+
+
+def index_name(version: int) -> str:
+    """The vector index on version `version`'s augmented item vectors: `item_embedding_v<version>_mips`."""
+    return "item_" + mips_property_name(version)
+
+
+def write_embeddings(
+    runner: QueryRunner,
+    embeddings: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    run: Mapping[str, Any],
+    *,
+    batch_size: int = 20_000,
+    workers: int = 2,
+    activate: bool = True,
+    progress: bool = True,
+    method: Literal["procedure", "set"] = DEFAULT_WRITE_METHOD,
+    index_timeout: int = 600,
+    timings: dict[str, float] | None = None,
+) -> int:
+    """Write one set of embeddings as a new version and return its number.
+
+    Args:
+        embeddings: maps 'user', 'item' (required) and 'group' to (ids, vectors): the nodes' integer `id`s,
+            shape (n,), unique, and their vectors, shape (n, d), finite, the same d for every kind (stored
+            as float32). Every id must have a node of that label.
+        run: the training run's 'params' (hyper-parameters), 'metrics', 'dataset' (counts of the exported
+            snapshot) and 'training' (time, epochs, run folder), each stored on the Model node as a JSON string.
+        batch_size: vectors per write transaction (default 20,000: faster than 10,000 in the benchmark).
+        workers: concurrent write sessions (default 2); each writes a disjoint share of the nodes.
+        activate: make the new version the active one once it is ready (default True); otherwise it stays
+            'ready' until `activate` is called.
+        progress: show progress bars (default True).
+        method: 'procedure' (`db.create.setNodeVectorProperty`, the default) or 'set' (`SET n[$property]`).
+        index_timeout: seconds to wait for the item vector index to come online (default 600).
+        timings: when given, filled with the seconds spent per stage ('validate', 'prepare', 'vectors',
+            'index', 'ready', 'activate'). Items are written first and their index is built while the
+            users and groups are written; 'index' is the wait that remains after the last vector.
+
+    Raises `WritebackError` for invalid input (unknown ids, non-finite values, mismatched shapes, unknown
+    kinds or run keys) before anything is written.
+    """
+    clock = _Stopwatch(timings)
+    checked = _validate(embeddings, run)
+    for kind, (ids, _) in checked.items():
+        _check_ids(runner, kind, ids)
+    runner.run_file("model_schema")
+    version = runner.run(cypher_files.statement("model_next_version"))[0]["version"]
+    item_vectors = checked["item"][1]
+    augmented, max_norm = augment_for_mips(item_vectors)
+    clock.lap("validate")
+
+    _create_model(runner, version, checked, run, max_norm)
+    _clear_version(runner, version, batch_size)
+    clock.lap("prepare")
+
+    query = cypher_files.statement(WRITE_METHODS[method])
+    write = _Writer(runner, query, version, item_vectors.shape[1], batch_size, workers, progress)
+    write("item", checked["item"][0], augmented)
+    _create_index(runner, version, item_vectors.shape[1] + 1)
+    for kind in ("user", "group"):
+        if kind in checked:
+            write(kind, *checked[kind])
+    clock.lap("vectors")
+
+    _await_index(runner, version, index_timeout)
+    clock.lap("index")
+
+    _check_counts(runner, version, sum(len(ids) for ids, _ in checked.values()), len(item_vectors))
+    _set_status(runner, version, ["writing"], "ready")
+    clock.lap("ready")
+
+    if activate:
+        _activate(runner, version)
+    clock.lap("activate")
+    return version
+
+
+def augment_for_mips(vectors: np.ndarray) -> tuple[np.ndarray, float]:
+    """The item vectors with one more coordinate sqrt(M^2 - |v|^2), and M, the largest norm.
+
+    Every augmented vector has norm M, so for a query (u, 0) the euclidean (or cosine) nearest items are
+    those of highest inner product u.v. Computed in float64, returned as float32.
+    """
+    wide = vectors.astype(np.float64)
+    squared = np.einsum("ij,ij->i", wide, wide)
+    max_squared = float(squared.max(initial=0.0))
+    extra = np.sqrt(np.maximum(max_squared - squared, 0.0))
+    return np.hstack([wide, extra[:, None]]).astype(np.float32), math.sqrt(max_squared)
+
+
+def activate(runner: QueryRunner, version: int) -> int | None:
+    """Make `version` (a 'ready' Model) the active one, in one transaction; return the previously active.
+
+    Raises `WritebackError` when there is no such version or it is not 'ready' (nothing changes then).
+    """
+    return _activate(runner, version)
+
+
+def _activate(runner: QueryRunner, version: int) -> int | None:
+    rows = runner.run(cypher_files.statement("model_activate"), {"version": version})
+    if not rows:
+        raise WritebackError(f"model version {version} does not exist or is not 'ready'; models: "
+                             f"{[(m['version'], m['status']) for m in list_models(runner)]}")
+    return rows[0]["previous"]
+
+
+def active_model(runner: QueryRunner) -> dict[str, Any] | None:
+    """The active Model node's properties (version, property, mips_property, index, dim, ...), or None."""
+    rows = runner.run(cypher_files.statement("model_active"))
+    return rows[0]["model"] if rows else None
+
+
+def list_models(runner: QueryRunner) -> list[dict[str, Any]]:
+    """Every Model node's properties, oldest version first, whatever its status."""
+    return [row["model"] for row in runner.run(cypher_files.statement("model_list"))]
+
+
+def read_embeddings(
+    runner: QueryRunner, kind: str, ids: Sequence[int] | np.ndarray, version: int | None = None,
+) -> tuple[int, np.ndarray]:
+    """The vectors of the `kind` nodes `ids` (in that order) under `version`, by default the active one.
+
+    Returns (version, float32 array of shape (len(ids), d)), read in one query, so all from one version.
+    Raises `WritebackError` when there is no such model or some id has no vector in it.
+    """
+    wanted = [int(i) for i in ids]
+    rows = runner.run(cypher_files.statement("embedding_read"),
+                      {"label": _label(kind), "ids": wanted, "version": version})
+    if not rows:
+        raise WritebackError("no active model" if version is None else f"no model version {version}")
+    found = dict(zip(rows[0]["ids"], rows[0]["vectors"]))
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise WritebackError(f"{len(missing)} {kind} ids have no vector in version {rows[0]['version']}, "
+                             f"e.g. {missing[:5]}")
+    return rows[0]["version"], np.array([found[i] for i in wanted], dtype=np.float32).reshape(len(wanted), -1)
+
+
+def prune(runner: QueryRunner, keep: int = 2, *, batch_size: int = 10_000) -> list[int]:
+    """Remove old versions so that `keep` remain: the active one and the newest 'ready' ones.
+
+    Every other version is removed: older 'ready' ones, 'writing' ones (interrupted write-backs; so never
+    prune while a write-back runs) and 'deleting' ones (interrupted prunes). For each, in this order: its
+    Model is marked 'deleting' (it can no longer be activated), its index dropped, its node properties
+    removed `batch_size` nodes per transaction, its Model node deleted. Returns the removed versions.
+    """
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1 (the active model), not {keep}")
+    models = sorted(list_models(runner), key=lambda m: m["version"], reverse=True)
+    kept = [m["version"] for m in models if m["active"]]
+    kept += [m["version"] for m in models if m["status"] == "ready" and not m["active"]][: keep - len(kept)]
+    removed = [m["version"] for m in models if m["version"] not in kept]
+    for version in removed:
+        if not _set_status(runner, version, ["writing", "ready", "deleting"], "deleting", check=False):
+            continue  # activated meanwhile
+        _clear_version(runner, version, batch_size)
+        runner.run(cypher_files.statement("model_delete"), {"version": version})
+    return removed
+
+
+class _Stopwatch:
+    """Records the seconds between laps into `timings` (when given)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[stage] = now - self.last
+        self.last = now
+
+
+def _label(kind: str) -> str:
+    if kind not in LABELS:
+        raise WritebackError(f"unknown embedding kind {kind!r}; expected one of {sorted(LABELS)}")
+    return LABELS[kind]
+
+
+def _validate(
+    embeddings: Mapping[str, tuple[np.ndarray, np.ndarray]], run: Mapping[str, Any],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The embeddings as (int64 ids, float32 vectors) per kind, in label order; raises on invalid input."""
+    for kind in embeddings:
+        _label(kind)
+    if "item" not in embeddings:
+        raise WritebackError("item embeddings are required (they are what gets recommended)")
+    unknown = set(run) - RUN_KEYS
+    if unknown:
+        raise WritebackError(f"unknown run keys {sorted(unknown)}; expected {sorted(RUN_KEYS)}")
+    checked = {kind: _check_kind(kind, *embeddings[kind]) for kind in LABELS if kind in embeddings}
+    dims = {kind: vectors.shape[1] for kind, (_, vectors) in checked.items()}
+    if len(set(dims.values())) != 1:
+        raise WritebackError(f"all embeddings must have the same dimension, got {dims}")
+    if not 1 <= dims["item"] <= MAX_DIMENSIONS:
+        raise WritebackError(f"the dimension must be between 1 and {MAX_DIMENSIONS}, got {dims['item']}")
+    _run_json(run)
+    return checked
+
+
+def _check_kind(kind: str, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ids, vectors = np.asarray(ids), np.asarray(vectors)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer) or ids.size == 0:
+        raise WritebackError(f"{kind} ids must be a non-empty 1-d integer array (leave out a kind without "
+                             f"vectors), got {ids.dtype} of shape {ids.shape}")
+    if vectors.ndim != 2 or vectors.shape[0] != ids.shape[0] or not np.issubdtype(vectors.dtype, np.number):
+        raise WritebackError(f"{kind} vectors must be numbers of shape ({len(ids)}, d), "
+                             f"got {vectors.dtype} of shape {vectors.shape}")
+    if len(np.unique(ids)) != len(ids):
+        raise WritebackError(f"{kind} ids must be unique")
+    narrow = vectors.astype(np.float32)
+    bad = ~np.isfinite(narrow).all(axis=1)
+    if bad.any():
+        raise WritebackError(f"{int(bad.sum())} {kind} vectors are not finite in float32 (NaN or inf), "
+                             f"e.g. id {int(ids[bad][0])}")
+    return ids.astype(np.int64), narrow
+
+
+def _run_json(run: Mapping[str, Any]) -> dict[str, str]:
+    """The run's params and metrics as JSON strings (numpy numbers and arrays allowed)."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, (np.generic, np.ndarray)):
+            return value.tolist()
+        raise WritebackError(f"run values must be JSON-serialisable, got {type(value).__name__}")
+
+    return {key: json.dumps(run.get(key, {}), default=plain, sort_keys=True) for key in sorted(RUN_KEYS)}
+
+
+def _check_ids(runner: QueryRunner, kind: str, ids: np.ndarray) -> None:
+    """Raise when some of the `kind` ids have no node of that label."""
+    query = cypher_files.statement("embedding_missing")
+    missing: list[int] = []
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK].tolist()
+        missing += runner.run(query, {"label": _label(kind), "ids": chunk})[0]["missing"]
+    if missing:
+        raise WritebackError(f"{len(missing)} {kind} ids have no {_label(kind)} node, e.g. {missing[:5]}; "
+                             "nothing was written")
+
+
+def _create_model(
+    runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]],
+    run: Mapping[str, Any], max_norm: float,
+) -> None:
+    props = {
+        "version": version, "property": property_name(version), "mips_property": mips_property_name(version),
+        "index": index_name(version), "dim": int(checked["item"][1].shape[1]), "max_item_norm": max_norm,
+        **{f"{kind}s": len(checked[kind][0]) if kind in checked else 0 for kind in LABELS},
+        **_run_json(run),
+    }
+    runner.run(cypher_files.statement("model_create"), {"props": props})
+
+
+class _Writer:
+    """Writes one kind's vectors of one version: `(kind, ids, vectors)`, items' augmented for MIPS.
+
+    The rows are split into `workers` streams (disjoint nodes) written concurrently, `batch_size` rows per
+    transaction. Item vectors come with their extra coordinate; the first `dim` are stored as the version's
+    property and the whole as its MIPS property.
+    """
+
+    def __init__(self, runner: QueryRunner, query: str, version: int, dim: int, batch_size: int, workers: int,
+                 progress: bool) -> None:
+        self.runner, self.query, self.version, self.dim = runner, query, version, dim
+        self.batch_size, self.workers, self.progress = batch_size, max(workers, 1), progress
+
+    def __call__(self, kind: str, ids: np.ndarray, vectors: np.ndarray) -> None:
+        rows = [{"id": i, "vec": vec} for i, vec in zip(ids.tolist(), vectors.tolist())]
+        share = -(-len(rows) // self.workers)
+        streams = [rows[start : start + share] for start in range(0, len(rows), share)]
+        params = {
+            "label": _label(kind), "dim": self.dim, "property": _safe(property_name(self.version)),
+            "mips_property": _safe(mips_property_name(self.version)) if kind == "item" else None,
+        }
+        self.runner.write_partitioned(self.query, [streams], batch_size=self.batch_size, params=params,
+                                      desc=f"{kind} vectors v{self.version}" if self.progress else None)
+
+
+def _safe(name: str) -> str:
+    """`name` when it is one of the generated property names (the only ones ever put into DDL text)."""
+    if not _GENERATED_NAME.fullmatch(name):
+        raise WritebackError(f"not a generated embedding property name: {name!r}")
+    return name
+
+
+def _create_index(runner: QueryRunner, version: int, dimensions: int) -> None:
+    """Create version's item vector index on its augmented property; the server populates it meanwhile."""
+    ddl = cypher_files.statement("embedding_index_create").replace(
+        "`{property}`", f"`{_safe(mips_property_name(version))}`")
+    runner.run(ddl, {"name": index_name(version), "dimensions": dimensions})
+
+
+def _await_index(runner: QueryRunner, version: int, timeout: int) -> None:
+    """Wait until version's item vector index is ONLINE (raises when it failed or `timeout` s passed)."""
+    name = index_name(version)
+    runner.run(cypher_files.statement("embedding_index_await"), {"name": name, "seconds": timeout})
+    state = runner.run(cypher_files.statement("embedding_index_state"), {"name": name})
+    if [row["state"] for row in state] != ["ONLINE"]:
+        raise RuntimeError(f"vector index {name} is not online: {state}")
+
+
+def _check_counts(runner: QueryRunner, version: int, nodes: int, items: int) -> None:
+    """Raise unless as many nodes hold version's properties as were written (none deleted meanwhile)."""
+    query = cypher_files.statement("embedding_count")
+    for prop, expected in ((property_name(version), nodes), (mips_property_name(version), items)):
+        held = runner.run(query, {"property": prop})[0]["nodes"]
+        if held != expected:
+            raise RuntimeError(f"{held} nodes hold {prop}, expected {expected}; version {version} stays "
+                               "'writing' (prune removes it)")
+
+
+def _set_status(runner: QueryRunner, version: int, current: list[str], status: str, *, check: bool = True) -> bool:
+    """Move `version` from one of the `current` statuses to `status`; whether it did (raises if `check`)."""
+    rows = runner.run(cypher_files.statement("model_set_status"),
+                      {"version": version, "from": current, "to": status})
+    if check and not rows:
+        raise RuntimeError(f"model version {version} is no longer {' or '.join(current)}")
+    return bool(rows)
+
+
+def _clear_version(runner: QueryRunner, version: int, batch_size: int) -> None:
+    """Drop version's index and remove its properties from every node (leftovers of an earlier use)."""
+    runner.run(cypher_files.statement("embedding_index_drop"), {"name": index_name(version)})
+    runner.run(cypher_files.statement("embedding_remove"), {
+        "properties": [_safe(property_name(version)), _safe(mips_property_name(version))],
+        "batch_size": batch_size,
+    })
