@@ -90,6 +90,34 @@ def build_parser() -> argparse.ArgumentParser:
     cypher.add_argument("--json", action="store_true", help="print the rows as JSON")
     cypher.set_defaults(run=_cypher)
 
+    export = commands.add_parser("export", parents=[connection],
+                                 help="export a subgraph snapshot (PyTorch Geometric) to a folder")
+    export.add_argument("--out", type=Path, required=True, help="folder to write the snapshot into")
+    export.add_argument("--since", type=int, help="only interactions with ts >= SINCE (Unix seconds)")
+    export.add_argument("--users", type=int, nargs="+", metavar="ID", help="these users and their neighbourhood")
+    export.add_argument("--groups", type=int, nargs="+", metavar="ID", help="these groups and their neighbourhood")
+    export.add_argument("--hops", type=int, default=0, help="neighbourhood size around --users/--groups (default 0)")
+    export.add_argument("--min-interactions", type=int, default=0,
+                        help="only users with at least this many train interactions (default 0)")
+    export.set_defaults(run=_export)
+
+    train = commands.add_parser("train", parents=[connection],
+                                help="export, train LightGCN, evaluate and write the embeddings back")
+    train.add_argument("--config", type=Path, required=True, help="a run configuration, e.g. training/demo.toml")
+    train.add_argument("--epochs", type=int, help="override the configuration's epochs")
+    train.add_argument("--run-dir", type=Path, help="where the run's files go (default runs/<config name>)")
+    train.add_argument("--resume", action="store_true", help="continue the run's last checkpoint")
+    train.add_argument("--no-write-back", action="store_true", help="train and evaluate only")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(run=_train)
+
+    models = commands.add_parser("models", parents=[connection], help="the trained models; which is active")
+    models.add_argument("--json", action="store_true", help="print the rows as JSON")
+    models.set_defaults(run=_models)
+    activate = commands.add_parser("activate", parents=[connection], help="serve the embeddings of VERSION")
+    activate.add_argument("version", type=int)
+    activate.set_defaults(run=_activate)
+
     demo = commands.add_parser("demo", parents=[connection],
                                help="start (or connect to) Neo4j and load a small generated dataset")
     demo.set_defaults(run=_demo)
@@ -163,6 +191,48 @@ def _load_groups(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
         _print_load(runner, load_group_benchmark(runner, args.directory, batch_size=args.batch_size,
                                                  workers=args.workers))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from graphrec.export import export_snapshot
+
+    with _runner(args) as runner:
+        snapshot = export_snapshot(runner, since=args.since, users=args.users, groups=args.groups,
+                                   hops=args.hops, min_interactions=args.min_interactions)
+    snapshot.save(args.out)
+    print(f"snapshot in {args.out}: " + ", ".join(f"{k} {v:,}" for k, v in snapshot.counts().items()))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from graphrec.pipeline import run_training
+    from graphrec.training import TrainConfig
+
+    config = TrainConfig.from_toml(args.config, epochs=args.epochs, write_back=False if args.no_write_back else None)
+    run_dir = args.run_dir or Path("runs") / args.config.stem
+    with _runner(args) as runner:
+        summary = run_training(runner, config, run_dir, resume=args.resume, progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    print(f"run files in {run_dir} (metrics.json, curves.png, checkpoint.pt)")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from graphrec.writeback import list_models
+
+    with _runner(args) as runner:
+        rows = list_models(runner)
+    print(json.dumps(rows, indent=2, default=str) if args.json else format_table(rows))
+    return 0
+
+
+def _activate(args: argparse.Namespace) -> int:
+    from graphrec.writeback import activate
+
+    with _runner(args) as runner:
+        activate(runner, args.version)
+    print(f"version {args.version} is now active")
     return 0
 
 
