@@ -12,27 +12,19 @@ from __future__ import annotations
 
 import argparse
 import resource
-import socket
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-from graphrec.config import Connection
 from graphrec.db import QueryRunner
 from graphrec.export import DEFAULT_BATCH_SIZE, export_snapshot
 from graphrec.load import load_lightgcn
-from graphrec.server.local import LocalServer, install_jars
+from graphrec.server.local import install_jars, temporary_server
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gowalla"
 GOWALLA = {"users": 29_858, "items": 40_981, "user_train": 810_128, "user_test": 217_242}
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def timed_exports(runner: QueryRunner, batch_size: int, repeat: int) -> tuple[list[float], int, dict[str, int]]:
@@ -61,21 +53,13 @@ def main() -> int:
         print(f"skipped: no Gowalla data at {args.data}")
         return 0
     install_jars()
-    with tempfile.TemporaryDirectory(prefix="graphrec-bench-") as home:
-        server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(),
-                             heap=args.heap, pagecache=args.pagecache)
-        server.start()
-        try:
-            connection = Connection(server.bolt_uri, "neo4j", server.password(), "neo4j")
-            with QueryRunner(connection) as runner:
-                started = time.perf_counter()
-                load_lightgcn(runner, args.data, progress=False)
-                loaded = time.perf_counter() - started
-                rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                seconds, heap_peak, counts = timed_exports(runner, args.batch_size, args.repeat)
-                rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        finally:
-            server.stop()
+    with temporary_server(args.heap, args.pagecache) as server, QueryRunner(server.connection()) as runner:
+        started = time.perf_counter()
+        load_lightgcn(runner, args.data, progress=False)
+        loaded = time.perf_counter() - started
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        seconds, heap_peak, counts = timed_exports(runner, args.batch_size, args.repeat)
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     interactions = counts["user_train"] + counts["user_valid"] + counts["user_test"]
     best = min(seconds)
     print(f"\nGowalla from {args.data} (loaded in {loaded:.1f} s): {counts['users']:,} users, "

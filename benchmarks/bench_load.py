@@ -10,25 +10,17 @@ timings and stops the server. Skips with a message when the data folder is missi
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from graphrec.config import Connection
 from graphrec.db import QueryRunner
 from graphrec.load import apply_schema, graph_summary, write_dataset
 from graphrec.load.text_formats import read_lightgcn
-from graphrec.server.local import LocalServer, install_jars
+from graphrec.server.local import install_jars, temporary_server
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gowalla"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> int:
@@ -43,25 +35,17 @@ def main() -> int:
         print(f"skipped: no Gowalla data at {args.data}")
         return 0
     install_jars()
-    with tempfile.TemporaryDirectory(prefix="graphrec-bench-") as home:
-        server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(),
-                             heap=args.heap, pagecache=args.pagecache)
-        started = time.perf_counter()
-        server.start()
+    started = time.perf_counter()
+    with temporary_server(args.heap, args.pagecache) as server, QueryRunner(server.connection()) as runner:
         cold_start = time.perf_counter() - started
-        try:
-            connection = Connection(server.bolt_uri, "neo4j", server.password(), "neo4j")
-            with QueryRunner(connection) as runner:
-                started = time.perf_counter()
-                dataset = read_lightgcn(args.data)
-                parsed = time.perf_counter() - started
-                apply_schema(runner)
-                started = time.perf_counter()
-                write_dataset(runner, dataset, batch_size=args.batch_size, workers=args.workers)
-                written = time.perf_counter() - started
-                summary = graph_summary(runner)
-        finally:
-            server.stop()
+        started = time.perf_counter()
+        dataset = read_lightgcn(args.data)
+        parsed = time.perf_counter() - started
+        apply_schema(runner)
+        started = time.perf_counter()
+        write_dataset(runner, dataset, batch_size=args.batch_size, workers=args.workers)
+        written = time.perf_counter() - started
+        summary = graph_summary(runner)
     nodes = summary["users"] + summary["items"]
     rels = summary["user_interactions"]
     total = parsed + written

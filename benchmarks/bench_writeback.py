@@ -12,28 +12,19 @@ of every write-back, the best total per method, and stops the server.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from graphrec.config import Connection
 from graphrec.db import QueryRunner
 from graphrec.load import load_csv
-from graphrec.server.local import LocalServer, install_jars
+from graphrec.server.local import install_jars, temporary_server
 from graphrec.writeback import WRITE_METHODS, write_embeddings
 
 STAGES = ("validate", "prepare", "vectors", "index", "ready", "activate")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def embeddings(users: int, items: int, dim: int, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -56,25 +47,16 @@ def main() -> int:
     args = parser.parse_args()
     install_jars()
     results: list[tuple[str, float, dict[str, float]]] = []
-    with tempfile.TemporaryDirectory(prefix="graphrec-bench-") as home:
-        server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(),
-                             heap=args.heap, pagecache=args.pagecache)
-        server.start()
-        try:
-            connection = Connection(server.bolt_uri, "neo4j", server.password(), "neo4j")
-            with QueryRunner(connection) as runner:
-                load_csv(runner, users=pd.DataFrame({"id": range(args.users)}),
-                         items=pd.DataFrame({"id": range(args.items)}))
-                for round_ in range(args.rounds):
-                    for method in sorted(WRITE_METHODS, reverse=True):
-                        timings: dict[str, float] = {}
-                        data = embeddings(args.users, args.items, args.dim, seed=len(results))
-                        started = time.perf_counter()
-                        write_embeddings(runner, data, {"params": {"dim": args.dim}}, batch_size=args.batch_size,
-                                         workers=args.workers, progress=False, method=method, timings=timings)
-                        results.append((method, time.perf_counter() - started, timings))
-        finally:
-            server.stop()
+    with temporary_server(args.heap, args.pagecache) as server, QueryRunner(server.connection()) as runner:
+        load_csv(runner, users=pd.DataFrame({"id": range(args.users)}), items=pd.DataFrame({"id": range(args.items)}))
+        for round_ in range(args.rounds):
+            for method in sorted(WRITE_METHODS, reverse=True):
+                timings: dict[str, float] = {}
+                data = embeddings(args.users, args.items, args.dim, seed=len(results))
+                started = time.perf_counter()
+                write_embeddings(runner, data, {"params": {"dim": args.dim}}, batch_size=args.batch_size,
+                                 workers=args.workers, progress=False, method=method, timings=timings)
+                results.append((method, time.perf_counter() - started, timings))
     count = args.users + args.items
     print(f"\n{count:,} embeddings ({args.users:,} users, {args.items:,} items), dim {args.dim}, "
           f"batch {args.batch_size:,}, workers {args.workers}")

@@ -223,7 +223,11 @@ def _models(args: argparse.Namespace) -> int:
 
     with _runner(args) as runner:
         rows = list_models(runner)
-    print(json.dumps(rows, indent=2, default=str) if args.json else format_table(rows))
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        shown = ("version", "active", "status", "created", "property", "dim", "users", "items", "groups", "metrics")
+        print(format_table([{key: row.get(key) for key in shown} for row in rows]))
     return 0
 
 

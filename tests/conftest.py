@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import os
-import socket
 import warnings
 from collections.abc import Iterator
 
@@ -17,16 +16,10 @@ import pytest
 
 from graphrec.config import Connection
 from graphrec.db import QueryRunner
-from graphrec.server.local import LocalServer
+from graphrec.server.local import LocalServer, free_port
 
 PASSWORD = "graphrec-test-password"
 WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _docker_answers() -> bool:
@@ -65,8 +58,8 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServ
     if os.environ.get("NEO4J_URI") or _docker_answers():
         yield None
         return
-    server = LocalServer(tmp_path_factory.mktemp("neo4j-home"), bolt_port=_free_port(),
-                         http_port=_free_port(), heap="1g", pagecache="256m")
+    server = LocalServer(tmp_path_factory.mktemp("neo4j-home"), bolt_port=free_port(),
+                         http_port=free_port(), heap="1g", pagecache="256m")
     server.start(password=PASSWORD)
     try:
         yield server
@@ -77,7 +70,7 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServ
 @pytest.fixture(scope="session")
 def connection(local_server: LocalServer | None) -> Iterator[Connection]:
     if local_server is not None:
-        yield Connection(local_server.bolt_uri, "neo4j", local_server.password(), "neo4j")
+        yield local_server.connection()
     elif os.environ.get("NEO4J_URI"):
         yield Connection(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"),
                          os.environ.get("NEO4J_PASSWORD", ""), os.environ.get("NEO4J_DATABASE", "neo4j"))

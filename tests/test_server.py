@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from graphrec.db import QueryRunner
-from graphrec.server.local import LocalServer, ServerError
-from tests.conftest import _free_port
+from graphrec.server.local import LocalServer, ServerError, free_port
 
 pytestmark = pytest.mark.neo4j
 
@@ -52,7 +51,7 @@ def test_a_taken_port_is_refused_before_starting(server: LocalServer, tmp_path: 
 
 
 def test_a_failed_start_shows_the_log_tail(server: LocalServer, tmp_path: Path) -> None:
-    broken = LocalServer(tmp_path / "broken", bolt_port=_free_port(), http_port=_free_port(),
+    broken = LocalServer(tmp_path / "broken", bolt_port=free_port(), http_port=free_port(),
                          heap="1x", pagecache="64m")
     with pytest.raises(ServerError, match=r"(?s)exited with code \d+ while starting.*console.log.*heap size"):
         broken.start(timeout=120)

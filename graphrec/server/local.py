@@ -23,11 +23,15 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 import neo4j
+
+from graphrec.config import Connection
 
 NEO4J_VERSION = "5.26.30"
 BROWSER_VERSION = "5.24.0"
@@ -158,6 +162,10 @@ class LocalServer:
     @property
     def log_file(self) -> Path:
         return self.home / "logs" / "console.log"
+
+    def connection(self, database: str = "neo4j") -> Connection:
+        """Connection settings for this server's `neo4j` user."""
+        return Connection(self.bolt_uri, USER, self.password(), database)
 
     def is_configured(self) -> bool:
         """Whether this home has been started at least once."""
@@ -337,6 +345,25 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return True
 
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def temporary_server(heap: str = "2g", pagecache: str = "1g") -> Iterator[LocalServer]:
+    """A started server in a temporary folder on free ports, stopped and deleted on exit (for benchmarks)."""
+    with tempfile.TemporaryDirectory(prefix="graphrec-neo4j-") as home:
+        server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(), heap=heap, pagecache=pagecache)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def _port_free(port: int) -> bool:
