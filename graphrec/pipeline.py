@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,23 +33,36 @@ def run_training(
 ) -> dict[str, Any]:
     """Export → fit → evaluate on `test` → write back (unless `config.write_back` is false).
 
-    Returns the run's summary: counts, best epoch, validation and test metrics, and the written version.
+    Returns the run's summary: counts, best epoch, validation and test metrics, the written version and the
+    seconds of each stage (`stage_seconds`: export, train, evaluate, write_back).
     """
     run_dir = Path(run_dir)
+    clock = time.perf_counter()
+    stage_seconds: dict[str, float] = {}
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stage_seconds[stage] = now - clock
+        clock = now
+
     snapshot = export_snapshot(runner, **config.export)
     snapshot.save(run_dir / "snapshot")
+    lap("export")
     train = snapshot.interactions["train"]
     monitored = validation_split(snapshot)
     result = fit(len(snapshot.user_ids), len(snapshot.item_ids), train, snapshot.interactions[monitored],
                  config, run_dir, resume=resume, progress=progress)
+    lap("train")
     users, items = embeddings(result, snapshot)
     test = snapshot.interactions.get("test")
     test_metrics = evaluate(torch.from_numpy(users), torch.from_numpy(items), train, test, config.ks) \
         if test is not None and test.size(1) else {}
+    lap("evaluate")
     summary: dict[str, Any] = {
         "counts": snapshot.counts(), "validation_split": monitored, "best_epoch": result.best_epoch,
         "validation_metrics": result.best_metrics, "test_metrics": test_metrics,
-        "train_seconds": result.seconds, "version": None,
+        "train_seconds": result.seconds, "version": None, "stage_seconds": stage_seconds,
     }
     if config.write_back:
         summary["version"] = write_embeddings(
@@ -58,6 +72,7 @@ def run_training(
                               "epochs": len(result.history), "run_dir": str(run_dir.resolve())}},
             progress=progress,
         )
+        lap("write_back")
     save_record(run_dir, config, result, summary=summary)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

@@ -37,7 +37,9 @@ class TrainConfig:
         embedding_dim: 64. num_layers: 3 (layer weights 1/(L+1)). lr: Adam, 0.001. reg: L2 on the
         batch's layer-0 embeddings, 1e-4. batch_size: 2048 positives per step. epochs: 1000 at most.
         eval_every: 1 (epochs between evaluations). patience: 10 evaluations without improvement of
-        `monitor` (default `recall@20`) stop the run. ks: cut-offs evaluated, (20,). seed: 2020.
+        `monitor` (default `recall@20`) stop the run. max_minutes: a time budget for training; the epoch
+        that crosses it is evaluated and ends the run (0, the default: no budget). ks: cut-offs evaluated,
+        (20,). seed: 2020.
         device: `auto` (CUDA when available, else CPU). threads: CPU threads, 0 = torch's default.
         export: filters passed to `graphrec.export.export_snapshot` (`since`, `min_interactions`, ...).
         write_back: store the embeddings in Neo4j after training (default true).
@@ -52,6 +54,7 @@ class TrainConfig:
     eval_every: int = 1
     patience: int = 10
     monitor: str = "recall@20"
+    max_minutes: float = 0.0
     ks: tuple[int, ...] = (20,)
     seed: int = 2020
     device: str = "auto"
@@ -142,7 +145,8 @@ def fit(
         loss = train_epoch(model, adj, train, sampler, optimizer, config.batch_size, config.reg,
                            progress=progress, generator=generator)
         row: dict[str, Any] = {"epoch": epoch, "loss": loss, "train_seconds": time.perf_counter() - tick}
-        if epoch % config.eval_every == 0 or epoch == config.epochs:
+        out_of_time = bool(config.max_minutes) and time.perf_counter() - started > 60 * config.max_minutes
+        if epoch % config.eval_every == 0 or epoch == config.epochs or out_of_time:
             row["metrics"] = _evaluate(model, adj, train, valid, config.ks)
             value = row["metrics"][config.monitor]
             if value > best["value"]:
@@ -158,7 +162,7 @@ def fit(
         if progress:
             shown = f" {config.monitor} {row['metrics'][config.monitor]:.4f}" if "metrics" in row else ""
             tqdm.write(f"epoch {epoch}: loss {loss:.4f}{shown} (best {best['value']:.4f} @ {best['epoch']})")
-        if stale >= config.patience:
+        if stale >= config.patience or out_of_time:
             break
     if (run_dir / "best.pt").exists():
         model.load_state_dict(torch.load(run_dir / "best.pt", map_location=device))

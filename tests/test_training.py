@@ -68,3 +68,9 @@ def test_config_from_toml_rejects_unknown_keys(tmp_path: Path) -> None:
     path.write_text("[train]\nepochs = 5\nks = [10, 20]\nmonitor = 'ndcg@10'\n[export]\nmin_interactions = 2\n")
     loaded = TrainConfig.from_toml(path, epochs=7)
     assert (loaded.epochs, loaded.ks, loaded.monitor, loaded.export) == (7, (10, 20), "ndcg@10", {"min_interactions": 2})
+
+
+def test_time_budget_ends_the_run_with_an_evaluation(tmp_path: Path) -> None:
+    train, valid = planted()
+    result = fit(40, 20, train, valid, config(max_minutes=1e-6, eval_every=10), tmp_path, progress=False)
+    assert len(result.history) == 1 and "metrics" in result.history[0]
