@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from graphrec.config import ConfigError, resolve_connection
 from graphrec.db import QueryRunner
 from graphrec.load import InputError
 from graphrec.server.local import LocalServer, ServerError
+
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "training" / "demo.toml"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     activate.set_defaults(run=_activate)
 
     demo = commands.add_parser("demo", parents=[connection],
-                               help="start (or connect to) Neo4j and load a small generated dataset")
+                               help="start (or connect to) Neo4j, load a small generated dataset, train briefly "
+                                    "and write the embeddings back")
+    demo.add_argument("--run-dir", type=Path, default=Path("runs") / "demo", help="the training run's folder")
     demo.set_defaults(run=_demo)
     return parser
 
@@ -290,21 +296,22 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def _demo(args: argparse.Namespace) -> int:
     from graphrec.load import load_csv
+    from graphrec.pipeline import run_training
     from graphrec.synthetic import taste_clusters
+    from graphrec.training import TrainConfig
 
-    if not (args.uri or _env_uri()):
+    if not (args.uri or os.environ.get("NEO4J_URI")):
         print(LocalServer.from_environment().start().describe())
     tables = taste_clusters()
+    config = TrainConfig.from_toml(DEMO_CONFIG)
     with _runner(args) as runner:
         _print_load(runner, load_csv(runner, **tables.as_dict()))
+        summary = run_training(runner, config, args.run_dir, progress=False)
+    metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["test_metrics"].items())
+    print(f"trained LightGCN ({DEMO_CONFIG.name}, best epoch {summary['best_epoch']}): test {metrics}")
+    print(f"embeddings written back as version {summary['version']} (graphrec models); run files in {args.run_dir}")
     print("Explore it in Browser, e.g.: MATCH p=(:User {id: 1})-[:MEMBER_OF|INTERACTED]->() RETURN p")
     return 0
-
-
-def _env_uri() -> str | None:
-    import os
-
-    return os.environ.get("NEO4J_URI")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from graphrec import cypher_files
 from graphrec.config import Connection
 from graphrec.db import QueryRunner
 from graphrec.server.local import LocalServer, free_port
@@ -93,8 +94,10 @@ def session_runner(connection: Connection) -> Iterator[QueryRunner]:
 
 @pytest.fixture
 def runner(session_runner: QueryRunner) -> Iterator[QueryRunner]:
-    """A runner on an empty database; whatever the test wrote is deleted afterwards."""
+    """A runner on an empty database; whatever the test wrote (nodes, vector indexes) is deleted afterwards."""
     try:
         yield session_runner
     finally:
         session_runner.run(WIPE)
+        for row in session_runner.run("SHOW VECTOR INDEXES YIELD name"):
+            session_runner.run(cypher_files.statement("embedding_index_drop"), {"name": row["name"]})

@@ -56,3 +56,14 @@ def test_errors_are_one_line_and_exit_1(runner: QueryRunner, connection: Connect
     assert f"graphrec: error: {bad}, line 2, field 'item_id'" in capsys.readouterr().err
     assert main(["cypher", "RETURN nope", *flags(connection)]) == 1
     assert "Neo4j refused: Neo.ClientError.Statement.SyntaxError" in capsys.readouterr().err
+
+
+@pytest.mark.neo4j
+@pytest.mark.usefixtures("single_thread")
+def test_demo_loads_trains_and_writes_back(runner: QueryRunner, connection: Connection, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", *flags(connection), "--run-dir", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "user_interactions 2,400" in out and "written back as version 1" in out
+    assert runner.run("MATCH (m:Model {active: true}) RETURN m.users AS users, m.items AS items") == [
+        {"users": 200, "items": 100}]

@@ -31,12 +31,10 @@ DIM = 8
 
 @pytest.fixture
 def graph(runner: QueryRunner) -> Iterator[QueryRunner]:
-    """User, Item and Group nodes (ids 0..n-1); the vector indexes the test creates are dropped afterwards."""
+    """User, Item and Group nodes (ids 0..n-1)."""
     load_csv(runner, users=pd.DataFrame({"id": range(USERS)}), items=pd.DataFrame({"id": range(ITEMS)}),
              groups=pd.DataFrame({"id": range(GROUPS)}))
     yield runner
-    for row in runner.run("SHOW VECTOR INDEXES YIELD name"):
-        runner.run(cypher_files.statement("embedding_index_drop"), {"name": row["name"]})
 
 
 def constant(value: float, users: int = USERS, dim: int = DIM) -> dict[str, tuple[np.ndarray, np.ndarray]]:

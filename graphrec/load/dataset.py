@@ -68,13 +68,6 @@ class Dataset:
     def group_ids(self) -> np.ndarray:
         return _union(self.groups["id"], self.memberships["group"], self.group_interactions["source"])
 
-    def counts(self) -> dict[str, int]:
-        return {
-            "users": len(self.user_ids()), "items": len(self.item_ids()), "groups": len(self.group_ids()),
-            "memberships": len(self.memberships), "user_interactions": len(self.user_interactions),
-            "group_interactions": len(self.group_interactions),
-        }
-
 
 def _union(*columns: pd.Series) -> np.ndarray:
     return np.unique(np.concatenate([c.to_numpy(dtype=np.int64) for c in columns]))
