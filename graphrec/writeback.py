@@ -41,7 +41,7 @@ DEFAULT_WRITE_METHOD = "procedure"
 """The faster of the two in benchmarks/bench_writeback.py (and the more compact storage)."""
 
 RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
-"""What a `run` dict may hold: the training parameters and the evaluation metrics (JSON-serialisable)."""
+"""What a `run` dict may hold (each JSON-serialisable): hyper-parameters, metrics, dataset counts, training time."""
 
 MAX_DIMENSIONS = 4095
 """The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
