@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ DEMO_CONFIG = Path(__file__).resolve().parent.parent / "training" / "demo.toml"
 
 
 def main(argv: list[str] | None = None) -> int:
+    # torch_geometric still calls torch.jit.script at import; the deprecation is theirs, not the user's.
+    warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -36,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"graphrec: Neo4j refused: {error.code}: {error.message}", file=sys.stderr)
         return 1
     except neo4j.exceptions.DriverError as error:
-        print(f"graphrec: cannot reach Neo4j: {error}", file=sys.stderr)
+        print(f"graphrec: cannot reach Neo4j: {error}\n(is it running? `graphrec neo4j status`, "
+              "`graphrec neo4j start`)", file=sys.stderr)
         return 1
 
 
