@@ -3,7 +3,7 @@
 // the first $dim coordinates of row.vec as $property, and when $mips_property is not null (items) the whole
 // row.vec, augmented for inner-product search ($dim + 1 coordinates), as $mips_property. Sending items'
 // vectors once, augmented, saves a third of the transfer, which bounds the write's speed.
-// Nodes are found by label and id as in embedding_missing (checked before). The alternative,
+// Nodes are found by label and id as in missing_ids (checked before). The alternative,
 // embedding_write_set, is kept for benchmarks/bench_writeback.py.
 // Parameters: $label: 'User', 'Item' or 'Group'; $property, $mips_property: property names (embedding_v<N>,
 // embedding_v<N>_mips or null); $dim: integer; $rows: list of {id: integer, vec: list of floats}.

@@ -241,9 +241,9 @@ def _all_node_ids(runner: QueryRunner) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def _checked_seeds(runner: QueryRunner, users: Sequence[int], groups: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """The seed ids as sorted unique arrays; KeyError if any has no node."""
     found = []
-    for kind, ids in (("user", users), ("group", groups)):
+    for kind, label, ids in (("user", "User", users), ("group", "Group", groups)):
         unique = np.unique(np.asarray(list(ids), dtype=np.int64))
-        missing = runner.run(cypher_files.statement(f"missing_{kind}s"), {"ids": unique.tolist()})[0]["missing"]
+        missing = runner.run(cypher_files.statement("missing_ids"), {"label": label, "ids": unique.tolist()})[0]["missing"]
         if missing:
             raise KeyError(f"unknown {kind} id(s): {sorted(missing)[:10]}")
         found.append(unique)

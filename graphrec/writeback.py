@@ -297,7 +297,7 @@ def _run_json(run: Mapping[str, Any]) -> dict[str, str]:
 
 def _check_ids(runner: QueryRunner, kind: str, ids: np.ndarray) -> None:
     """Raise when some of the `kind` ids have no node of that label."""
-    query = cypher_files.statement("embedding_missing")
+    query = cypher_files.statement("missing_ids")
     missing: list[int] = []
     for start in range(0, len(ids), _ID_CHUNK):
         chunk = ids[start : start + _ID_CHUNK].tolist()

@@ -43,7 +43,8 @@ def test_load_csv_then_query_a_cypher_file_as_json(runner: QueryRunner, connecti
     summary = json.loads(capsys.readouterr().out)[0]
     assert (summary["users"], summary["items"], summary["groups"]) == (30, 20, 3)
 
-    assert main(["cypher", "missing_users.cypher", "--param", "ids=[1, 777]", *flags(connection), "--json"]) == 0
+    assert main(["cypher", "missing_ids.cypher", "--param", "label=User", "--param", "ids=[1, 777]",
+                 *flags(connection), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"missing": [777]}]
 
 

@@ -38,8 +38,8 @@ def load_csv(
     """
 
     def missing(kind: str, ids: list[int]) -> set[int]:
-        query = cypher_files.statement({"user": "missing_users", "group": "missing_groups"}[kind])
-        return set(runner.run(query, {"ids": ids})[0]["missing"])
+        label = {"user": "User", "group": "Group"}[kind]
+        return set(runner.run(cypher_files.statement("missing_ids"), {"label": label, "ids": ids})[0]["missing"])
 
     dataset = read_tables(users=users, items=items, groups=groups, memberships=memberships,
                           interactions=interactions, group_interactions=group_interactions, missing=missing)

@@ -1,4 +1,5 @@
-// Which of the given ids have no node of the label $label (checked before a write-back writes anything).
+// Which of the given ids have no node of the label $label (checked before a load references members or
+// groups, and before a write-back writes anything).
 // The label is a parameter: each UNION branch seeks its label's unique id index and only the branch of
 // $label keeps its rows (a dynamic label, MATCH (n:$($label)), scans all nodes in 5.26).
 // Returns one row: missing (list of ids).
