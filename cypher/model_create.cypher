@@ -2,8 +2,9 @@
 // model_version constraint when the version exists (another write-back took it).
 // Returns one row: version.
 // Parameters: $props: map of the node's descriptive properties (version, property, mips_property, index,
-// dim, params, metrics, dataset, training (JSON strings), users, items, groups, max_item_norm), set as given.
-:param props => {version: 1, property: 'embedding_v1', mips_property: 'embedding_v1_mips', index: 'item_embedding_v1_mips', dim: 2, params: '{}', metrics: '{}', dataset: '{}', training: '{}', users: 1, items: 1, groups: 0, max_item_norm: 1.0}
+// similarity_index, dim, params, metrics, dataset, training (JSON strings), users, items, groups, max_item_norm),
+// set as given.
+:param props => {version: 1, property: 'embedding_v1', mips_property: 'embedding_v1_mips', index: 'item_embedding_v1_mips', similarity_index: 'item_embedding_v1_cosine', dim: 2, params: '{}', metrics: '{}', dataset: '{}', training: '{}', users: 1, items: 1, groups: 0, max_item_norm: 1.0}
 CREATE (m:Model)
 SET m = $props, m.status = 'writing', m.active = false, m.created = datetime()
 RETURN m.version AS version

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from graphrec import cypher_files
 from graphrec.config import ConfigError, resolve_connection
 from graphrec.db import QueryRunner
 from graphrec.load import InputError
+from graphrec.recommend import STRATEGIES, Ranking, RecommendError, Recommender
 from graphrec.server.local import LocalServer, ServerError
 
 
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args) or 0
-    except (ConfigError, ServerError, InputError, FileNotFoundError, ValueError) as error:
+    except (ConfigError, ServerError, InputError, RecommendError, FileNotFoundError, ValueError) as error:
         print(f"graphrec: error: {error}", file=sys.stderr)
         return 1
     except neo4j.exceptions.Neo4jError as error:
@@ -125,6 +127,40 @@ def build_parser() -> argparse.ArgumentParser:
     activate = commands.add_parser("activate", parents=[connection], help="serve the embeddings of VERSION")
     activate.add_argument("version", type=int)
     activate.set_defaults(run=_activate)
+
+    serving = argparse.ArgumentParser(add_help=False, parents=[connection])
+    serving.add_argument("-k", type=int, default=10, help="how many items (default 10)")
+    serving.add_argument("--filter", action="append", default=[], metavar="PROPERTY=VALUE",
+                         help="only items whose PROPERTY equals VALUE (JSON when it parses, else a string)")
+    serving.add_argument("--json", action="store_true", help="print JSON")
+    excluding = argparse.ArgumentParser(add_help=False)
+    excluding.add_argument("--exclude", type=int, nargs="+", default=[], metavar="ITEM", help="never these items")
+    recommend = commands.add_parser("recommend", help="top-k items for a user or a group (active model)")
+    subjects = recommend.add_subparsers(title="for", metavar="user|group", required=True)
+    for_user = subjects.add_parser("user", parents=[serving, excluding],
+                                   help="by the user's vector; new users folded in, users without history: popular")
+    for_user.add_argument("id", type=int, metavar="USER")
+    for_user.set_defaults(run=_recommend_user)
+    for_group = subjects.add_parser("group", parents=[serving, excluding], help="by a group strategy")
+    for_group.add_argument("id", type=int, metavar="GROUP")
+    for_group.add_argument("--strategy", choices=STRATEGIES, default="combined",
+                           help="how members' scores make the group's (default combined: the group's own "
+                                "vector mixed with the members' average, or the average without one)")
+    for_group.add_argument("--exclude-member-items", action="store_true",
+                           help="also leave out items any member already has")
+    for_group.set_defaults(run=_recommend_group)
+    similar = commands.add_parser("similar", parents=[serving], help="items most similar to ITEM (cosine)")
+    similar.add_argument("id", type=int, metavar="ITEM")
+    similar.set_defaults(run=_similar)
+    explain = commands.add_parser("explain", help="why an item suits a user or a group")
+    explained = explain.add_subparsers(title="for", metavar="user|group", required=True)
+    for kind in ("user", "group"):
+        why = explained.add_parser(kind, parents=[connection], help=f"why ITEM suits {kind.upper()}")
+        why.add_argument("id", type=int, metavar=kind.upper())
+        why.add_argument("item", type=int, metavar="ITEM")
+        why.add_argument("-n", type=int, default=3, help="how many of their own items to show (default 3)")
+        why.add_argument("--json", action="store_true", help="print JSON")
+        why.set_defaults(run=_explain, kind=kind)
 
     demo = commands.add_parser("demo", parents=[connection],
                                help="start (or connect to) Neo4j, load a small generated dataset, train briefly "
@@ -296,6 +332,79 @@ def format_table(rows: list[dict[str, Any]]) -> str:
              "-+-".join("-" * w for w in widths)]
     lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
     return "\n".join(lines) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})"
+
+
+def _recommend_user(args: argparse.Namespace) -> int:
+    with _runner(args) as runner:
+        ranking = Recommender(runner).recommend_user(args.id, args.k, filter=parse_params(args.filter),
+                                                    exclude=args.exclude)
+    _print_ranking(ranking, args.json)
+    return 0
+
+
+def _recommend_group(args: argparse.Namespace) -> int:
+    with _runner(args) as runner:
+        ranking = Recommender(runner).recommend_group(
+            args.id, args.k, strategy=args.strategy, exclude_member_items=args.exclude_member_items,
+            filter=parse_params(args.filter), exclude=args.exclude)
+    _print_ranking(ranking, args.json)
+    return 0
+
+
+def _similar(args: argparse.Namespace) -> int:
+    with _runner(args) as runner:
+        ranking = Recommender(runner).similar_items(args.id, args.k, filter=parse_params(args.filter))
+    _print_ranking(ranking, args.json)
+    return 0
+
+
+def _print_ranking(ranking: Ranking, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(asdict(ranking), indent=2))
+        return
+    print(format_ranking(ranking))
+
+
+def format_ranking(ranking: Ranking) -> str:
+    """A ranking as a title line and a table (member scores as user:score for groups)."""
+    what = {"user": "for user", "group": "for group", "item": "similar to item"}[ranking.kind]
+    how = f"strategy {ranking.strategy}, " if ranking.strategy else ""
+    title = f"top {len(ranking.items)} {what} {ranking.id} ({how}basis {ranking.basis}, model v{ranking.version})"
+    rows = []
+    for item in ranking.items:
+        row = {"rank": item["rank"], "item": item["id"], "score": round(item["score"], 4)}
+        if "members" in item:
+            row["members (user:score)"] = " ".join(f"{m['user']}:{m['score']:.3f}" for m in item["members"])
+        row |= {key: value for key, value in item["properties"].items()}
+        rows.append(row)
+    return title + "\n" + format_table(rows)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    with _runner(args) as runner:
+        why = Recommender(runner).explain(args.item, n=args.n, **{args.kind: args.id})
+    if args.json:
+        print(json.dumps(why, indent=2))
+        return 0
+    print(f"item {why['item']} for {args.kind} {args.id} (model v{why['version']})"
+          + (" - already interacted with" if why["interacted"] else ""))
+    if args.kind == "user":
+        print(f"score: {_number(why['score'])}")
+    else:
+        print(f"group's own score: {_number(why['group_score'])}")
+        print("members, most in favour first: "
+              + ", ".join(f"{m['user']} ({_number(m['score'])})" for m in why["members"]))
+    subject = "their" if args.kind == "user" else f"member {why['members'][0]['user']}'s"
+    for reason in why["because"]:
+        print(f"  like {subject} item {reason['item']} (cosine {reason['similarity']:.3f}; "
+              f"{reason['co_users']} other users have both)")
+    if why["steps"]:
+        print("path: " + " - ".join(f"{step['label']} {step['id']}" for step in why["steps"]))
+    return 0
+
+
+def _number(value: float | None) -> str:
+    return "n/a (no vector)" if value is None else f"{value:.4f}"
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -3,12 +3,13 @@
 Each write-back is a version N, described by one `(:Model {version: N})` node. Its vectors are the node
 property `embedding_vN` of every User, Item and Group it covers; item vectors are also stored augmented
 for maximum-inner-product search as `embedding_vN_mips` and indexed by the vector index
-`item_embedding_vN_mips` (see `cypher/embedding_index_create.cypher`). A write-back goes:
+`item_embedding_vN_mips` (for inner-product search), and their plain vectors by the cosine index
+`item_embedding_vN_cosine` (for similar items; see `cypher/embedding_index_create.cypher`). A write-back goes:
 
 1. validate everything in Python and resolve every id to its node (an error before anything is written);
 2. create the Model node, status 'writing' (so an interrupted write-back stays visible);
 3. write the vectors in batches, one transaction each (readers never look at a 'writing' version);
-4. build the item vector index and wait until it is online, check the counts, mark the Model 'ready';
+4. build the item vector indexes and wait until they are online, check the counts, mark the Model 'ready';
 5. activate it: in one transaction the previous active Model is deactivated and this one activated.
 
 Readers find the active version with `cypher/model_active.cypher` and read `n[m.property]`. Since a
@@ -71,6 +72,17 @@ def index_name(version: int) -> str:
     return "item_" + mips_property_name(version)
 
 
+def similarity_index_name(version: int) -> str:
+    """The cosine vector index on version `version`'s item vectors: `item_embedding_v<version>_cosine`."""
+    return "item_" + property_name(version) + "_cosine"
+
+
+def _indexes(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
+    """Version's item vector indexes: (name, indexed property, dimensions, similarity function)."""
+    return [(index_name(version), mips_property_name(version), dimensions + 1, "euclidean"),
+            (similarity_index_name(version), property_name(version), dimensions, "cosine")]
+
+
 def write_embeddings(
     runner: QueryRunner,
     embeddings: Mapping[str, tuple[np.ndarray, np.ndarray]],
@@ -98,9 +110,9 @@ def write_embeddings(
             'ready' until `activate` is called.
         progress: show progress bars (default True).
         method: 'procedure' (`db.create.setNodeVectorProperty`, the default) or 'set' (`SET n[$property]`).
-        index_timeout: seconds to wait for the item vector index to come online (default 600).
+        index_timeout: seconds to wait for each item vector index to come online (default 600).
         timings: when given, filled with the seconds spent per stage ('validate', 'prepare', 'vectors',
-            'index', 'ready', 'activate'). Items are written first and their index is built while the
+            'index', 'ready', 'activate'). Items are written first and their indexes are built while the
             users and groups are written; 'index' is the wait that remains after the last vector.
 
     Raises `WritebackError` for invalid input (unknown ids, non-finite values, mismatched shapes, unknown
@@ -123,13 +135,13 @@ def write_embeddings(
     query = cypher_files.statement(WRITE_METHODS[method])
     write = _Writer(runner, query, version, item_vectors.shape[1], batch_size, workers, progress)
     write("item", checked["item"][0], augmented)
-    _create_index(runner, version, item_vectors.shape[1] + 1)
+    _create_indexes(runner, version, item_vectors.shape[1])
     for kind in ("user", "group"):
         if kind in checked:
             write(kind, *checked[kind])
     clock.lap("vectors")
 
-    _await_index(runner, version, index_timeout)
+    _await_indexes(runner, version, item_vectors.shape[1], index_timeout)
     clock.lap("index")
 
     _check_counts(runner, version, sum(len(ids) for ids, _ in checked.values()), len(item_vectors))
@@ -208,7 +220,7 @@ def prune(runner: QueryRunner, keep: int = 2, *, batch_size: int = 10_000) -> li
 
     Every other version is removed: older 'ready' ones, 'writing' ones (interrupted write-backs; so never
     prune while a write-back runs) and 'deleting' ones (interrupted prunes). For each, in this order: its
-    Model is marked 'deleting' (it can no longer be activated), its index dropped, its node properties
+    Model is marked 'deleting' (it can no longer be activated), its indexes dropped, its node properties
     removed `batch_size` nodes per transaction, its Model node deleted. Returns the removed versions.
     """
     if keep < 1:
@@ -313,7 +325,8 @@ def _create_model(
 ) -> None:
     props = {
         "version": version, "property": property_name(version), "mips_property": mips_property_name(version),
-        "index": index_name(version), "dim": int(checked["item"][1].shape[1]), "max_item_norm": max_norm,
+        "index": index_name(version), "similarity_index": similarity_index_name(version),
+        "dim": int(checked["item"][1].shape[1]), "max_item_norm": max_norm,
         **{f"{kind}s": len(checked[kind][0]) if kind in checked else 0 for kind in LABELS},
         **_run_json(run),
     }
@@ -352,20 +365,21 @@ def _safe(name: str) -> str:
     return name
 
 
-def _create_index(runner: QueryRunner, version: int, dimensions: int) -> None:
-    """Create version's item vector index on its augmented property; the server populates it meanwhile."""
-    ddl = cypher_files.statement("embedding_index_create").replace(
-        "`{property}`", f"`{_safe(mips_property_name(version))}`")
-    runner.run(ddl, {"name": index_name(version), "dimensions": dimensions})
+def _create_indexes(runner: QueryRunner, version: int, dimensions: int) -> None:
+    """Create version's item vector indexes; the server populates them meanwhile."""
+    template = cypher_files.statement("embedding_index_create")
+    for name, prop, size, similarity in _indexes(version, dimensions):
+        ddl = template.replace("`{property}`", f"`{_safe(prop)}`")
+        runner.run(ddl, {"name": name, "dimensions": size, "similarity": similarity})
 
 
-def _await_index(runner: QueryRunner, version: int, timeout: int) -> None:
-    """Wait until version's item vector index is ONLINE (raises when it failed or `timeout` s passed)."""
-    name = index_name(version)
-    runner.run(cypher_files.statement("embedding_index_await"), {"name": name, "seconds": timeout})
-    state = runner.run(cypher_files.statement("embedding_index_state"), {"name": name})
-    if [row["state"] for row in state] != ["ONLINE"]:
-        raise RuntimeError(f"vector index {name} is not online: {state}")
+def _await_indexes(runner: QueryRunner, version: int, dimensions: int, timeout: int) -> None:
+    """Wait until version's item vector indexes are ONLINE (raises when one failed or `timeout` s passed)."""
+    for name, *_ in _indexes(version, dimensions):
+        runner.run(cypher_files.statement("embedding_index_await"), {"name": name, "seconds": timeout})
+        state = runner.run(cypher_files.statement("embedding_index_state"), {"name": name})
+        if [row["state"] for row in state] != ["ONLINE"]:
+            raise RuntimeError(f"vector index {name} is not online: {state}")
 
 
 def _check_counts(runner: QueryRunner, version: int, nodes: int, items: int) -> None:
@@ -388,8 +402,9 @@ def _set_status(runner: QueryRunner, version: int, current: list[str], status: s
 
 
 def _clear_version(runner: QueryRunner, version: int, batch_size: int) -> None:
-    """Drop version's index and remove its properties from every node (leftovers of an earlier use)."""
-    runner.run(cypher_files.statement("embedding_index_drop"), {"name": index_name(version)})
+    """Drop version's indexes and remove its properties from every node (leftovers of an earlier use)."""
+    for name in (index_name(version), similarity_index_name(version)):
+        runner.run(cypher_files.statement("embedding_index_drop"), {"name": name})
     runner.run(cypher_files.statement("embedding_remove"), {
         "properties": [_safe(property_name(version)), _safe(mips_property_name(version))],
         "batch_size": batch_size,

@@ -66,10 +66,11 @@ def test_round_trip_of_every_kind_and_the_model_node(graph: QueryRunner) -> None
         np.testing.assert_allclose(back, vectors, rtol=1e-6)
     model = active_model(graph)
     assert model is not None
-    assert {k: model[k] for k in ("version", "status", "active", "property", "mips_property", "index", "dim",
-                                  "users", "items", "groups")} == {
+    assert {k: model[k] for k in ("version", "status", "active", "property", "mips_property", "index",
+                                  "similarity_index", "dim", "users", "items", "groups")} == {
         "version": 1, "status": "ready", "active": True, "property": "embedding_v1",
-        "mips_property": "embedding_v1_mips", "index": "item_embedding_v1_mips", "dim": DIM,
+        "mips_property": "embedding_v1_mips", "index": "item_embedding_v1_mips",
+        "similarity_index": "item_embedding_v1_cosine", "dim": DIM,
         "users": USERS, "items": ITEMS, "groups": GROUPS}
     assert model["params"] == '{"dim": 8, "lr": 0.001}' and model["metrics"] == '{"recall@20": 0.1}'
     norms = np.linalg.norm(first["item"][1].astype(np.float64), axis=1)
@@ -181,7 +182,8 @@ def test_prune_keeps_the_active_and_newest_ready_versions(graph: QueryRunner) ->
     assert prune(graph, keep=2) == [3, 1]
     assert [(m["version"], m["active"]) for m in list_models(graph)] == [(2, True), (4, False)]
     indexes = {row["name"] for row in graph.run("SHOW VECTOR INDEXES YIELD name")}
-    assert indexes == {"item_embedding_v2_mips", "item_embedding_v4_mips"}
+    assert indexes == {"item_embedding_v2_mips", "item_embedding_v2_cosine",
+                       "item_embedding_v4_mips", "item_embedding_v4_cosine"}
     assert properties_named(graph, "embedding_v1") == properties_named(graph, "embedding_v3") == 0
     assert prune(graph, keep=1) == [4]
     assert read_embeddings(graph, "group", [0, 1])[1].tolist() == [[2.0] * DIM] * 2
@@ -199,9 +201,10 @@ def test_the_item_index_ranks_by_inner_product_not_cosine(graph: QueryRunner) ->
     assert cosine.argmax() == 0 and (items @ user).argmax() == 1
     embeddings = {"user": (np.arange(USERS), np.tile(user, (USERS, 1))), "item": (np.arange(ITEMS), items)}
     write_embeddings(graph, embeddings, {}, progress=False)
-    rows = graph.run(cypher_files.statement("embedding_nearest_items"), {"vector": user.tolist(), "k": 5})
+    rows = graph.run(cypher_files.statement("recommend_user"), {
+        "user": 0, "k": 5, "filter": {}, "exclude": [], "exact_max_items": 0, "oversample": 0})
     assert [row["id"] for row in rows][:2] == [1, 0]
-    assert rows[0]["inner_product"] == pytest.approx(3.0)
+    assert rows[0]["score"] == pytest.approx(3.0, abs=1e-5)
     raw = graph.run("CALL db.index.vector.queryNodes('item_embedding_v1_mips', 5, $q) YIELD node "
                     "RETURN node.id AS id", {"q": user.tolist() + [0.0]})
     assert raw[0]["id"] == 1

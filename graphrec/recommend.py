@@ -1,0 +1,222 @@
+"""Serve recommendations from the embeddings written back to Neo4j, through the queries in `cypher/`.
+
+The ranking itself happens in Cypher (`recommend_user`, `recommend_group`, `similar_items`, `explain_user`,
+`explain_group`), so that Browser and `cypher-shell` get the same answers as Python; this module checks the
+arguments, sends them as parameters, and turns an empty answer into the reason for it.
+
+Scores are inner products of trained vectors: for user u and item i, s(u, i) = e_u . e_i. A group scores an
+item by one of `STRATEGIES` over its members' scores, or with its own vector. Catalogues of at most
+`exact_max_items` items are scanned exactly; larger ones take candidates from the model's vector index
+(maximum-inner-product search through an augmented euclidean index, see `cypher/embedding_index_create.cypher`)
+and re-rank them exactly. When the index candidates leave fewer than k items (filters, many seen items), the
+query is repeated as an exact scan, so a ranking is never cut short by the approximation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphrec import cypher_files
+from graphrec.db import QueryRunner
+
+STRATEGIES = ("combined", "average", "least_misery", "most_pleasure", "borda", "group")
+"""Group strategies (see `cypher/recommend_group.cypher`); 'combined' mixes the group's own vector with the
+members' average by the model's `group_weight` and falls back to 'average' without a group vector."""
+
+DEFAULT_EXACT_MAX_ITEMS = 2000
+"""Catalogues up to this many items are ranked by an exact scan (about 8 µs per item here), larger ones
+through the vector index."""
+
+DEFAULT_OVERSAMPLE = 100
+"""Index candidates fetched beyond k + the seen and excluded items, so that re-ranking finds the exact top k
+(measured in benchmarks/bench_serving.py)."""
+
+MAX_K = 1000
+"""The largest k a query accepts."""
+
+_NO_CATALOGUE_LIMIT = 2**62
+
+
+class RecommendError(LookupError):
+    """A recommendation that cannot be made: unknown id, no active model, invalid argument."""
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A ranked list of items for one user, group or item.
+
+    Attributes:
+        kind: 'user', 'group' or 'item' (similar items).
+        id: the user's, group's or item's id.
+        version: the model version that scored it (None when nothing was ranked).
+        basis: how the scores were made: for users 'embedding', 'folded_in' (a user new since training,
+            folded in from their interactions) or 'popular' (no interactions with trained items: most
+            interacted-with items); for groups 'members', 'group' or 'combined'; 'cosine' for similar items.
+        strategy: the group strategy (None otherwise).
+        items: one dict per item, best first: rank, id, score, properties (dict), and for groups members
+            (each member's {user, score}), group_score and unscored (members without a vector, left out).
+    """
+
+    kind: str
+    id: int
+    version: int | None
+    basis: str | None
+    strategy: str | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        """The recommended item ids, best first."""
+        return [row["id"] for row in self.items]
+
+
+class Recommender:
+    """Recommendations, group recommendations, similar items and explanations from the active model.
+
+    Args:
+        runner (QueryRunner): the database to serve from.
+        exact_max_items (int, optional): the largest catalogue ranked by an exact scan; above it, candidates
+            come from the vector index. (default: :obj:`DEFAULT_EXACT_MAX_ITEMS`)
+        oversample (int, optional): extra index candidates per query. (default: :obj:`DEFAULT_OVERSAMPLE`)
+    """
+
+    def __init__(self, runner: QueryRunner, *, exact_max_items: int = DEFAULT_EXACT_MAX_ITEMS,
+                 oversample: int = DEFAULT_OVERSAMPLE) -> None:
+        self.runner = runner
+        self.exact_max_items = _count("exact_max_items", exact_max_items)
+        self.oversample = _count("oversample", oversample)
+
+    def recommend_user(self, user: int, k: int = 10, *, filter: Mapping[str, Any] | None = None,
+                       exclude: Iterable[int] = ()) -> Ranking:
+        """The top-k items for `user`, leaving out the items they interacted with and `exclude`.
+
+        `filter` keeps only items whose properties equal every entry (e.g. {'category': 'book'}).
+        """
+        params = {"user": _id("user", user), "k": _k(k), "filter": _filter(filter), "exclude": _ids(exclude)}
+        rows = self._ranked("recommend_user", params)
+        if not rows:
+            self._explain_empty(user=params["user"])
+        return Ranking("user", params["user"], _first(rows, "version"), _first(rows, "basis"),
+                       items=[_item(row) for row in rows])
+
+    def recommend_group(self, group: int, k: int = 10, *, strategy: str = "combined",
+                        exclude_member_items: bool = False, filter: Mapping[str, Any] | None = None,
+                        exclude: Iterable[int] = ()) -> Ranking:
+        """The top-k items for `group` by `strategy` (one of `STRATEGIES`).
+
+        Leaves out the group's items, with `exclude_member_items` also every member's, and `exclude`. Each
+        item carries every member's score, so that fairness can be seen.
+        """
+        if strategy not in STRATEGIES:
+            raise RecommendError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        params = {"group": _id("group", group), "k": _k(k), "strategy": strategy,
+                  "exclude_member_items": bool(exclude_member_items), "filter": _filter(filter),
+                  "exclude": _ids(exclude)}
+        rows = self._ranked("recommend_group", params)
+        if not rows:
+            self._explain_empty(group=params["group"], strategy=strategy)
+        return Ranking("group", params["group"], _first(rows, "version"), _first(rows, "basis"), strategy,
+                       items=[_item(row, "members", "group_score", "unscored") for row in rows])
+
+    def similar_items(self, item: int, k: int = 10, *, filter: Mapping[str, Any] | None = None) -> Ranking:
+        """The k items whose vectors have the highest cosine similarity with `item`'s."""
+        params = {"item": _id("item", item), "k": _k(k), "filter": _filter(filter)}
+        rows = self._ranked("similar_items", params)
+        if not rows:
+            self._explain_empty(item=params["item"])
+        return Ranking("item", params["item"], _first(rows, "version"), "cosine",
+                       items=[{**_item(row), "score": row["similarity"]} for row in rows])
+
+    def explain(self, item: int, *, user: int | None = None, group: int | None = None, n: int = 3) -> dict[str, Any]:
+        """Why `item` suits `user` or `group` (exactly one of them).
+
+        Returns the score(s), the user's (or the group's top member's) `n` own items most similar to it with
+        their co-interacting users, for a group every member's score, and a short graph path as `steps`
+        ({label, id} per node; the Cypher file also returns it as a path that Browser draws).
+        """
+        if (user is None) == (group is None):
+            raise RecommendError("explain wants exactly one of user= or group=")
+        name, params = (("explain_user", {"user": _id("user", user)}) if user is not None
+                        else ("explain_group", {"group": _id("group", group)}))
+        params |= {"item": _id("item", item), "n": _k(n)}
+        rows = self.runner.run(cypher_files.statement(name), params)
+        if not rows:
+            self._explain_empty(user=params.get("user"), group=params.get("group"), item=params["item"])
+        row = rows[0]
+        row.pop("path")
+        return row
+
+    def _ranked(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run a ranking query; repeat it as an exact scan when index candidates left fewer than k rows."""
+        query = cypher_files.statement(name)
+        rows = self.runner.run(query, {**params, "exact_max_items": self.exact_max_items,
+                                       "oversample": self.oversample})
+        if len(rows) < params["k"] and self.exact_max_items < _NO_CATALOGUE_LIMIT:
+            items = self._lookup()["items"]
+            if items is not None and items > self.exact_max_items:
+                rows = self.runner.run(query, {**params, "exact_max_items": _NO_CATALOGUE_LIMIT, "oversample": 0})
+        return rows
+
+    def _lookup(self, user: int | None = None, group: int | None = None, item: int | None = None) -> dict[str, Any]:
+        return self.runner.run(cypher_files.statement("serving_lookup"),
+                               {"user": user, "group": group, "item": item})[0]
+
+    def _explain_empty(self, *, user: int | None = None, group: int | None = None, item: int | None = None,
+                       strategy: str | None = None) -> None:
+        """Raise the reason why a query found nothing; return when nothing was wrong (nothing left to rank)."""
+        found = self._lookup(user, group, item)
+        if found["version"] is None:
+            raise RecommendError("no active model: train one with `graphrec train` (or activate one)")
+        for kind, wanted in (("user", user), ("group", group), ("item", item)):
+            if wanted is not None and not found[kind]["exists"]:
+                raise RecommendError(f"unknown {kind} {wanted}: no {kind.capitalize()} node has id {wanted}")
+        if group is not None and found["group"]["members"] == 0:
+            raise RecommendError(f"group {group} has no members")
+        if group is not None and strategy == "group" and not found["group"]["has_vector"]:
+            raise RecommendError(f"group {group} has no vector in model v{found['version']}; use strategy "
+                                 "'combined' (falls back to the members) or a member aggregation")
+        if item is not None and user is None and group is None and not found["item"]["has_vector"]:
+            raise RecommendError(f"item {item} has no vector in model v{found['version']} (new since training)")
+
+
+def _item(row: Mapping[str, Any], *extra: str) -> dict[str, Any]:
+    return {"rank": row["rank"], "id": row["id"], "score": row.get("score"),
+            "properties": dict(row["properties"]), **{key: row[key] for key in extra}}
+
+
+def _first(rows: list[dict[str, Any]], key: str) -> Any:
+    return rows[0][key] if rows else None
+
+
+def _id(kind: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecommendError(f"a {kind} id is an integer, not {value!r}")
+    return value
+
+
+def _ids(values: Iterable[Any]) -> list[int]:
+    return [_id("item", value) for value in values]
+
+
+def _k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise RecommendError(f"k must be an integer from 1 to {MAX_K}, not {k!r}")
+    return k
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecommendError(f"{name} must be a non-negative integer, not {value!r}")
+    return value
+
+
+def _filter(filter: Mapping[str, Any] | None) -> dict[str, Any]:
+    checked = dict(filter or {})
+    for key, value in checked.items():
+        if not isinstance(key, str) or not key or key == "id" or key.startswith("embedding_v"):
+            raise RecommendError(f"cannot filter on item property {key!r}")
+        if not isinstance(value, (str, int, float, bool)):
+            raise RecommendError(f"a filter value is a string, number or boolean, not {value!r} (for {key!r})")
+    return checked

@@ -1,0 +1,311 @@
+"""Serving recommendations from the real server: known-answer graphs for users, groups, similar items,
+cold start, explanations and errors, each ranking checked on the exact scan and on the vector-index path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graphrec import cypher_files
+from graphrec.cli import main
+from graphrec.config import Connection
+from graphrec.db import QueryRunner
+from graphrec.load import load_csv
+from graphrec.recommend import STRATEGIES, RecommendError, Recommender
+from graphrec.writeback import write_embeddings
+
+EXACT, INDEX = 10_000, 0
+"""exact_max_items that force the exact scan, and the vector-index path, on these small catalogues."""
+
+Vectors = Mapping[int, Iterable[float]]
+
+
+def serve(runner: QueryRunner, *, users: Vectors, items: Vectors, groups: Vectors | None = None,
+          new_users: Iterable[int] = (), interactions: Iterable[tuple[int, int]] = (),
+          memberships: Iterable[tuple[int, int]] = (), group_interactions: Iterable[tuple[int, int]] = (),
+          item_properties: Mapping[str, list[Any]] | None = None) -> None:
+    """Load the nodes and edges, then write the given vectors back as the active model.
+
+    `new_users` get a node but no vector (users new since the training)."""
+
+    def table(rows: Iterable[Any], *columns: str) -> pd.DataFrame | None:
+        frame = pd.DataFrame(list(rows), columns=list(columns))
+        return frame if len(frame) else None  # the loader refuses empty tables
+
+    members = table(memberships, "user_id", "group_id")
+    load_csv(runner,
+             users=table(([u] for u in [*users, *new_users]), "id"),
+             items=pd.DataFrame({"id": list(items), **(item_properties or {})}),
+             groups=table(([g] for g in sorted({g for _, g in memberships} | set(groups or {}))), "id"),
+             memberships=members,
+             interactions=table(interactions, "user_id", "item_id"),
+             group_interactions=table(group_interactions, "group_id", "item_id"))
+    embeddings = {kind: (np.array(list(vectors)), np.array(list(vectors.values()), dtype=np.float32))
+                  for kind, vectors in (("user", users), ("item", items), ("group", groups)) if vectors}
+    write_embeddings(runner, embeddings, {}, progress=False)
+
+
+def exact_top(query: np.ndarray, items: Mapping[int, np.ndarray], k: int, skip: Iterable[int] = ()) -> list[int]:
+    """The ids of the k items of highest inner product with `query`, ties by id."""
+    skipped = set(skip)
+    scored = [(-float(np.dot(query, v)), i) for i, v in items.items() if i not in skipped]
+    return [i for _, i in sorted(scored)[:k]]
+
+
+def random_vectors(ids: Iterable[int], dim: int, seed: int) -> dict[int, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {i: rng.standard_normal(dim).astype(np.float32) for i in ids}
+
+
+pytestmark = pytest.mark.neo4j
+
+
+@pytest.fixture(params=[EXACT, INDEX], ids=["exact", "index"])
+def exact_max_items(request: pytest.FixtureRequest) -> int:
+    return request.param
+
+
+def test_user_top_k_ranks_by_inner_product_and_leaves_out_seen_excluded_and_filtered(
+        runner: QueryRunner, exact_max_items: int) -> None:
+    items = random_vectors(range(100, 140), 6, seed=1)
+    users = random_vectors([1, 2], 6, seed=2)
+    seen = exact_top(users[1], items, 3)
+    genre = ["a" if i % 2 else "b" for i in items]
+    serve(runner, users=users, items=items, interactions=[(1, i) for i in seen],
+          item_properties={"genre": genre, "title": [f"item {i}" for i in items]})
+    recommender = Recommender(runner, exact_max_items=exact_max_items)
+
+    ranking = recommender.recommend_user(1, 5)
+    assert ranking.ids == exact_top(users[1], items, 5, skip=seen)
+    assert ranking.basis == "embedding" and ranking.version == 1 and ranking.kind == "user"
+    assert [row["rank"] for row in ranking.items] == [1, 2, 3, 4, 5]
+    best = ranking.items[0]
+    assert best["score"] == pytest.approx(float(np.dot(users[1], items[best["id"]])), abs=1e-4)
+    assert best["properties"] == {"genre": genre[best["id"] - 100], "title": f"item {best['id']}"}
+
+    excluded = ranking.ids[:2]
+    assert recommender.recommend_user(1, 5, exclude=excluded).ids == \
+        exact_top(users[1], items, 5, skip=[*seen, *excluded])
+    odd = {i: v for i, v in items.items() if i % 2}
+    assert recommender.recommend_user(1, 5, filter={"genre": "a"}).ids == exact_top(users[1], odd, 5, skip=seen)
+    assert recommender.recommend_user(1, 5, filter={"genre": "z"}).ids == []
+
+
+def test_the_index_path_returns_the_exact_top_20(runner: QueryRunner) -> None:
+    """1,000 random items in 8 dimensions, plus for each of 40 users 20 planted items spread around their
+    direction, with long vectors: a user's top 20 stand out (most are planted), so the 130 index candidates
+    per query (k + 10 seen + oversample) must hold them all, and the re-ranking must give numpy's top 20.
+    On plain random items the index finds 99.75% of the top 20 among 130 candidates, which is why the margin
+    is planted; benchmarks/bench_serving.py measures the recall on Gowalla. Tight clusters far apart are the
+    index's weak spot (its graph can fail to link them)."""
+    rng = np.random.default_rng(3)
+    items = {10_000 + n: rng.standard_normal(8).astype(np.float32) for n in range(1000)}
+    users = {u: rng.standard_normal(8).astype(np.float32) for u in range(1, 41)}
+    for user, vector in users.items():
+        direction = vector / np.linalg.norm(vector)
+        for r in range(20):
+            items[20_000 + 100 * user + r] = (direction * (4.0 - 0.1 * r)
+                                              + 0.5 * rng.standard_normal(8)).astype(np.float32)
+    seen = {u: [int(i) for i in rng.choice(list(items), 10, replace=False)] for u in users}
+    serve(runner, users=users, items=items, interactions=[(u, i) for u, its in seen.items() for i in its])
+    recommender = Recommender(runner, exact_max_items=INDEX)
+    for user, vector in users.items():
+        ranking = recommender.recommend_user(user, 20)
+        expected = exact_top(vector, items, 20, skip=seen[user])
+        # The same score at every rank, each the item's own: items whose float32 scores differ by less than
+        # ~1e-5 may trade places (even across the 20th rank), anything else would change a score.
+        assert [row["score"] for row in ranking.items] == pytest.approx(
+            [float(np.dot(vector, items[i])) for i in expected], rel=1e-5, abs=1e-5)
+        assert [row["score"] for row in ranking.items] == pytest.approx(
+            [float(np.dot(vector, items[i])) for i in ranking.ids], rel=1e-5, abs=1e-5)
+        assert not set(ranking.ids) & set(seen[user])
+
+
+# Two members whose tastes disagree. Scores (member 1, member 2) per item:
+# A (10, -5), B (2, 2), C (-6, 12), D (1, 1), E (0, 0); with the group's own vector (0.1, 0, 1):
+# A 1, B 0.2, C -0.6, D 0.1, E 5. F (3, 3) is the group's own item, B is member 1's.
+A, B, C, D, E, F = 101, 102, 103, 104, 105, 106
+GROUP_ITEMS = {A: [10, -5, 0], B: [2, 2, 0], C: [-6, 12, 0], D: [1, 1, 0], E: [0, 0, 5], F: [3, 3, 0]}
+
+
+@pytest.fixture
+def group_graph(runner: QueryRunner) -> QueryRunner:
+    serve(runner, users={1: [1, 0, 0], 2: [0, 1, 0]}, items=GROUP_ITEMS, groups={7: [0.1, 0, 1]},
+          memberships=[(1, 7), (2, 7)], interactions=[(1, B)], group_interactions=[(7, F)])
+    return runner
+
+
+@pytest.mark.parametrize("strategy, expected", [
+    ("average", [C, A, B, D, E]),         # means 3, 2.5, 2, 1, 0
+    ("least_misery", [B, D, E, A, C]),    # minima 2, 1, 0, -5, -6
+    ("most_pleasure", [C, A, B, D, E]),   # maxima 12, 10, 2, 1, 0
+    ("borda", [B, A, C, D, E]),           # points 3+3, 4+0, 0+4, 2+2 (ties by id), 1+1
+    ("group", [E, A, B, D, C]),           # the group vector: 5, 1, 0.2, 0.1, -0.6
+])
+def test_group_strategies_give_their_known_rankings(group_graph: QueryRunner, exact_max_items: int,
+                                                    strategy: str, expected: list[int]) -> None:
+    ranking = Recommender(group_graph, exact_max_items=exact_max_items).recommend_group(7, 5, strategy=strategy)
+    assert ranking.ids == expected
+    assert ranking.strategy == strategy and ranking.basis == ("group" if strategy == "group" else "members")
+    first = ranking.items[0]
+    vector = np.array(GROUP_ITEMS[first["id"]], dtype=np.float32)
+    assert [(m["user"], m["score"]) for m in first["members"]] == [
+        (1, pytest.approx(float(vector[0]), abs=1e-4)), (2, pytest.approx(float(vector[1]), abs=1e-4))]
+    assert first["group_score"] == pytest.approx(float(vector @ [0.1, 0, 1]), abs=1e-4)
+
+
+def test_average_and_least_misery_disagree_and_member_items_can_be_left_out(group_graph: QueryRunner) -> None:
+    recommender = Recommender(group_graph)
+    assert recommender.recommend_group(7, 1, strategy="average").ids == [C]
+    assert recommender.recommend_group(7, 1, strategy="least_misery").ids == [B]
+    assert recommender.recommend_group(7, 1, strategy="least_misery", exclude_member_items=True).ids == [D]
+    assert F not in recommender.recommend_group(7, 6, strategy="least_misery").ids
+
+
+def test_combined_mixes_the_group_vector_with_the_members_and_falls_back_to_them(group_graph: QueryRunner) -> None:
+    recommender = Recommender(group_graph)
+    fallback = recommender.recommend_group(7, 5)
+    assert fallback.basis == "members" and fallback.ids == [C, A, B, D, E]  # no group_weight: the average
+    group_graph.run("MATCH (m:Model {active: true}) SET m.group_weight = 0.5")
+    combined = recommender.recommend_group(7, 5)
+    # 0.5 * group + 0.5 * average: E 2.5, A 1.75, C 1.2, B 1.1, D 0.55
+    assert combined.basis == "combined" and combined.ids == [E, A, C, B, D]
+    assert combined.items[0]["score"] == pytest.approx(2.5, abs=1e-4)
+
+
+def test_cold_start_folds_new_users_in_and_gives_users_without_history_popular_items(
+        runner: QueryRunner, exact_max_items: int) -> None:
+    items = random_vectors(range(100, 130), 5, seed=6)
+    users = random_vectors([1, 2, 3], 5, seed=7)
+    history = {1: [100, 101, 102, 103], 2: [100, 101, 104], 3: [100], 8: [101, 105, 106]}
+    serve(runner, users=users, items=items, new_users=[8, 9],
+          interactions=[(u, i) for u, its in history.items() for i in its])
+    degree = {i: sum(i in its for its in history.values()) for i in items}
+    folded = sum(items[i] / np.sqrt(len(history[8]) * degree[i]) for i in history[8])
+    recommender = Recommender(runner, exact_max_items=exact_max_items)
+
+    new = recommender.recommend_user(8, 5)
+    assert new.basis == "folded_in" and new.ids == exact_top(folded, items, 5, skip=history[8])
+    assert new.items[0]["score"] == pytest.approx(float(np.dot(folded, items[new.ids[0]])), abs=1e-4)
+    nobody = recommender.recommend_user(9, 3)
+    assert nobody.basis == "popular" and nobody.ids == [100, 101, 102]  # 3, 3 and 1 interactions, ties by id
+    assert [row["score"] for row in nobody.items] == [3.0, 3.0, 1.0]
+
+
+def test_similar_items_by_cosine(runner: QueryRunner, exact_max_items: int) -> None:
+    items = random_vectors(range(100, 160), 6, seed=8)
+    serve(runner, users={1: [1.0] * 6}, items=items)
+    unit = {i: v / np.linalg.norm(v) for i, v in items.items()}
+    ranking = Recommender(runner, exact_max_items=exact_max_items).similar_items(100, 5)
+    assert ranking.ids == exact_top(unit[100], unit, 5, skip=[100])
+    assert ranking.items[0]["score"] == pytest.approx(float(np.dot(unit[100], unit[ranking.ids[0]])), abs=1e-5)
+
+
+def test_explain_names_the_nearest_own_item_and_a_shared_neighbour_path(runner: QueryRunner) -> None:
+    # user 1 has P (orthogonal to T) and Q (close to T); user 2 has Q and T; user 3 has nothing in common.
+    P, Q, T = 100, 101, 102
+    serve(runner, users={1: [1, 1, 0], 2: [0, 1, 1], 3: [1, 0, 0]},
+          items={P: [1, 0, 0], Q: [0, 1, 0.2], T: [0, 1, 0]}, groups={7: [0, 0, 2]},
+          memberships=[(1, 7), (3, 7)], interactions=[(1, P), (1, Q), (2, Q), (2, T)])
+    recommender = Recommender(runner)
+
+    why = recommender.explain(T, user=1)
+    assert why["score"] == pytest.approx(1.0) and not why["interacted"]
+    assert [b["item"] for b in why["because"]] == [Q, P]
+    assert why["because"][0]["co_users"] == 1 and why["because"][1]["co_users"] == 0
+    assert why["steps"] == [{"label": "User", "id": 1}, {"label": "Item", "id": Q},
+                            {"label": "User", "id": 2}, {"label": "Item", "id": T}]
+
+    group = recommender.explain(T, group=7)
+    assert [(m["user"], m["score"]) for m in group["members"]] == [(1, pytest.approx(1.0)), (3, pytest.approx(0.0))]
+    assert group["group_score"] == pytest.approx(0.0)
+    assert [step["id"] for step in group["steps"]] == [7, 1, Q, 2, T]
+
+
+def test_clear_errors_instead_of_empty_lists(runner: QueryRunner) -> None:
+    load_csv(runner, users=pd.DataFrame({"id": [1, 2]}), items=pd.DataFrame({"id": [100, 101]}),
+             groups=pd.DataFrame({"id": [7, 8]}), memberships=pd.DataFrame({"user_id": [1], "group_id": [7]}))
+    recommender = Recommender(runner)
+    with pytest.raises(RecommendError, match="no active model"):
+        recommender.recommend_user(1)
+    write_embeddings(runner, {"user": (np.array([1, 2]), np.eye(2, dtype=np.float32)),
+                              "item": (np.array([100]), np.ones((1, 2), dtype=np.float32))}, {}, progress=False)
+    for call, message in [
+        (lambda: recommender.recommend_user(3), "unknown user 3"),
+        (lambda: recommender.recommend_group(9), "unknown group 9"),
+        (lambda: recommender.recommend_group(8), "group 8 has no members"),
+        (lambda: recommender.recommend_group(7, strategy="group"), "group 7 has no vector in model v1"),
+        (lambda: recommender.similar_items(555), "unknown item 555"),
+        (lambda: recommender.similar_items(101), "item 101 has no vector in model v1"),
+        (lambda: recommender.explain(555, user=1), "unknown item 555"),
+        (lambda: recommender.explain(100), "exactly one of user= or group="),
+        (lambda: recommender.recommend_user(1, 0), "k must be an integer from 1 to 1000, not 0"),
+        (lambda: recommender.recommend_user(1, k=2.5), "k must be an integer"),
+        (lambda: recommender.recommend_group(7, strategy="median"), "unknown strategy 'median'"),
+        (lambda: recommender.recommend_user(1, filter={"embedding_v1": 1}), "cannot filter on item property"),
+        (lambda: recommender.recommend_user("1"), "a user id is an integer"),
+    ]:
+        with pytest.raises(RecommendError, match=message):
+            call()
+    assert recommender.recommend_user(1, 5).ids == [100]  # fewer items than k is an answer, not an error
+
+
+class RecordingRunner:
+    """Answers the ranking query with `answers` in turn and the lookup with a catalogue of `items` items."""
+
+    def __init__(self, answers: list[list[dict[str, Any]]], items: int) -> None:
+        self.answers, self.items, self.sent = answers, items, []
+
+    def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.sent.append((query, params))
+        if query == cypher_files.statement("serving_lookup"):
+            return [{"version": 1, "items": self.items, "user": None, "group": None, "item": None}]
+        return self.answers.pop(0)
+
+
+def row(rank: int) -> dict[str, Any]:
+    return {"rank": rank, "id": 100 + rank, "score": 1.0 / rank, "basis": "embedding", "version": 1, "properties": []}
+
+
+def test_a_short_index_answer_is_repeated_as_an_exact_scan() -> None:
+    fake = RecordingRunner([[row(1)], [row(1), row(2), row(3)]], items=50_000)
+    ranking = Recommender(fake, exact_max_items=2000, oversample=10).recommend_user(5, 3, filter={"genre": "jazz"})
+    assert ranking.ids == [101, 102, 103]
+    (first, first_params), lookup, (second, second_params) = fake.sent
+    assert first == second == cypher_files.statement("recommend_user")  # the same text, values as parameters
+    assert first_params == {"user": 5, "k": 3, "filter": {"genre": "jazz"}, "exclude": [],
+                            "exact_max_items": 2000, "oversample": 10}
+    assert second_params["exact_max_items"] > 50_000 and second_params["oversample"] == 0
+
+
+def test_a_short_exact_answer_is_final() -> None:
+    fake = RecordingRunner([[row(1)]], items=500)
+    assert Recommender(fake, exact_max_items=2000).recommend_user(5, 3).ids == [101]
+    assert len(fake.sent) == 2  # the ranking and the lookup that found the scan already exact
+
+
+def test_strategies_are_the_documented_ones() -> None:
+    header = cypher_files.cypher_path("recommend_group").read_text()
+    assert all(f"'{strategy}'" in header for strategy in STRATEGIES)
+
+
+def test_the_cli_prints_rankings_and_explanations(group_graph: QueryRunner, connection: Connection,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    flags = ["--uri", connection.uri, "--user", connection.user, "--password", connection.password]
+    assert main(["recommend", "group", "7", "-k", "2", "--strategy", "least_misery", *flags]) == 0
+    out = capsys.readouterr().out
+    assert "top 2 for group 7 (strategy least_misery, basis members, model v1)" in out
+    assert f"1    | {B}  | 2.0   | 1:2.000 2:2.000" in out
+    assert main(["recommend", "user", "2", "-k", "1", "--json", *flags]) == 0
+    assert [item["id"] for item in json.loads(capsys.readouterr().out)["items"]] == [C]
+    assert main(["similar", str(A), "-k", "1", *flags]) == 0
+    assert "similar to item 101" in capsys.readouterr().out
+    assert main(["explain", "user", "1", str(C), *flags]) == 0
+    assert f"item {C} for user 1" in capsys.readouterr().out
+    assert main(["recommend", "user", "99", *flags]) == 1
+    assert "unknown user 99" in capsys.readouterr().err
