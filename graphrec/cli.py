@@ -17,7 +17,7 @@ from graphrec import cypher_files
 from graphrec.config import ConfigError, resolve_connection
 from graphrec.db import QueryRunner
 from graphrec.load import InputError
-from graphrec.recommend import STRATEGIES, Ranking, RecommendError, Recommender
+from graphrec.recommend import EXACT, STRATEGIES, Ranking, RecommendError, Recommender
 from graphrec.server.local import LocalServer, ServerError
 
 
@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     serving.add_argument("--filter", action="append", default=[], metavar="PROPERTY=VALUE",
                          help="only items whose PROPERTY equals VALUE (JSON when it parses, else a string)")
     serving.add_argument("--json", action="store_true", help="print JSON")
+    serving.add_argument("--exact", action="store_true",
+                         help="scan every item instead of taking candidates from the vector index (slower)")
     excluding = argparse.ArgumentParser(add_help=False)
     excluding.add_argument("--exclude", type=int, nargs="+", default=[], metavar="ITEM", help="never these items")
     recommend = commands.add_parser("recommend", help="top-k items for a user or a group (active model)")
@@ -163,8 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
         why.set_defaults(run=_explain, kind=kind)
 
     demo = commands.add_parser("demo", parents=[connection],
-                               help="start (or connect to) Neo4j, load a small generated dataset, train briefly "
-                                    "and write the embeddings back")
+                               help="start (or connect to) Neo4j, load a small generated dataset, train briefly, "
+                                    "write the embeddings back and print recommendations")
     demo.add_argument("--run-dir", type=Path, default=Path("runs") / "demo", help="the training run's folder")
     demo.set_defaults(run=_demo)
     return parser
@@ -336,7 +338,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def _recommend_user(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
-        ranking = Recommender(runner).recommend_user(args.id, args.k, filter=parse_params(args.filter),
+        ranking = _recommender(runner, args).recommend_user(args.id, args.k, filter=parse_params(args.filter),
                                                     exclude=args.exclude)
     _print_ranking(ranking, args.json)
     return 0
@@ -344,7 +346,7 @@ def _recommend_user(args: argparse.Namespace) -> int:
 
 def _recommend_group(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
-        ranking = Recommender(runner).recommend_group(
+        ranking = _recommender(runner, args).recommend_group(
             args.id, args.k, strategy=args.strategy, exclude_member_items=args.exclude_member_items,
             filter=parse_params(args.filter), exclude=args.exclude)
     _print_ranking(ranking, args.json)
@@ -353,9 +355,13 @@ def _recommend_group(args: argparse.Namespace) -> int:
 
 def _similar(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
-        ranking = Recommender(runner).similar_items(args.id, args.k, filter=parse_params(args.filter))
+        ranking = _recommender(runner, args).similar_items(args.id, args.k, filter=parse_params(args.filter))
     _print_ranking(ranking, args.json)
     return 0
+
+
+def _recommender(runner: QueryRunner, args: argparse.Namespace) -> Recommender:
+    return Recommender(runner, exact_max_items=EXACT) if args.exact else Recommender(runner)
 
 
 def _print_ranking(ranking: Ranking, as_json: bool) -> None:
@@ -420,10 +426,20 @@ def _demo(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
         _print_load(runner, load_csv(runner, **tables.as_dict()))
         summary = run_training(runner, config, args.run_dir, progress=False)
-    metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["test_metrics"].items())
-    print(f"trained LightGCN ({DEMO_CONFIG.name}, best epoch {summary['best_epoch']}): test {metrics}")
-    print(f"embeddings written back as version {summary['version']} (graphrec models); run files in {args.run_dir}")
-    print("Explore it in Browser, e.g.: MATCH p=(:User {id: 1})-[:MEMBER_OF|INTERACTED]->() RETURN p")
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["test_metrics"].items())
+        print(f"trained LightGCN ({DEMO_CONFIG.name}, best epoch {summary['best_epoch']}): test {metrics}")
+        print(f"embeddings written back as version {summary['version']} (graphrec models); run files in {args.run_dir}")
+        recommender = Recommender(runner)
+        user = int(tables.users["id"].iloc[0])
+        group = int(tables.groups["id"].iloc[0])
+        print()
+        print(format_ranking(recommender.recommend_user(user, 5)))
+        for strategy in ("average", "least_misery"):
+            print()
+            print(format_ranking(recommender.recommend_group(group, 5, strategy=strategy)))
+    print(f"\nMore: graphrec recommend user {user} --json | graphrec recommend group {group} --strategy borda | "
+          f"graphrec explain group {group} ITEM")
+    print(f"Explore it in Browser, e.g.: MATCH p=(:Group {{id: {group}}})<-[:MEMBER_OF]-(:User)-[:INTERACTED]->() RETURN p")
     return 0
 
 

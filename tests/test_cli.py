@@ -61,10 +61,19 @@ def test_errors_are_one_line_and_exit_1(runner: QueryRunner, connection: Connect
 
 @pytest.mark.neo4j
 @pytest.mark.usefixtures("single_thread")
-def test_demo_loads_trains_and_writes_back(runner: QueryRunner, connection: Connection, tmp_path: Path,
+def test_demo_loads_trains_writes_back_and_recommends(runner: QueryRunner, connection: Connection, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", *flags(connection), "--run-dir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "user_interactions 2,400" in out and "written back as version 1" in out
     assert runner.run("MATCH (m:Model {active: true}) RETURN m.users AS users, m.items AS items") == [
         {"users": 200, "items": 100}]
+    assert "top 5 for user 1 (basis embedding, model v1)" in out
+    assert "top 5 for group 5001 (strategy average, basis members, model v1)" in out
+    assert "top 5 for group 5001 (strategy least_misery, basis members, model v1)" in out
+    # The planted taste: item 1001 + n belongs to taste n % 4; user 1's picks come from theirs.
+    tastes = [row["item"] % 4 for row in runner.run(
+        "MATCH (:User {id: 1})-[:INTERACTED]->(i:Item) RETURN i.id - 1001 AS item")]
+    taste = max(set(tastes), key=tastes.count)
+    top = [int(line.split("|")[1]) for line in out.split("top 5 for user 1")[1].splitlines()[3:8]]
+    assert sum((item - 1001) % 4 == taste for item in top) >= 4, (taste, top)
