@@ -22,6 +22,7 @@ from graphrec.server.local import LocalServer, ServerError
 
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "training" / "demo.toml"
+GROUPS_CONFIG = DEMO_CONFIG.with_name("groups.toml")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-write-back", action="store_true", help="train and evaluate only")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", parents=[connection],
+                                   help="export, train the group model and the baselines, evaluate them side by side")
+    evaluate.add_argument("--config", type=Path, default=GROUPS_CONFIG,
+                          help="[train] and [evaluate] settings (default training/groups.toml)")
+    evaluate.add_argument("--protocol", choices=("sampled", "full"), help="override [evaluate] protocol")
+    evaluate.add_argument("--task", choices=("group", "user", "both"), help="override [evaluate] task")
+    evaluate.add_argument("--out", type=Path, default=Path("runs") / "evaluate",
+                          help="report folder (default runs/evaluate)")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    evaluate.set_defaults(run=_evaluate)
 
     models = commands.add_parser("models", parents=[connection], help="the trained models; which is active")
     models.add_argument("--json", action="store_true", help="print the rows as JSON")
@@ -263,6 +276,20 @@ def _train(args: argparse.Namespace) -> int:
         summary = run_training(runner, config, run_dir, resume=args.resume, progress=not args.quiet)
     print(json.dumps(summary, indent=2))
     print(f"run files in {run_dir} (metrics.json, curves.png, checkpoint.pt)")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from graphrec.evaluation import EvalConfig, evaluate_snapshot, format_report
+    from graphrec.export import export_snapshot
+    from graphrec.training import TrainConfig
+
+    train_config = TrainConfig.from_toml(args.config)
+    config = EvalConfig.from_toml(args.config, protocol=args.protocol, task=args.task)
+    with _runner(args) as runner:
+        snapshot = export_snapshot(runner, **train_config.export)
+    report = evaluate_snapshot(snapshot, train_config, config, args.out, progress=not (args.quiet or args.json))
+    print(json.dumps(report, indent=2) if args.json else f"{format_report(report)}\nreport in {args.out}")
     return 0
 
 

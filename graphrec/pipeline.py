@@ -1,4 +1,10 @@
-"""`graphrec train`: export a snapshot from Neo4j, train LightGCN on it, evaluate, write the embeddings back."""
+"""`graphrec train`: export a snapshot from Neo4j, train LightGCN on it, evaluate, write the embeddings back.
+
+When the snapshot has group train interactions, the model is `GroupLightGCN` on users, items and groups
+(`graphrec.model.group`): the write-back then also holds the group embeddings, for the groups with train
+interactions of their own only (the others have none and are served by member aggregation), and the Model's
+`group_weight` (alpha of the combined score).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,37 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from graphrec.db import QueryRunner
 from graphrec.export import Snapshot, export_snapshot
-from graphrec.model import evaluate, normalized_adjacency
-from graphrec.training import TrainConfig, TrainResult, fit, save_record
+from graphrec.model import evaluate
+from graphrec.training import Embeddings, GroupTask, TrainConfig, fit, save_record
 from graphrec.writeback import write_embeddings
 
 
 def validation_split(snapshot: Snapshot) -> str:
-    """`valid` when the data has validation interactions, else `test` (as the LightGCN paper reports)."""
-    valid = snapshot.interactions.get("valid")
-    return "valid" if valid is not None and valid.size(1) else "test"
+    """`valid` when the data has validation interactions (of users or groups), else `test` (as the LightGCN
+    paper reports)."""
+    has_valid = snapshot.interactions["valid"].size(1) or snapshot.group_interactions["valid"].size(1)
+    return "valid" if has_valid else "test"
+
+
+def group_task(snapshot: Snapshot, split: str) -> GroupTask | None:
+    """The snapshot's groups as a `GroupTask` validated on `split`, or None when no group has train
+    interactions."""
+    if not snapshot.group_interactions["train"].size(1):
+        return None
+    return GroupTask(len(snapshot.group_ids), snapshot.group_interactions["train"],
+                     snapshot.group_interactions[split], snapshot.memberships)
+
+
+def embedding_tables(snapshot: Snapshot, final: Embeddings) -> dict[str, tuple[Any, Any]]:
+    """The write-back's (ids, vectors) per kind: users, items and, when trained, the groups with train
+    interactions of their own (their e_g)."""
+    tables = {"user": (snapshot.user_ids, final.users.numpy()), "item": (snapshot.item_ids, final.items.numpy())}
+    if final.groups is not None and bool(final.has_history.any()):
+        kept = final.has_history.numpy()
+        tables["group"] = (snapshot.group_ids[kept], final.groups.numpy()[kept])
+    return tables
 
 
 def run_training(
@@ -33,8 +57,10 @@ def run_training(
 ) -> dict[str, Any]:
     """Export → fit → evaluate on `test` → write back (unless `config.write_back` is false).
 
-    Returns the run's summary: counts, best epoch, validation and test metrics, the written version and the
-    seconds of each stage (`stage_seconds`: export, train, evaluate, write_back).
+    Returns the run's summary: counts, best epoch, validation and test metrics (group ones prefixed `group_`),
+    `group_weight` (alpha) and `groups_without_history` (groups left without an embedding, served by member
+    aggregation; both None without groups), the written version and the seconds of each stage
+    (`stage_seconds`: export, train, evaluate, write_back).
     """
     run_dir = Path(run_dir)
     clock = time.perf_counter()
@@ -51,22 +77,28 @@ def run_training(
     lap("export")
     train = snapshot.interactions["train"]
     monitored = validation_split(snapshot)
+    groups = group_task(snapshot, monitored)
     result = fit(len(snapshot.user_ids), len(snapshot.item_ids), train, snapshot.interactions[monitored],
-                 config, run_dir, resume=resume, progress=progress)
+                 config, run_dir, groups=groups, resume=resume, progress=progress)
     lap("train")
-    users, items = embeddings(result, snapshot)
-    test = snapshot.interactions.get("test")
-    test_metrics = evaluate(torch.from_numpy(users), torch.from_numpy(items), train, test, config.ks) \
-        if test is not None and test.size(1) else {}
+    final = result.embeddings
+    test = snapshot.interactions["test"]
+    test_metrics = evaluate(final.users, final.items, train, test, config.ks) if test.size(1) else {}
+    group_test = snapshot.group_interactions["test"]
+    if groups is not None and group_test.size(1):
+        found = evaluate(final.group_vectors, final.items, groups.train, group_test, config.ks)
+        test_metrics |= {f"group_{name}": value for name, value in found.items()}
     lap("evaluate")
     summary: dict[str, Any] = {
         "counts": snapshot.counts(), "validation_split": monitored, "best_epoch": result.best_epoch,
         "validation_metrics": result.best_metrics, "test_metrics": test_metrics,
-        "train_seconds": result.seconds, "version": None, "stage_seconds": stage_seconds,
+        "train_seconds": result.seconds, "group_weight": final.group_weight,
+        "groups_without_history": None if final.has_history is None else int((~final.has_history).sum()),
+        "version": None, "stage_seconds": stage_seconds,
     }
     if config.write_back:
         summary["version"] = write_embeddings(
-            runner, {"user": (snapshot.user_ids, users), "item": (snapshot.item_ids, items)},
+            runner, embedding_tables(snapshot, final), group_weight=final.group_weight,
             run={"params": asdict(config), "metrics": test_metrics, "dataset": snapshot.counts(),
                  "training": {"seconds": result.seconds, "best_epoch": result.best_epoch,
                               "epochs": len(result.history), "run_dir": str(run_dir.resolve())}},
@@ -76,19 +108,3 @@ def run_training(
     save_record(run_dir, config, result, summary=summary)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
-
-
-def embeddings(result: TrainResult, snapshot: Snapshot) -> tuple[Any, Any]:
-    """The final (user, item) embeddings of the best model as float32 numpy arrays."""
-    train = snapshot.interactions["train"]
-    model = result.model
-    adj = _adjacency(model, train)
-    model.eval()
-    with torch.no_grad():
-        users, items = model.user_item_embeddings(adj)
-    return users.cpu().numpy(), items.cpu().numpy()
-
-
-def _adjacency(model: Any, train: torch.Tensor) -> torch.Tensor:
-    device = next(model.parameters()).device
-    return normalized_adjacency(model.num_users, model.num_items, train[0], train[1]).to(device)

@@ -1,9 +1,10 @@
 """A training run: configuration, the epoch loop, checkpoints, early stopping and the run's record.
 
-A run trains `graphrec.model.LightGCN` on a snapshot's train interactions (users × items), evaluates by full
-ranking every `eval_every` epochs on the validation split (the `valid` interactions when the data has them,
-otherwise `test`, as the LightGCN paper reports), keeps the best model, stops after `patience` evaluations
-without improvement, and writes into its folder:
+A run trains `graphrec.model.LightGCN` on a snapshot's train interactions (users × items), or, given a
+`GroupTask`, `graphrec.model.GroupLightGCN` on users, items and groups (user-item and group-item
+interactions, memberships; see `graphrec.model.group`), evaluates by full ranking every `eval_every` epochs on
+the validation split given (metrics of the group task prefixed `group_`), keeps the best model, stops after
+`patience` evaluations without improvement, and writes into its folder:
 
     checkpoint.pt   the last epoch's model, optimiser, random states and history (`resume=True` continues it)
     best.pt         the model of the best evaluation
@@ -26,7 +27,8 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from graphrec.model import LightGCN, NegativeSampler, evaluate, normalized_adjacency, train_epoch
+from graphrec.model import (GroupLightGCN, LightGCN, NegativeSampler, evaluate, group_train_epoch, member_matrix,
+                            normalized_adjacency, train_epoch, tripartite_adjacency)
 
 
 @dataclass
@@ -43,6 +45,9 @@ class TrainConfig:
         device: `auto` (CUDA when available, else CPU). threads: CPU threads, 0 = torch's default.
         export: filters passed to `graphrec.export.export_snapshot` (`since`, `min_interactions`, ...).
         write_back: store the embeddings in Neo4j after training (default true).
+        group_weight: alpha of the combined group score of `GroupLightGCN`, fixed in [0, 1]; absent (None, the
+        default): learned. group_loss_weight: weight of the groups' BPR term against the users', 1.0.
+        The monitor may name a group metric (`group_ndcg@10`) when the run has groups.
     """
 
     embedding_dim: int = 64
@@ -61,6 +66,8 @@ class TrainConfig:
     threads: int = 0
     export: dict[str, Any] = field(default_factory=dict)
     write_back: bool = True
+    group_weight: float | None = None
+    group_loss_weight: float = 1.0
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
@@ -77,9 +84,10 @@ class TrainConfig:
         if "ks" in values:
             values["ks"] = tuple(values["ks"])
         config = cls(**values)
-        if config.monitor.split("@")[0] not in {"recall", "ndcg", "precision", "hr"} or \
-                int(config.monitor.split("@")[1]) not in config.ks:
-            raise ValueError(f"{path}: monitor {config.monitor!r} must be recall|ndcg|precision|hr@K with K in ks")
+        name, _, k = config.monitor.removeprefix("group_").partition("@")
+        if name not in {"recall", "ndcg", "precision", "hr"} or not k.isdigit() or int(k) not in config.ks:
+            raise ValueError(f"{path}: monitor {config.monitor!r} must be [group_]recall|ndcg|precision|hr@K "
+                             "with K in ks")
         return config
 
     def resolved_device(self) -> torch.device:
@@ -89,12 +97,41 @@ class TrainConfig:
 
 
 @dataclass
+class GroupTask:
+    """The group side of a run: `train` and `valid` are (2, F) [group index, item index] interactions,
+    `memberships` (2, M) [user index, group index]."""
+
+    num_groups: int
+    train: Tensor
+    valid: Tensor
+    memberships: Tensor
+
+
+@dataclass
+class Embeddings:
+    """Final embeddings of a trained model (float32 tensors on the CPU).
+
+    `groups` are the groups' own final embeddings e_g, `group_vectors` the combined v_g = alpha e_g +
+    (1 - alpha) mean of members' e_m (the member mean alone where `has_history` is false: groups without
+    train interactions of their own), `group_weight` is alpha; all None for a user-item model.
+    """
+
+    users: Tensor
+    items: Tensor
+    groups: Tensor | None = None
+    group_vectors: Tensor | None = None
+    has_history: Tensor | None = None
+    group_weight: float | None = None
+
+
+@dataclass
 class TrainResult:
     model: LightGCN
     best_epoch: int
     best_metrics: dict[str, float]
     history: list[dict[str, Any]]
     seconds: float
+    embeddings: Embeddings
 
 
 def fit(
@@ -105,12 +142,14 @@ def fit(
     config: TrainConfig,
     run_dir: str | Path,
     *,
+    groups: GroupTask | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train LightGCN on `train` ((2, E) user and item indices), early-stopping on `valid`.
+    """Train LightGCN on `train` ((2, E) user and item indices), early-stopping on `valid`; with `groups`,
+    GroupLightGCN on users, items and groups, early-stopping on `valid` and `groups.valid`.
 
-    Returns the best model (by `config.monitor` on `valid`) with its epoch, metrics and the history.
+    Returns the best model (by `config.monitor`) with its epoch, metrics, history and final embeddings.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -118,11 +157,9 @@ def fit(
     if config.threads:
         torch.set_num_threads(config.threads)
     _seed(config.seed)
-    model = LightGCN(num_users, num_items, config.embedding_dim, config.num_layers).to(device)
+    graph = _Graph(num_users, num_items, train, valid, groups, config, device)
+    model = graph.model
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    adj = normalized_adjacency(num_users, num_items, train[0], train[1]).to(device)
-    train = train.to(device)
-    sampler = NegativeSampler(train, num_items)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     history: list[dict[str, Any]] = []
     best = {"epoch": 0, "metrics": {}, "value": -1.0}
@@ -142,12 +179,13 @@ def fit(
     stale = sum(1 for row in history if "metrics" in row and row["epoch"] > best["epoch"])
     for epoch in range(start_epoch, config.epochs + 1):
         tick = time.perf_counter()
-        loss = train_epoch(model, adj, train, sampler, optimizer, config.batch_size, config.reg,
-                           progress=progress, generator=generator)
+        loss = graph.train_epoch(optimizer, config, progress, generator)
         row: dict[str, Any] = {"epoch": epoch, "loss": loss, "train_seconds": time.perf_counter() - tick}
+        if groups is not None:
+            row["group_weight"] = model.group_weight().item()
         out_of_time = bool(config.max_minutes) and time.perf_counter() - started > 60 * config.max_minutes
         if epoch % config.eval_every == 0 or epoch == config.epochs or out_of_time:
-            row["metrics"] = _evaluate(model, adj, train, valid, config.ks)
+            row["metrics"] = graph.evaluate(config.ks)
             value = row["metrics"][config.monitor]
             if value > best["value"]:
                 best = {"epoch": epoch, "metrics": row["metrics"], "value": value}
@@ -166,16 +204,70 @@ def fit(
             break
     if (run_dir / "best.pt").exists():
         model.load_state_dict(torch.load(run_dir / "best.pt", map_location=device))
-    result = TrainResult(model, best["epoch"], best["metrics"], history, time.perf_counter() - started)
+    result = TrainResult(model, best["epoch"], best["metrics"], history, time.perf_counter() - started,
+                         graph.embeddings())
     save_record(run_dir, config, result)
     return result
 
 
-def _evaluate(model: LightGCN, adj: Tensor, train: Tensor, valid: Tensor, ks: tuple[int, ...]) -> dict[str, float]:
-    model.eval()
-    with torch.no_grad():
-        users, items = model.user_item_embeddings(adj)
-        return evaluate(users, items, train, valid.to(train.device), ks)
+class _Graph:
+    """The model, its propagation graph and its training and validation interactions, on `device`."""
+
+    def __init__(self, num_users: int, num_items: int, train: Tensor, valid: Tensor, groups: GroupTask | None,
+                 config: TrainConfig, device: torch.device) -> None:
+        if groups is None and config.monitor.startswith("group_"):
+            raise ValueError(f"monitor {config.monitor!r} needs groups with train interactions; the data has none")
+        self.train, self.valid, self.groups = train.to(device), valid.to(device), groups
+        self.sampler = NegativeSampler(self.train, num_items)
+        if groups is None:
+            self.model: LightGCN = LightGCN(num_users, num_items, config.embedding_dim, config.num_layers)
+            self.adj = normalized_adjacency(num_users, num_items, train[0], train[1])
+        else:
+            self.model = GroupLightGCN(num_users, num_items, groups.num_groups, config.embedding_dim,
+                                       config.num_layers, config.group_weight)
+            self.adj = tripartite_adjacency(num_users, num_items, groups.num_groups, train, groups.train,
+                                            groups.memberships)
+            self.members = tuple(t.to(device) for t in member_matrix(groups.memberships, groups.num_groups,
+                                                                     num_users))
+            self.group_train, self.group_valid = groups.train.to(device), groups.valid.to(device)
+            self.group_sampler = NegativeSampler(self.group_train, num_items)
+            self.has_history = torch.bincount(self.group_train[0], minlength=groups.num_groups) > 0
+        self.model.to(device)
+        self.adj = self.adj.to(device)
+
+    def train_epoch(self, optimizer: torch.optim.Optimizer, config: TrainConfig, progress: bool,
+                    generator: torch.Generator) -> float:
+        if self.groups is None:
+            return train_epoch(self.model, self.adj, self.train, self.sampler, optimizer, config.batch_size,
+                               config.reg, progress=progress, generator=generator)
+        return group_train_epoch(self.model, self.adj, self.members, self.train, self.group_train,
+                                 (self.sampler, self.group_sampler), optimizer, config.batch_size, config.reg,
+                                 config.group_loss_weight, progress=progress, generator=generator)
+
+    @torch.no_grad()
+    def evaluate(self, ks: tuple[int, ...]) -> dict[str, float]:
+        """Full-ranking metrics on the validation interactions (users, and groups prefixed `group_`)."""
+        final = self._final()
+        metrics = evaluate(final.users, final.items, self.train, self.valid, ks)
+        if final.group_vectors is not None:
+            found = evaluate(final.group_vectors, final.items, self.group_train, self.group_valid, ks)
+            metrics |= {f"group_{name}": value for name, value in found.items()}
+        return metrics
+
+    def _final(self) -> Embeddings:
+        self.model.eval()
+        if self.groups is None:
+            return Embeddings(*self.model.user_item_embeddings(self.adj))
+        users, items, groups = self.model.split_embeddings(self.adj)
+        vectors = self.model.group_vectors(groups, users, self.members, self.has_history)
+        return Embeddings(users, items, groups, vectors, self.has_history, self.model.group_weight().item())
+
+    @torch.no_grad()
+    def embeddings(self) -> Embeddings:
+        """The final embeddings, on the CPU."""
+        final = self._final()
+        return Embeddings(**{name: value.detach().cpu() if isinstance(value, Tensor) else value
+                             for name, value in vars(final).items()})
 
 
 def _seed(seed: int) -> None:

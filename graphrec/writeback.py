@@ -95,6 +95,7 @@ def write_embeddings(
     method: Literal["procedure", "set"] = DEFAULT_WRITE_METHOD,
     index_timeout: int = 600,
     timings: dict[str, float] | None = None,
+    group_weight: float | None = None,
 ) -> int:
     """Write one set of embeddings as a new version and return its number.
 
@@ -114,12 +115,16 @@ def write_embeddings(
         timings: when given, filled with the seconds spent per stage ('validate', 'prepare', 'vectors',
             'index', 'ready', 'activate'). Items are written first and their indexes are built while the
             users and groups are written; 'index' is the wait that remains after the last vector.
+        group_weight: alpha in [0, 1] of the combined group score alpha * (e_g . e_i) + (1 - alpha) * mean over
+            members m of (e_m . e_i), stored as the Model's numeric property `group_weight`; only with 'group'
+            embeddings. None (the default): the property is null (no group embeddings, or no combination).
 
     Raises `WritebackError` for invalid input (unknown ids, non-finite values, mismatched shapes, unknown
     kinds or run keys) before anything is written.
     """
     clock = _Stopwatch(timings)
     checked = _validate(embeddings, run)
+    _check_group_weight(group_weight, "group" in checked)
     for kind, (ids, _) in checked.items():
         _check_ids(runner, kind, ids)
     runner.run_file("model_schema")
@@ -128,7 +133,7 @@ def write_embeddings(
     augmented, max_norm = augment_for_mips(item_vectors)
     clock.lap("validate")
 
-    _create_model(runner, version, checked, run, max_norm)
+    _create_model(runner, version, checked, run, max_norm, group_weight)
     _clear_version(runner, version, batch_size)
     clock.lap("prepare")
 
@@ -307,6 +312,15 @@ def _run_json(run: Mapping[str, Any]) -> dict[str, str]:
     return {key: json.dumps(run.get(key, {}), default=plain, sort_keys=True) for key in sorted(RUN_KEYS)}
 
 
+def _check_group_weight(weight: float | None, has_groups: bool) -> None:
+    if weight is None:
+        return
+    if not has_groups:
+        raise WritebackError("group_weight needs 'group' embeddings")
+    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating)) or not 0 <= weight <= 1:
+        raise WritebackError(f"group_weight must be a number in [0, 1], got {weight!r}")
+
+
 def _check_ids(runner: QueryRunner, kind: str, ids: np.ndarray) -> None:
     """Raise when some of the `kind` ids have no node of that label."""
     query = cypher_files.statement("missing_ids")
@@ -321,7 +335,7 @@ def _check_ids(runner: QueryRunner, kind: str, ids: np.ndarray) -> None:
 
 def _create_model(
     runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]],
-    run: Mapping[str, Any], max_norm: float,
+    run: Mapping[str, Any], max_norm: float, group_weight: float | None,
 ) -> None:
     props = {
         "version": version, "property": property_name(version), "mips_property": mips_property_name(version),
@@ -330,7 +344,8 @@ def _create_model(
         **{f"{kind}s": len(checked[kind][0]) if kind in checked else 0 for kind in LABELS},
         **_run_json(run),
     }
-    runner.run(cypher_files.statement("model_create"), {"props": props})
+    runner.run(cypher_files.statement("model_create"), {
+        "props": props, "group_weight": None if group_weight is None else float(group_weight)})
 
 
 class _Writer:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from graphrec.training import TrainConfig, fit
+from graphrec.training import GroupTask, TrainConfig, fit
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -74,3 +74,45 @@ def test_time_budget_ends_the_run_with_an_evaluation(tmp_path: Path) -> None:
     train, valid = planted()
     result = fit(40, 20, train, valid, config(max_minutes=1e-6, eval_every=10), tmp_path, progress=False)
     assert len(result.history) == 1 and "metrics" in result.history[0]
+
+
+def planted_groups(train: torch.Tensor) -> GroupTask:
+    """Ten groups of four users of one taste (groups 0-4 even users, 5-9 odd), each with three train items of
+    its taste and one held out."""
+    rng = torch.Generator().manual_seed(3)
+    members, group_train, group_valid = [], [], []
+    for group in range(10):
+        parity = 0 if group < 5 else 1
+        for user in torch.arange(parity, 40, 2)[torch.randperm(20, generator=rng)[:4]].tolist():
+            members.append((user, group))
+        liked = torch.arange(parity, 20, 2)[torch.randperm(10, generator=rng)].tolist()
+        group_valid.append((group, liked[0]))
+        group_train += [(group, item) for item in liked[1:4]]
+    return GroupTask(10, torch.tensor(group_train).T, torch.tensor(group_valid).T, torch.tensor(members).T)
+
+
+def test_fit_with_groups_monitors_the_group_task_and_resumes(tmp_path: Path) -> None:
+    train, valid = planted()
+    groups = planted_groups(train)
+    result = fit(40, 20, train, valid, config(monitor="group_hr@5", epochs=6), tmp_path / "straight",
+                 groups=groups, progress=False)
+    # the held-out item among 17 unseen: chance 5/17; top 5 of the group's 7 unseen taste items: 5/7
+    assert result.best_metrics["group_hr@5"] >= 0.6 and result.best_metrics["hr@5"] >= 0.8
+    assert 0 < result.history[-1]["group_weight"] < 1 and result.history[-1]["group_weight"] != 0.5
+    final = result.embeddings
+    assert final.groups.shape == final.group_vectors.shape == (10, 8) and final.has_history.all()
+    assert final.group_weight == pytest.approx(result.model.group_weight().item())
+    fit(40, 20, train, valid, config(monitor="group_hr@5", epochs=3), tmp_path / "split", groups=groups,
+        progress=False)
+    resumed = fit(40, 20, train, valid, config(monitor="group_hr@5", epochs=6), tmp_path / "split",
+                  groups=groups, resume=True, progress=False)
+    assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in result.history], rel=1e-5)
+    fixed = fit(40, 20, train, valid, config(monitor="group_hr@5", epochs=2, group_weight=0.3), tmp_path / "fixed",
+                groups=groups, progress=False)
+    assert fixed.embeddings.group_weight == pytest.approx(0.3)
+
+
+def test_a_group_monitor_needs_groups(tmp_path: Path) -> None:
+    train, valid = planted()
+    with pytest.raises(ValueError, match="monitor 'group_hr@5' needs groups"):
+        fit(40, 20, train, valid, config(monitor="group_hr@5"), tmp_path, progress=False)

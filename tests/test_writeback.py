@@ -235,3 +235,25 @@ def test_unknown_run_keys_are_refused(graph: QueryRunner) -> None:
     with pytest.raises(WritebackError, match="unknown run keys \\['epochs'\\]"):
         write_embeddings(graph, random_embeddings(4), {"epochs": 3}, progress=False)
     assert list_models(graph) == []
+
+
+def test_group_weight_is_stored_on_the_model_and_null_without_it(graph: QueryRunner) -> None:
+    write_embeddings(graph, random_embeddings(5), {}, group_weight=0.75, progress=False)
+    write_embeddings(graph, random_embeddings(6), {}, progress=False)
+    assert [(m["version"], m.get("group_weight")) for m in list_models(graph)] == [(1, 0.75), (2, None)]
+    assert graph.run("MATCH (m:Model {version: 1}) RETURN valueType(m.group_weight) AS t") == [
+        {"t": "FLOAT NOT NULL"}]
+
+
+@pytest.mark.parametrize("weight, drop_groups, message", [
+    (1.5, False, "group_weight must be a number in \\[0, 1\\], got 1.5"),
+    (float("nan"), False, "group_weight must be a number in \\[0, 1\\]"),
+    (0.5, True, "group_weight needs 'group' embeddings"),
+])
+def test_bad_group_weight_writes_nothing(graph: QueryRunner, weight: float, drop_groups: bool, message: str) -> None:
+    embeddings = random_embeddings(7)
+    if drop_groups:
+        embeddings.pop("group")
+    with pytest.raises(WritebackError, match=message):
+        write_embeddings(graph, embeddings, {}, group_weight=weight, progress=False)
+    assert list_models(graph) == []

@@ -56,15 +56,30 @@ def normalized_adjacency(
     ):
         raise ValueError("interaction ids out of range")
 
-    key = torch.unique(user_index * num_items + item_index)
-    user, item = key // num_items, key % num_items
-    deg_user = torch.bincount(user, minlength=num_users).float()
-    deg_item = torch.bincount(item, minlength=num_items).float()
-    weight = (deg_user[user] * deg_item[item]).rsqrt()
+    return symmetric_adjacency(num_users + num_items, user_index, item_index + num_users)
 
-    num_nodes = num_users + num_items
-    row = torch.cat([user, item + num_users])
-    col = torch.cat([item + num_users, user])
+
+def symmetric_adjacency(num_nodes: int, rows: Tensor, cols: Tensor) -> Tensor:
+    r"""Returns :math:`\mathbf{D}^{-1/2} \mathbf{A} \mathbf{D}^{-1/2}` of the
+    undirected graph with the edges :obj:`(rows[k], cols[k])` as a ``float32``
+    sparse CSR tensor of shape :obj:`(num_nodes, num_nodes)`: entries
+    :math:`(a, b)` and :math:`(b, a)` hold :math:`1 / \sqrt{\deg(a)\deg(b)}`
+    for every distinct edge (either direction counts once). Nodes without an
+    edge get an empty row.
+
+    Args:
+        num_nodes (int): The number of nodes.
+        rows (torch.Tensor), cols (torch.Tensor): The edges' end nodes, in
+            :obj:`[0, num_nodes)`, no self-loops.
+    """
+    low, high = torch.minimum(rows, cols).long(), torch.maximum(rows, cols).long()
+    key = torch.unique(low * num_nodes + high)
+    low, high = key // num_nodes, key % num_nodes
+    degree = torch.bincount(torch.cat([low, high]), minlength=num_nodes).float()
+    weight = (degree[low] * degree[high]).rsqrt()
+
+    row = torch.cat([low, high])
+    col = torch.cat([high, low])
     perm = torch.argsort(row * num_nodes + col)
     crow = torch.zeros(num_nodes + 1, dtype=torch.long)
     crow[1:] = torch.cumsum(torch.bincount(row, minlength=num_nodes), 0)

@@ -16,7 +16,7 @@ excluded (score :math:`-\infty`) and the :math:`K` best remaining items
 
 each averaged over those users.
 """
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -70,7 +70,30 @@ def evaluate(
         chunk_size (int, optional): Users scored at once.
             (default: :obj:`2048`)
     """
-    num_items = item_emb.size(0)
+    users = torch.unique(test[0])
+    buffer = item_emb.new_empty(min(chunk_size, users.numel()), item_emb.size(0))
+
+    def score(chunk: Tensor) -> Tensor:
+        # Reused: a fresh chunk-sized allocation per chunk doubles the matmul time
+        # (the kernel zero-fills new pages on first touch).
+        return torch.mm(user_emb[chunk], item_emb.T, out=buffer[: chunk.numel()])
+
+    return rank_metrics(score, item_emb.size(0), train, test, ks, chunk_size)
+
+
+@torch.no_grad()
+def rank_metrics(
+    score: Callable[[Tensor], Tensor],
+    num_items: int,
+    train: Tensor,
+    test: Tensor,
+    ks: Sequence[int] = (20,),
+    chunk_size: int = 2048,
+) -> dict[str, float]:
+    r"""The metrics of :func:`evaluate` for any scoring function:
+    :obj:`score(sources)` returns the :obj:`(len(sources), num_items)` scores
+    of a chunk of at most :obj:`chunk_size` sources (it may be overwritten).
+    Ties between scores are broken by :func:`torch.topk`."""
     ks = sorted(set(ks))
     if not 1 <= ks[0] <= ks[-1] <= num_items:
         raise ValueError(f"every K must be in [1, {num_items}]")
@@ -82,11 +105,8 @@ def evaluate(
     ideal_dcg = torch.cumsum(discount, 0)
 
     totals = torch.zeros(len(METRICS), len(ks), dtype=torch.float64)
-    # Reused: a fresh chunk-sized allocation per chunk doubles the matmul time
-    # (the kernel zero-fills new pages on first touch).
-    buffer = item_emb.new_empty(min(chunk_size, users.numel()), num_items)
     for chunk, chunk_num_test in zip(users.split(chunk_size), num_test.split(chunk_size)):
-        scores = torch.mm(user_emb[chunk], item_emb.T, out=buffer[: chunk.numel()])
+        scores = score(chunk)
         scores[_select_rows(train_keys, num_items, chunk)] = float("-inf")
         top = scores.topk(max_k, dim=1).indices
         query = chunk.unsqueeze(1) * num_items + top

@@ -1,10 +1,11 @@
-r"""One epoch of LightGCN training with the BPR loss."""
+r"""One epoch of LightGCN training with the BPR loss, on users and items or on users, items and groups."""
 from typing import Optional
 
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from graphrec.model.group import GroupLightGCN
 from graphrec.model.lightgcn import LightGCN, bpr_loss
 from graphrec.model.sampling import NegativeSampler
 
@@ -85,3 +86,91 @@ def train_epoch(
             total += loss
             bar.set_postfix(loss=f"{loss:.4f}")
     return total / len(batches)
+
+
+def group_train_step(
+    model: GroupLightGCN,
+    adj: Tensor,
+    members: tuple[Tensor, Tensor, Tensor],
+    user_triples: tuple[Tensor, Tensor, Tensor],
+    group_triples: tuple[Tensor, Tensor, Tensor],
+    optimizer: torch.optim.Optimizer,
+    reg: float = 1e-4,
+    group_loss_weight: float = 1.0,
+) -> float:
+    r"""One optimiser step of :class:`~graphrec.model.group.GroupLightGCN`
+    on a batch of user triples :math:`(u, i, j)` and one of group triples
+    :math:`(g, i, j)` (either may be empty): one propagation of the whole
+    graph, then
+
+    .. math::
+        \mathcal{L} = \mathrm{BPR}(\mathbf{e}_u^\top \mathbf{e}_i,
+        \mathbf{e}_u^\top \mathbf{e}_j)
+        + \lambda_G\, \mathrm{BPR}(s(g, i), s(g, j)),
+
+    each with :func:`~graphrec.model.lightgcn.bpr_loss` (:math:`L_2` on the
+    layer-0 embeddings of the batch's sources and items) and
+    :math:`s(g, i) = \mathbf{v}_g^\top \mathbf{e}_i`, the combined score.
+    Returns the loss."""
+    users, items, groups = model.split_embeddings(adj)
+    user_nodes, item_nodes, group_nodes = model.embedding.weight.split(
+        [model.num_users, model.num_items, model.num_groups])
+    loss = users.new_zeros(())
+    u, i, j = user_triples
+    if u.numel():
+        loss = loss + bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1),
+                               user_nodes[u], item_nodes[i], item_nodes[j], reg)
+    g, i, j = group_triples
+    if g.numel():
+        vectors = model.group_vectors(groups, users, members)[g]
+        loss = loss + group_loss_weight * bpr_loss(
+            (vectors * items[i]).sum(1), (vectors * items[j]).sum(1),
+            group_nodes[g], item_nodes[i], item_nodes[j], reg)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def group_train_epoch(
+    model: GroupLightGCN,
+    adj: Tensor,
+    members: tuple[Tensor, Tensor, Tensor],
+    interactions: Tensor,
+    group_interactions: Tensor,
+    samplers: tuple[NegativeSampler, NegativeSampler],
+    optimizer: torch.optim.Optimizer,
+    batch_size: int = 2048,
+    reg: float = 1e-4,
+    group_loss_weight: float = 1.0,
+    progress: bool = True,
+    generator: Optional[torch.Generator] = None,
+) -> float:
+    r"""One pass over the user and the group training interactions, each in
+    random order, together: :math:`\lceil E_U / B \rceil` steps (or
+    :math:`\lceil E_G / B \rceil` when there are no user interactions), each
+    taking :obj:`batch_size` user positives and an equal share of the group
+    positives, each positive with a fresh uniform negative (from
+    :obj:`samplers`, user sampler first), trained with
+    :func:`group_train_step`. Returns the mean step loss."""
+    num_user, num_group = interactions.size(1), group_interactions.size(1)
+    if not num_group:
+        raise ValueError("no group training interactions")
+    model.train()
+    steps = -(-(num_user or num_group) // batch_size)
+    user_batches = torch.randperm(num_user, generator=generator).tensor_split(steps)
+    group_batches = torch.randperm(num_group, generator=generator).tensor_split(steps)
+    total = 0.0
+    with tqdm(zip(user_batches, group_batches), total=steps, desc="train", unit="batch",
+              disable=not progress) as bar:
+        for user_batch, group_batch in bar:
+            triples = []
+            for rows, batch, sampler in ((interactions, user_batch, samplers[0]),
+                                         (group_interactions, group_batch, samplers[1])):
+                sources, pos = rows[0, batch].long(), rows[1, batch].long()
+                triples.append((sources, pos, sampler.sample(sources, generator)))
+            loss = group_train_step(model, adj, members, triples[0], triples[1], optimizer, reg,
+                                    group_loss_weight)
+            total += loss
+            bar.set_postfix(loss=f"{loss:.4f}")
+    return total / steps

@@ -1,0 +1,125 @@
+r"""The two evaluation protocols, for any scoring function.
+
+**Sampled leave-one-out** (AGREE, SIGIR 2018, and its successors): every test row (a source, user or group,
+and its held-out item :math:`t`) is ranked against its own list of negatives :math:`N` (100 by default), so
+among :math:`1 + |N|` candidates. Ties are broken **pessimistically**: the held-out item ranks below every
+negative with a score at least its own, so its 0-based rank is
+
+.. math::
+    r = |\{ j \in N : s_j \geq s_t \}|, \qquad
+    \mathrm{HR@K} = [r < K], \qquad
+    \mathrm{NDCG@K} = \frac{[r < K]}{\log_2(r + 2)},
+
+each averaged over the test rows. The negatives are those stored on the test row (loaded from the
+benchmark's negative files) when it has any, otherwise :math:`|N|` distinct items drawn uniformly, with a
+fixed seed, from the items the source has no interaction with in any split.
+
+**Full ranking**: :func:`graphrec.model.metrics.rank_metrics` (Recall, NDCG, Precision, HR @K over every
+item, the source's known items excluded).
+
+A scorer is a callable ``score(sources, items)``: :obj:`sources` a :obj:`(B,)` long tensor, :obj:`items`
+either a :obj:`(B, C)` long tensor of candidates per source (scores of shape :obj:`(B, C)`) or :obj:`None`
+for every item (shape :obj:`(B, |I|)`).
+"""
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from graphrec.model.metrics import _keys, _select_rows, rank_metrics
+
+Scorer = Callable[[Tensor, Optional[Tensor]], Tensor]
+
+DEFAULT_NEGATIVES = 100
+DEFAULT_SEED = 2018
+
+
+@dataclass
+class Candidates:
+    """The candidate lists of the sampled protocol: `items[r, 0]` is test row r's held-out item, the rest of
+    the row its negatives (-1 pads a shorter list); `sources[r]` its user or group; `stored` and `sampled`
+    count the rows whose negatives were loaded and drawn."""
+
+    sources: Tensor
+    items: Tensor
+    stored: int
+    sampled: int
+    seed: int
+
+    def describe(self) -> str:
+        return (f"{self.stored} test rows with stored negatives, {self.sampled} with negatives sampled "
+                f"(seed {self.seed})")
+
+
+def sampled_candidates(
+    test: Tensor,
+    stored: Optional[Tensor],
+    known: Tensor,
+    num_items: int,
+    num_negatives: int = DEFAULT_NEGATIVES,
+    seed: int = DEFAULT_SEED,
+    chunk_size: int = 1024,
+) -> Candidates:
+    r"""The candidates of every test row.
+
+    Args:
+        test (torch.Tensor): :obj:`(2, E)` [source, held-out item].
+        stored (torch.Tensor, optional): :obj:`(E, L)` stored negatives per row (item indices, -1 padded),
+            or :obj:`None`.
+        known (torch.Tensor): :obj:`(2, K)` every interaction of these sources, all splits: never sampled.
+        num_items (int): :math:`|I|`.
+        num_negatives (int, optional): Negatives drawn for a row without stored ones; fewer (the rest -1)
+            when the source has fewer unknown items. (default: :obj:`100`)
+        seed (int, optional): Seed of the draw. (default: :obj:`2018`)
+        chunk_size (int, optional): Rows drawn at once (memory :obj:`chunk_size * num_items`).
+    """
+    rows = test.size(1)
+    stored = stored if stored is not None and stored.numel() else torch.full((rows, 0), -1, dtype=torch.long)
+    has_stored = (stored >= 0).any(1)
+    width = max(stored.size(1), num_negatives)
+    negatives = torch.full((rows, width), -1, dtype=torch.long)
+    negatives[:, : stored.size(1)] = stored
+    missing = (~has_stored).nonzero().squeeze(1)
+    generator = torch.Generator().manual_seed(seed)
+    known_keys = _keys(known, num_items)
+    for chunk in missing.split(chunk_size):
+        draw = torch.rand(chunk.numel(), num_items, generator=generator)
+        row, item = _select_rows(known_keys, num_items, test[0, chunk])
+        draw[row, item] = 2.0  # never drawn
+        values, items = draw.topk(min(num_negatives, num_items), dim=1, largest=False)
+        negatives[chunk, : items.size(1)] = torch.where(values < 2.0, items, -1)
+    return Candidates(test[0].long(), torch.cat([test[1].long().unsqueeze(1), negatives], 1),
+                      int(has_stored.sum()), int(missing.numel()), seed)
+
+
+def pessimistic_ranks(scores: Tensor, valid: Tensor) -> Tensor:
+    r"""0-based rank of column 0 among the valid columns of each row of :obj:`scores`, every other valid
+    column with a score :math:`\geq` its own ranked above it."""
+    return ((scores[:, 1:] >= scores[:, :1]) & valid[:, 1:]).sum(1)
+
+
+def sampled_metrics(score: Scorer, candidates: Candidates, ks: Sequence[int] = (5, 10),
+                    chunk_size: int = 1024) -> dict[str, float]:
+    r"""HR@K and NDCG@K of the sampled protocol (module docstring), keyed :obj:`"hr@5"` etc."""
+    ranks = []
+    for sources, items in zip(candidates.sources.split(chunk_size), candidates.items.split(chunk_size)):
+        ranks.append(pessimistic_ranks(score(sources, items.clamp(min=0)), items >= 0))
+    return ranks_to_metrics(torch.cat(ranks), ks)
+
+
+def ranks_to_metrics(ranks: Tensor, ks: Sequence[int]) -> dict[str, float]:
+    """HR@K and NDCG@K of 0-based ranks, averaged (0.0 for no rows)."""
+    gain = 1.0 / torch.log2(ranks.double() + 2)
+    ks = sorted(set(ks))
+    if not ranks.numel():
+        return {f"{name}@{k}": 0.0 for name in ("hr", "ndcg") for k in ks}
+    return {**{f"hr@{k}": (ranks < k).double().mean().item() for k in ks},
+            **{f"ndcg@{k}": torch.where(ranks < k, gain, 0.0).mean().item() for k in ks}}
+
+
+def full_metrics(score: Scorer, num_items: int, known: Tensor, test: Tensor, ks: Sequence[int] = (10, 20),
+                 chunk_size: int = 256) -> dict[str, float]:
+    """Recall, NDCG, Precision and HR @K by full ranking, the `known` (2, E) interactions excluded."""
+    return rank_metrics(lambda sources: score(sources, None), num_items, known, test, ks, chunk_size)
