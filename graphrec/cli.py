@@ -461,7 +461,7 @@ def _demo(args: argparse.Namespace) -> int:
         group = int(tables.groups["id"].iloc[0])
         print()
         print(format_ranking(recommender.recommend_user(user, 5)))
-        for strategy in ("average", "least_misery"):
+        for strategy in ("combined", "least_misery"):
             print()
             print(format_ranking(recommender.recommend_group(group, 5, strategy=strategy)))
     print(f"\nMore: graphrec recommend user {user} --json | graphrec recommend group {group} --strategy borda | "
