@@ -16,7 +16,7 @@ import neo4j
 from graphrec import cypher_files
 from graphrec.config import ConfigError, resolve_connection
 from graphrec.db import QueryRunner
-from graphrec.load import InputError
+from graphrec.load import BulkLoadRefused, InputError
 from graphrec.recommend import EXACT, STRATEGIES, Ranking, RecommendError, Recommender
 from graphrec.server.local import LocalServer, ServerError
 
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args) or 0
-    except (ConfigError, ServerError, InputError, RecommendError, FileNotFoundError, ValueError) as error:
+    except (ConfigError, ServerError, InputError, BulkLoadRefused, RecommendError, FileNotFoundError,
+            ValueError) as error:
         print(f"graphrec: error: {error}", file=sys.stderr)
         return 1
     except neo4j.exceptions.Neo4jError as error:
@@ -77,8 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="load data (validated first; idempotent)")
     formats = load.add_subparsers(title="formats", metavar="FORMAT", required=True)
     writing = argparse.ArgumentParser(add_help=False)
-    writing.add_argument("--batch-size", type=int, default=20_000, help="rows per transaction (default 20000)")
-    writing.add_argument("--workers", type=int, default=2, help="concurrent writers (default 2)")
+    writing.add_argument("--batch-size", type=int, default=20_000,
+                         help="rows per transaction (default 20000; not with --bulk)")
+    writing.add_argument("--workers", type=int, default=2, help="concurrent writers (default 2; not with --bulk)")
+    writing.add_argument("--bulk", action="store_true",
+                         help="empty local database only: stops the server, imports offline (neo4j-admin "
+                              "database import full), restarts it and applies the schema; faster for a first "
+                              "load, the same graph. Refused, with nothing written, when the database is not "
+                              "empty or not the local server of `graphrec neo4j start`")
     csv = formats.add_parser("csv", parents=[connection, writing],
                              help="CSV tables: users, items, groups, memberships, interactions")
     for table in ("users", "items", "groups", "memberships", "interactions", "group-interactions"):
@@ -226,14 +233,19 @@ def _print_load(runner: QueryRunner, written: dict[str, int]) -> None:
     print("graph:   " + ", ".join(f"{k} {v:,}" for k, v in graph_summary(runner).items() if v))
 
 
+def _write_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.bulk:
+        return {"bulk": True, "server": LocalServer.from_environment()}
+    return {"batch_size": args.batch_size, "workers": args.workers}
+
+
 def _load_csv(args: argparse.Namespace) -> int:
     from graphrec.load import load_csv
 
     tables = {name: getattr(args, name) for name in
               ("users", "items", "groups", "memberships", "interactions", "group_interactions")}
     with _runner(args) as runner:
-        _print_load(runner, load_csv(runner, batch_size=args.batch_size, workers=args.workers,
-                                     **{k: v for k, v in tables.items() if v}))
+        _print_load(runner, load_csv(runner, **_write_options(args), **{k: v for k, v in tables.items() if v}))
     return 0
 
 
@@ -241,8 +253,7 @@ def _load_lightgcn(args: argparse.Namespace) -> int:
     from graphrec.load import load_lightgcn
 
     with _runner(args) as runner:
-        _print_load(runner, load_lightgcn(runner, args.directory, batch_size=args.batch_size,
-                                          workers=args.workers))
+        _print_load(runner, load_lightgcn(runner, args.directory, **_write_options(args)))
     return 0
 
 
@@ -250,8 +261,7 @@ def _load_groups(args: argparse.Namespace) -> int:
     from graphrec.load import load_group_benchmark
 
     with _runner(args) as runner:
-        _print_load(runner, load_group_benchmark(runner, args.directory, batch_size=args.batch_size,
-                                                 workers=args.workers))
+        _print_load(runner, load_group_benchmark(runner, args.directory, **_write_options(args)))
     return 0
 
 

@@ -3,6 +3,10 @@
 A load never writes anything unless the whole input is valid (bad input raises `InputError` naming the
 file, the line and the field). Writes are then batched and idempotent: loading the same data twice creates
 no duplicates, and a load interrupted midway (lost connection, killed process) is completed by re-running it.
+
+With `bulk=True` a first load into an empty database of the local server (`graphrec neo4j start`) goes
+through Neo4j's offline importer instead: it stops the server, imports, restarts it and applies the schema
+(`graphrec.load.bulk`); the graph is the same.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from pathlib import Path
 
 from graphrec import cypher_files
 from graphrec.db import QueryRunner
+from graphrec.load.bulk import BulkLoadRefused, bulk_write
 from graphrec.load.csv_tables import TableSource, read_tables
 from graphrec.load.dataset import Dataset, InputError
 from graphrec.load.text_formats import read_group_benchmark, read_lightgcn
 from graphrec.load.writer import apply_schema, write_dataset
+from graphrec.server.local import LocalServer
 
-__all__ = ["Dataset", "InputError", "apply_schema", "graph_summary", "load_csv", "load_group_benchmark",
-           "load_lightgcn", "write_dataset"]
+__all__ = ["BulkLoadRefused", "Dataset", "InputError", "apply_schema", "bulk_write", "graph_summary", "load_csv",
+           "load_group_benchmark", "load_lightgcn", "store", "write_dataset"]
 
 
 def load_csv(
@@ -29,12 +35,15 @@ def load_csv(
     memberships: TableSource | None = None,
     interactions: TableSource | None = None,
     group_interactions: TableSource | None = None,
+    bulk: bool = False,
+    server: LocalServer | None = None,
     **write_options: object,
 ) -> dict[str, int]:
     """Load CSV files or DataFrames (see `graphrec.load.csv_tables` for their columns).
 
     Members must be known users and group interactions known groups: declared in this load (its tables
-    or interactions) or already in the database; otherwise nothing is written.
+    or interactions) or already in the database; otherwise nothing is written. `bulk`, `server` and
+    `write_options` as for `store`.
     """
 
     def missing(kind: str, ids: list[int]) -> set[int]:
@@ -43,17 +52,42 @@ def load_csv(
 
     dataset = read_tables(users=users, items=items, groups=groups, memberships=memberships,
                           interactions=interactions, group_interactions=group_interactions, missing=missing)
+    return store(runner, dataset, bulk=bulk, server=server, **write_options)
+
+
+def load_lightgcn(runner: QueryRunner, directory: str | Path, *, bulk: bool = False,
+                  server: LocalServer | None = None, **write_options: object) -> dict[str, int]:
+    """Load a LightGCN-format folder (`train.txt`, `test.txt`, ...; see `graphrec.load.text_formats`).
+
+    `bulk`, `server` and `write_options` as for `store`.
+    """
+    return store(runner, read_lightgcn(directory), bulk=bulk, server=server, **write_options)
+
+
+def load_group_benchmark(runner: QueryRunner, directory: str | Path, *, bulk: bool = False,
+                         server: LocalServer | None = None, **write_options: object) -> dict[str, int]:
+    """Load a group-benchmark folder (`groupMember.txt`, rating and negative files).
+
+    `bulk`, `server` and `write_options` as for `store`.
+    """
+    return store(runner, read_group_benchmark(directory), bulk=bulk, server=server, **write_options)
+
+
+def store(runner: QueryRunner, dataset: Dataset, *, bulk: bool = False, server: LocalServer | None = None,
+          **write_options: object) -> dict[str, int]:
+    """Write a validated dataset; returns the rows written per table.
+
+    Args:
+        bulk (bool): False (default): transactional, idempotent writes (`write_dataset`, whose options
+            `batch_size`, `workers` and `progress` pass through). True: a first load into an empty database
+            of the local server with the offline importer (`bulk_write`: stops the server, imports, restarts
+            it; option `progress`); refused, with nothing written, for any other target.
+        server (LocalServer, optional): with `bulk`, the local server behind `runner` (default: the one of
+            `graphrec neo4j start`).
+    """
+    if bulk:
+        return bulk_write(runner, dataset, server=server, **write_options)  # type: ignore[arg-type]
     return write_dataset(runner, dataset, **write_options)  # type: ignore[arg-type]
-
-
-def load_lightgcn(runner: QueryRunner, directory: str | Path, **write_options: object) -> dict[str, int]:
-    """Load a LightGCN-format folder (`train.txt`, `test.txt`, ...; see `graphrec.load.text_formats`)."""
-    return write_dataset(runner, read_lightgcn(directory), **write_options)  # type: ignore[arg-type]
-
-
-def load_group_benchmark(runner: QueryRunner, directory: str | Path, **write_options: object) -> dict[str, int]:
-    """Load a group-benchmark folder (`groupMember.txt`, rating and negative files)."""
-    return write_dataset(runner, read_group_benchmark(directory), **write_options)  # type: ignore[arg-type]
 
 
 def graph_summary(runner: QueryRunner) -> dict[str, int]:

@@ -1,0 +1,207 @@
+"""A first load into an empty local database with Neo4j's offline importer (`neo4j-admin database import full`).
+
+It builds the same graph as `graphrec.load.writer` (labels, ids, properties, relationships and their
+properties, then `cypher/schema.cypher`) without transactions, in these steps:
+
+1. refuse unless the runner's server is the local server graphrec manages (`LocalServer`), running, and its
+   database holds no node and no index or constraint besides graphrec's own (the import builds a new store);
+2. write the dataset as CSV files with typed headers into a temporary folder under `<home>/import`;
+3. stop the server, run the importer (see `LocalServer.import_database`: the empty database's files are
+   moved aside, never overwritten, and put back if the import fails), start the server again;
+4. apply `cypher/schema.cypher` and wait until its indexes are online.
+
+The dataset has been validated before (the readers of `graphrec.load`), so bad input never stops the server.
+Nothing else may write to the database while it loads: the check of step 1 and the stop are not atomic.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from graphrec import cypher_files
+from graphrec.db import QueryRunner
+from graphrec.load.dataset import Dataset
+from graphrec.load.writer import apply_schema
+from graphrec.server.local import LocalServer
+
+# CSV options of the importer; node ids are integers, one id space per label.
+IMPORT_OPTIONS = ["--id-type=integer", "--bad-tolerance=0", "--array-delimiter=;"]
+# Property values in the importer's types (pandas' inferred kind → CSV header type).
+CSV_TYPES = {"integer": "long", "floating": "double", "boolean": "boolean", "string": "string"}
+# Importer output lines worth showing: the start and the end of each stage.
+PROGRESS_LINE = re.compile(r"^\(\d/\d\) |COMPLETED in|IMPORT DONE|Imported:|^\s+\d+ (nodes|relationships|properties)")
+
+
+class BulkLoadRefused(RuntimeError):
+    """The target of a bulk load is not an empty database of a local server graphrec manages."""
+
+
+def bulk_write(
+    runner: QueryRunner,
+    dataset: Dataset,
+    *,
+    server: LocalServer | None = None,
+    progress: bool = True,
+    timings: dict[str, float] | None = None,
+) -> dict[str, int]:
+    """Import `dataset` into the empty database of `runner` offline; returns the rows written per table.
+
+    Args:
+        runner (QueryRunner): connected to `server`; its database is the import's target.
+        dataset (Dataset): validated input (see `graphrec.load`).
+        server (LocalServer, optional): the server behind `runner` (default: `LocalServer.from_environment()`,
+            the one of `graphrec neo4j start`).
+        progress (bool): report each step and the importer's stages on stderr (default: True).
+        timings (dict, optional): filled with the seconds spent in `csv`, `stop`, `import`, `start`, `schema`.
+    """
+    server = server or LocalServer.from_environment()
+    check_target(runner, server)
+    timings = {} if timings is None else timings
+    say = (lambda text: print(f"bulk load: {text}", file=sys.stderr, flush=True)) if progress else (lambda _: None)
+    (server.home / "import").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="graphrec-bulk-", dir=server.home / "import") as folder:
+        with _timed(timings, "csv"):
+            arguments, written = write_import_files(dataset, Path(folder))
+        say(f"wrote {sum(written.values()):,} rows as CSV in {timings['csv']:.1f} s; stopping the server")
+        with _timed(timings, "stop"):
+            server.stop()
+
+        def show(line: str) -> None:
+            if PROGRESS_LINE.search(line):
+                say(f"  {line.strip()}")
+
+        try:
+            with _timed(timings, "import"):
+                server.import_database(runner.database, [*arguments, f"--report-file={folder}/import.report"],
+                                       output=show)
+        finally:
+            say("starting the server")
+            with _timed(timings, "start"):
+                server.start()
+    say(f"imported in {timings['import']:.1f} s, server restarted in {timings['start']:.1f} s; applying the schema")
+    with _timed(timings, "schema"):
+        apply_schema(runner)
+    return written
+
+
+def check_target(runner: QueryRunner, server: LocalServer) -> None:
+    """Raise `BulkLoadRefused` unless `runner` reaches `server`, which runs, and its database is empty."""
+    address = urlsplit(runner.connection.uri)
+    if address.hostname not in ("127.0.0.1", "localhost") or address.port != server.bolt_port:
+        raise BulkLoadRefused(f"a bulk load imports offline into the local server graphrec manages "
+                              f"({server.bolt_uri}, home {server.home}); {runner.connection.uri} is not it")
+    if not server.status().running:
+        raise BulkLoadRefused(f"the local server at {server.bolt_uri} is not running: `graphrec neo4j start`")
+    nodes = runner.run(cypher_files.statement("bulk_target_nodes"))[0]["nodes"]
+    if nodes:
+        raise BulkLoadRefused(f"database '{runner.database}' holds {nodes:,} nodes: a bulk load only imports into "
+                              "an empty database (load without --bulk / bulk=True to add to it)")
+    foreign = sorted(set(runner.run(cypher_files.statement("bulk_target_indexes"))[0]["names"]) - _own_indexes())
+    if foreign:
+        raise BulkLoadRefused(f"database '{runner.database}' has indexes or constraints that a bulk load would "
+                              f"drop: {', '.join(foreign)}; drop them first or load without --bulk / bulk=True")
+
+
+def write_import_files(dataset: Dataset, folder: Path) -> tuple[list[str], dict[str, int]]:
+    """Write the importer's CSV files into `folder`; return the importer's arguments and the rows per table."""
+    files: dict[str, tuple[str, pd.DataFrame]] = {
+        "users": ("--nodes=User", _nodes("User", dataset.users, dataset.user_ids())),
+        "items": ("--nodes=Item", _nodes("Item", dataset.items, dataset.item_ids())),
+        "groups": ("--nodes=Group", _nodes("Group", dataset.groups, dataset.group_ids())),
+        "memberships": ("--relationships=MEMBER_OF", pd.DataFrame({
+            ":START_ID(User)": dataset.memberships["user"], ":END_ID(Group)": dataset.memberships["group"]})),
+        "user_interactions": ("--relationships=INTERACTED", _interactions("User", dataset.user_interactions)),
+        "group_interactions": ("--relationships=INTERACTED", _interactions("Group", dataset.group_interactions)),
+    }
+    arguments = list(IMPORT_OPTIONS)
+    for name, (option, frame) in files.items():
+        if len(frame):
+            path = folder / f"{name}.csv"
+            frame.to_csv(path, index=False)
+            arguments.append(f"{option}={path}")
+    node_strings = [files[name][1][column] for name in ("users", "items", "groups")
+                    for column in files[name][1].columns if column.endswith(":string")]
+    if any(values.str.contains("\n", regex=False).any() for values in node_strings):
+        arguments.append("--multiline-fields=true")
+    return arguments, {name: len(frame) for name, (_, frame) in files.items()}
+
+
+def _nodes(label: str, table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """One row per id: `id:ID(<label>)` and the table's property columns, typed, absent values empty (a
+    column without values is left out; as online, the last row of a repeated id counts)."""
+    props = table.drop_duplicates("id", keep="last").set_index("id").astype(object).reindex(ids)
+    frame = pd.DataFrame({f"id:ID({label})": ids})
+    for name in props.columns:
+        values = props[name].where(props[name].notna(), None)
+        if values.isna().all():
+            continue
+        kind = _csv_type(values, label, name)
+        if kind.endswith("[]"):
+            values = values.map(lambda v: None if v is None else ";".join(map(str, v)))
+        frame[f"{name}:{kind}"] = values.to_numpy()
+    return frame
+
+
+def _csv_type(values: pd.Series, label: str, name: str) -> str:
+    """The importer's type for a property column (lists become arrays); an error when it mixes types."""
+    what = f"{label}.{name}"
+    if not re.fullmatch(r"[^:,\"\s]+", name):
+        raise ValueError(f"property name '{what}' cannot be bulk-loaded (':', ',', '\"' or spaces); load it "
+                         "without --bulk / bulk=True")
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in CSV_TYPES:
+        return CSV_TYPES[kind]
+    present = values.dropna()
+    if present.map(lambda v: isinstance(v, (list, tuple))).all():
+        _refuse_empty_lists(present, what)
+        elements = present.explode().dropna()
+        inner = pd.api.types.infer_dtype(elements, skipna=True)
+        if inner in CSV_TYPES and not (inner == "string" and elements.str.contains(";", regex=False).any()):
+            return CSV_TYPES[inner] + "[]"
+    raise ValueError(f"property '{what}' holds values of mixed or unsupported types ({kind}), which the offline "
+                     "importer cannot type; load it without --bulk / bulk=True")
+
+
+def _interactions(label: str, table: pd.DataFrame) -> pd.DataFrame:
+    """`(:<label>)-[:INTERACTED]->(:Item)` rows: weight, split, and ts / negatives when any row has them."""
+    frame = pd.DataFrame({f":START_ID({label})": table["source"], ":END_ID(Item)": table["item"],
+                          "weight:double": table["weight"], "split:string": table["split"]})
+    if table["ts"].notna().any():
+        frame["ts:long"] = table["ts"]
+    negatives = table["negatives"].dropna()
+    if len(negatives):
+        _refuse_empty_lists(negatives, f"{label} INTERACTED.negatives")
+        frame["negatives:long[]"] = negatives.map(lambda items: ";".join(map(str, items)))
+    return frame
+
+
+def _refuse_empty_lists(lists: pd.Series, what: str) -> None:
+    """The importer reads an empty array field as no property, while an online load stores `[]`."""
+    if lists.map(len).eq(0).any():
+        raise ValueError(f"'{what}' holds an empty list, which the offline importer cannot store; load it "
+                         "without --bulk / bulk=True")
+
+
+def _own_indexes() -> set[str]:
+    """The names of the indexes and constraints that graphrec creates (`schema`, `model_schema`)."""
+    text = " ".join(cypher_files.statements("schema") + cypher_files.statements("model_schema"))
+    return set(re.findall(r"CREATE (?:CONSTRAINT|INDEX) (\w+)", text))
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = time.perf_counter() - started
