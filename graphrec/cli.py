@@ -474,8 +474,9 @@ def _demo(args: argparse.Namespace) -> int:
         for strategy in ("combined", "least_misery"):
             print()
             print(format_ranking(recommender.recommend_group(group, 5, strategy=strategy)))
-    print(f"\nMore: graphrec recommend user {user} --json | graphrec recommend group {group} --strategy borda | "
-          f"graphrec explain group {group} ITEM")
+    print(f"\nTry: graphrec recommend user {user} --json")
+    print(f"     graphrec recommend group {group} --strategy borda")
+    print(f"     graphrec explain group {group} ITEM")
     print(f"Explore it in Browser, e.g.: MATCH p=(:Group {{id: {group}}})<-[:MEMBER_OF]-(:User)-[:INTERACTED]->() RETURN p")
     return 0
 
