@@ -113,3 +113,16 @@ def test_training_on_group_data_writes_group_embeddings_and_the_group_weight(run
     assert version == summary["version"] and vectors.shape == (10, 16)
     rows = runner.run("MATCH (g:Group) WHERE g.id >= 10 RETURN count(g[$p]) AS held", {"p": model["property"]})
     assert rows == [{"held": 0}]
+
+
+def test_a_task_without_test_interactions_is_reported_as_not_evaluated(runner: QueryRunner, tmp_path: Path) -> None:
+    """The demo's data has group train interactions but no group test split: no zeros for the group task."""
+    from graphrec.load import load_csv
+    from graphrec.synthetic import taste_clusters
+
+    load_csv(runner, **taste_clusters(n_users=40, n_items=20, n_groups=4, seed=2).as_dict())
+    report = evaluate_snapshot(export_snapshot(runner), TrainConfig(**{**CONFIG, "epochs": 2}),
+                               EvalConfig(task="both"), tmp_path, progress=False)
+    assert "group task: no test interactions, not evaluated ('-' in the table)" in report["notes"]
+    assert report["columns"] and all(column.startswith("user ") for column in report["columns"])
+    assert rows_by_method(report)["lightgcn_users"]["user hr@10"] > 0

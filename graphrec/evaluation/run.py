@@ -161,6 +161,9 @@ def evaluate_snapshot(snapshot: Snapshot, train_config: TrainConfig, config: Eva
     fairness_rows: list[dict[str, Any]] = []
     for task in tasks:
         edges, negatives = edges_of[task]
+        if not edges["test"].size(1):
+            notes.append(f"{task} task: no test interactions, not evaluated ('-' in the table)")
+            continue
         known = torch.cat([edges[name] for name in ("train", "valid", "test")], 1)
         if config.protocol == "sampled":
             candidates = sampled_candidates(edges["test"], negatives["test"], known, num_items,
