@@ -68,6 +68,15 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServ
         server.stop()
 
 
+@pytest.fixture
+def server(local_server: LocalServer | None) -> LocalServer:
+    """The session's own local server, for tests that stop, restart or import into it; skipped when the
+    session uses an external server (NEO4J_URI or Docker)."""
+    if local_server is None:
+        pytest.skip("needs the session's own local server; this session uses NEO4J_URI or Docker")
+    return local_server
+
+
 @pytest.fixture(scope="session")
 def connection(local_server: LocalServer | None) -> Iterator[Connection]:
     if local_server is not None:
@@ -94,10 +103,12 @@ def session_runner(connection: Connection) -> Iterator[QueryRunner]:
 
 @pytest.fixture
 def runner(session_runner: QueryRunner) -> Iterator[QueryRunner]:
-    """A runner on an empty database; whatever the test wrote (nodes, vector indexes) is deleted afterwards."""
+    """A runner on an empty database; whatever the test wrote (nodes, vector indexes, the Model constraint a
+    write-back adds) is deleted afterwards, so that no test sees another's schema."""
     try:
         yield session_runner
     finally:
         session_runner.run(WIPE)
         for row in session_runner.run("SHOW VECTOR INDEXES YIELD name"):
             session_runner.run(cypher_files.statement("embedding_index_drop"), {"name": row["name"]})
+        session_runner.run("DROP CONSTRAINT model_version IF EXISTS")

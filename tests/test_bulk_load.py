@@ -20,13 +20,6 @@ from tests.test_load import EMPTY, expected_summary, write_group_benchmark, writ
 pytestmark = pytest.mark.neo4j
 
 
-@pytest.fixture
-def server(local_server: LocalServer | None) -> LocalServer:
-    if local_server is None:
-        pytest.skip("bulk loading needs the session's own local server (not NEO4J_URI or Docker)")
-    return local_server
-
-
 def dump(runner: QueryRunner) -> dict[str, object]:
     """Every node and relationship with its properties (JSON, so that 1 and 1.0 differ), the schema, the counts."""
     nodes = runner.run("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props")

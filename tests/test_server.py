@@ -13,13 +13,6 @@ from graphrec.server.local import LocalServer, ServerError, free_port
 pytestmark = pytest.mark.neo4j
 
 
-@pytest.fixture
-def server(local_server: LocalServer | None) -> LocalServer:
-    if local_server is None:
-        pytest.skip("the session uses an external server (NEO4J_URI or Docker)")
-    return local_server
-
-
 def test_start_on_a_running_server_is_a_no_op(server: LocalServer) -> None:
     before = server.status()
     assert before.running and before.pid is not None
