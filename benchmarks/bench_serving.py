@@ -114,14 +114,15 @@ def write_back(runner: QueryRunner, args: argparse.Namespace) -> np.ndarray:
         run_training(runner, config, args.out / "train")
         return Snapshot.load(args.out / "train" / "snapshot").user_ids
     snapshot = Snapshot.load(snapshot_dir)
-    config = json.loads((args.run_dir / "metrics.json").read_text())["config"]
+    record = json.loads((args.run_dir / "metrics.json").read_text())
+    config = record["config"]
     model = LightGCN(len(snapshot.user_ids), len(snapshot.item_ids), config["embedding_dim"], config["num_layers"])
     model.load_state_dict(torch.load(best, map_location="cpu"))
     train = snapshot.interactions["train"]
     with torch.no_grad():
         user_vectors, item_vectors = model.user_item_embeddings(
             normalized_adjacency(model.num_users, model.num_items, train[0], train[1]))
-    print(f"embeddings of {args.run_dir} (best epoch {json.loads((args.run_dir / 'metrics.json').read_text())['best_epoch']})")
+    print(f"embeddings of {args.run_dir} (best epoch {record['best_epoch']})")
     write_embeddings(runner, {"user": (snapshot.user_ids, user_vectors.numpy()),
                               "item": (snapshot.item_ids, item_vectors.numpy())}, {"params": config})
     return snapshot.user_ids

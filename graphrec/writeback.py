@@ -77,10 +77,16 @@ def similarity_index_name(version: int) -> str:
     return "item_" + property_name(version) + "_cosine"
 
 
+def _index_names(version: int) -> tuple[str, str]:
+    """Version's item vector indexes: the MIPS one and the cosine one."""
+    return index_name(version), similarity_index_name(version)
+
+
 def _indexes(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
     """Version's item vector indexes: (name, indexed property, dimensions, similarity function)."""
-    return [(index_name(version), mips_property_name(version), dimensions + 1, "euclidean"),
-            (similarity_index_name(version), property_name(version), dimensions, "cosine")]
+    mips, cosine = _index_names(version)
+    return [(mips, mips_property_name(version), dimensions + 1, "euclidean"),
+            (cosine, property_name(version), dimensions, "cosine")]
 
 
 def write_embeddings(
@@ -146,7 +152,7 @@ def write_embeddings(
             write(kind, *checked[kind])
     clock.lap("vectors")
 
-    _await_indexes(runner, version, item_vectors.shape[1], index_timeout)
+    _await_indexes(runner, version, index_timeout)
     clock.lap("index")
 
     _check_counts(runner, version, sum(len(ids) for ids, _ in checked.values()), len(item_vectors))
@@ -388,9 +394,9 @@ def _create_indexes(runner: QueryRunner, version: int, dimensions: int) -> None:
         runner.run(ddl, {"name": name, "dimensions": size, "similarity": similarity})
 
 
-def _await_indexes(runner: QueryRunner, version: int, dimensions: int, timeout: int) -> None:
+def _await_indexes(runner: QueryRunner, version: int, timeout: int) -> None:
     """Wait until version's item vector indexes are ONLINE (raises when one failed or `timeout` s passed)."""
-    for name, *_ in _indexes(version, dimensions):
+    for name in _index_names(version):
         runner.run(cypher_files.statement("embedding_index_await"), {"name": name, "seconds": timeout})
         state = runner.run(cypher_files.statement("embedding_index_state"), {"name": name})
         if [row["state"] for row in state] != ["ONLINE"]:
@@ -418,7 +424,7 @@ def _set_status(runner: QueryRunner, version: int, current: list[str], status: s
 
 def _clear_version(runner: QueryRunner, version: int, batch_size: int) -> None:
     """Drop version's indexes and remove its properties from every node (leftovers of an earlier use)."""
-    for name in (index_name(version), similarity_index_name(version)):
+    for name in _index_names(version):
         runner.run(cypher_files.statement("embedding_index_drop"), {"name": name})
     runner.run(cypher_files.statement("embedding_remove"), {
         "properties": [_safe(property_name(version)), _safe(mips_property_name(version))],
