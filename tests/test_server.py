@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from graphrec.db import QueryRunner
+from graphrec.server import local
 from graphrec.server.local import LocalServer, ServerError, free_port
 
 pytestmark = pytest.mark.neo4j
@@ -49,3 +50,38 @@ def test_a_failed_start_shows_the_log_tail(server: LocalServer, tmp_path: Path) 
     with pytest.raises(ServerError, match=r"(?s)exited with code \d+ while starting.*console.log.*heap size"):
         broken.start(timeout=120)
     assert not broken.status().running
+
+
+def test_the_first_clean_stop_records_a_class_archive_that_later_starts_map(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = tmp_path / "cache" / "server-test.jsa"
+    archive.parent.mkdir()
+    monkeypatch.setattr(local, "class_archive", lambda java, kind: archive)
+    home = LocalServer(tmp_path / "home", bolt_port=free_port(), http_port=free_port())
+    try:
+        home.start()
+        assert not archive.exists() and "-XX:ArchiveClassesAtExit=" in _command_line(home)
+        home.stop()
+        assert archive.stat().st_size > 10_000_000  # thousands of classes
+        assert list(archive.parent.iterdir()) == [archive]  # the recording was renamed, not copied
+        home.start()
+        assert f"-XX:SharedArchiveFile={archive}" in _command_line(home)
+        assert str(archive) in Path(f"/proc/{home.status().pid}/maps").read_text()  # mapped, not refused
+    finally:
+        home.stop()
+
+
+def test_a_recording_cut_short_is_not_kept(tmp_path: Path) -> None:
+    archive = tmp_path / "server.jsa"
+    flags, recording = local.class_sharing_flags(archive)
+    assert recording is not None and f"-XX:ArchiveClassesAtExit={recording}" in flags
+    recording.write_bytes(b"partial")
+    local.keep_class_archive(recording, archive, exited_cleanly=False)
+    assert list(tmp_path.iterdir()) == []
+    archive.write_bytes(b"archive")
+    flags, recording = local.class_sharing_flags(archive)
+    assert recording is None and f"-XX:SharedArchiveFile={archive}" in flags
+
+
+def _command_line(server: LocalServer) -> str:
+    return Path(f"/proc/{server.status().pid}/cmdline").read_bytes().decode().replace("\0", " ")
