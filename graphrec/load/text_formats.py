@@ -86,20 +86,21 @@ def _int(token: str, path: Path, number: int, field: str) -> int:
 
 
 def _lightgcn_file(path: Path, split: str) -> pd.DataFrame:
-    sources: list[int] = []
+    users: list[int] = []
+    counts: list[int] = []
     items: list[int] = []
     for number, tokens in _lines(path):
-        user = _int(tokens[0], path, number, "uid")
+        users.append(_int(tokens[0], path, number, "uid"))
         try:
             row_items = [int(token) for token in tokens[1:]]
         except ValueError:
             position = next(k for k, token in enumerate(tokens[1:], 1) if not token.lstrip("-").isdigit())
             raise InputError(str(path), f"{tokens[position]!r} is not an integer id", line=number,
                              field=f"iid #{position}") from None
-        sources.extend([user] * len(row_items))
+        counts.append(len(row_items))
         items.extend(row_items)
-    return _interaction_frame(np.array(sources, dtype=np.int64), np.array(items, dtype=np.int64),
-                              np.ones(len(items)), split)
+    sources = np.repeat(np.array(users, dtype=np.int64), counts)
+    return _interaction_frame(sources, np.array(items, dtype=np.int64), np.ones(len(items)), split)
 
 
 def _id_list(path: Path) -> pd.DataFrame:
@@ -175,6 +176,6 @@ def _attach_negatives(path: Path, interactions: pd.DataFrame) -> None:
 def _interaction_frame(sources: np.ndarray, items: np.ndarray, weights: np.ndarray, split: str) -> pd.DataFrame:
     return pd.DataFrame({
         "source": sources, "item": items, "weight": weights,
-        "ts": pd.array([pd.NA] * len(items), dtype="Int64"),
+        "ts": pd.arrays.IntegerArray(np.zeros(len(items), dtype=np.int64), np.ones(len(items), dtype=bool)),
         "split": np.full(len(items), split, dtype=object), "negatives": None,
     })[INTERACTION_COLUMNS]
