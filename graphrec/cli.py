@@ -251,6 +251,7 @@ def _load(args: argparse.Namespace, load: Callable[..., dict[str, int]]) -> int:
                 configured.close()
         with QueryRunner(server.connection(database)) as runner:
             summary = graph_summary(runner)
+        print(server.status().describe())
     _print_load(written, summary)
     return 0
 

@@ -82,6 +82,7 @@ def test_lightgcn_folder_bulk_loads_from_the_command_line(runner: QueryRunner, s
     assert_same_graph_both_ways(runner, server, load)
     out, err = capsys.readouterr()
     assert "graph:   users 3, items 5, user_interactions 9, user_train 6, user_test 3" in out
+    assert f"running (pid {server.status().pid})" in out and server.bolt_uri in out
     assert "Relationship import COMPLETED" in err and "applying the schema" in err
 
 
