@@ -128,7 +128,7 @@ def test_a_server_graphrec_does_not_manage_is_refused(runner: QueryRunner, serve
 
 def test_a_new_home_is_imported_then_started_and_a_stopped_one_checked(tmp_path: Path) -> None:
     """No runner and no server yet: the import builds the database, which the first start serves. Once that
-    server is stopped, a second bulk load starts it to look, finds the nodes and refuses."""
+    server is stopped, a second bulk load starts it to look, finds the nodes, refuses and stops it again."""
     write_lightgcn(tmp_path)
     home = LocalServer(tmp_path / "home", bolt_port=free_port(), http_port=free_port())
     timings: dict[str, float] = {}
@@ -143,6 +143,8 @@ def test_a_new_home_is_imported_then_started_and_a_stopped_one_checked(tmp_path:
         home.stop()
         with pytest.raises(BulkLoadRefused, match="holds 8 nodes"):
             load_lightgcn(None, tmp_path, bulk=True, server=home, progress=False)
+        assert not home.status().running  # started only to look, stopped again
+        home.start()
         with QueryRunner(home.connection()) as runner:
             assert graph_summary(runner)["user_interactions"] == 9
     finally:

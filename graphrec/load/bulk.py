@@ -6,8 +6,9 @@ manages (`LocalServer`), in one of two states:
 
 - a new home whose database has never been created (`graphrec neo4j start` not run yet): the import builds it
   and the server then starts for the first time, on the loaded data, so no restart is needed;
-- otherwise the server is started if it is stopped, its database must hold no node and no index or constraint
-  besides graphrec's own, and it is stopped for the import and started again.
+- otherwise the server is started if it is stopped (and stopped again if the load is refused), its database
+  must hold no node and no index or constraint besides graphrec's own, and it is stopped for the import and
+  started again.
 
 In both cases:
 
@@ -76,16 +77,22 @@ def bulk_write(
     """
     timings = {} if timings is None else timings
     say = (lambda text: print(f"bulk load: {text}", file=sys.stderr, flush=True)) if progress else (lambda _: None)
-    new_home = not server.status().running and not server.has_database(database)
-    if not new_home:
-        with _timed(timings, "check"):
-            server.start()
-            with QueryRunner(server.connection(database)) as runner:
-                check_empty(runner)
+    was_running = server.status().running
+    new_home = not was_running and not server.has_database(database)
     (server.home / "import").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="graphrec-bulk-", dir=server.home / "import") as folder:
-        with _timed(timings, "csv"):
-            arguments, written = write_import_files(dataset, Path(folder))
+        try:
+            if not new_home:
+                with _timed(timings, "check"):
+                    server.start()
+                    with QueryRunner(server.connection(database)) as runner:
+                        check_empty(runner)
+            with _timed(timings, "csv"):
+                arguments, written = write_import_files(dataset, Path(folder))
+        except BaseException:
+            if not new_home and not was_running:  # started only to look: leave it stopped, as it was
+                server.stop()
+            raise
         say(f"wrote {sum(written.values()):,} rows as CSV in {timings['csv']:.1f} s")
         if not new_home:
             say("stopping the server")
