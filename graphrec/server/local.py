@@ -14,7 +14,7 @@ The jars (server, Browser and their dependencies, about 140 MB) are fetched once
 `$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine.
 
 Class-data sharing: the first server (and the first offline import) on a machine records the classes it
-loaded in an archive next to the jars (`server-<jdk>.jsa`, about 120 MB; `importer-<jdk>.jsa`, about 30 MB),
+loaded in an archive next to the jars (`server-<jdk>.jsa`, about 130 MB; `importer-<jdk>.jsa`, about 30 MB),
 written when that JVM exits cleanly (the first `stop` takes ~10 s longer). Later JVMs map it instead of
 loading and verifying ~20,000 classes again: on the 2-core machine a server starts in ~6 s instead of ~9 s and
 answers its first query in ~1 s instead of ~2 s. A JVM that finds the archive does not match (another JDK,
@@ -287,7 +287,7 @@ class LocalServer:
         exited_cleanly = self._terminate(pid, grace=timeout)
         (self.home / "run" / "graphrec.pid").unlink(missing_ok=True)
         if self._recording_file.exists():
-            recording, archive = self._recording_file.read_text().split()
+            recording, archive = self._recording_file.read_text().splitlines()
             keep_class_archive(Path(recording), Path(archive), exited_cleanly)
             self._recording_file.unlink()
         return True
