@@ -26,14 +26,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from graphrec.db import QueryRunner
 from graphrec.load import apply_schema, bulk_write, graph_summary, write_dataset
 from graphrec.load.text_formats import read_lightgcn
-from graphrec.server.local import LocalServer, free_port, install_jars
+from graphrec.server.local import install_jars, temporary_server
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gowalla"
 METHODS = ["online", "bulk", "bulk-new"]
@@ -46,32 +45,27 @@ STAGES = [("cold start", "server cold start (jars cached; not in the load)"), ("
 def run(method: str, args: argparse.Namespace) -> tuple[dict[str, float], dict[str, int]]:
     """Load the data with one method into a new server home; return the seconds per stage and the counts."""
     seconds: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="graphrec-neo4j-") as home:
-        server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(), heap=args.heap,
-                             pagecache=args.pagecache)
-        try:
-            if method != "bulk-new":
-                started = time.perf_counter()
-                server.start()
-                seconds["cold start"] = time.perf_counter() - started
+    with temporary_server(args.heap, args.pagecache, start=False) as server:
+        if method != "bulk-new":
             started = time.perf_counter()
-            dataset = read_lightgcn(args.data)
-            seconds["parse"] = time.perf_counter() - started
-            if method == "online":
-                with QueryRunner(server.connection()) as runner:
-                    apply_schema(runner)
-                    started = time.perf_counter()
-                    write_dataset(runner, dataset, batch_size=args.batch_size, workers=args.workers)
-                    seconds["write"] = time.perf_counter() - started
-            else:
-                stages: dict[str, float] = {}
-                bulk_write(server, dataset, progress=args.repeat == 1, timings=stages)
-                seconds.update(stages)
-                seconds["restart" if method == "bulk" else "cold start"] = seconds.pop("start")
+            server.start()
+            seconds["cold start"] = time.perf_counter() - started
+        started = time.perf_counter()
+        dataset = read_lightgcn(args.data)
+        seconds["parse"] = time.perf_counter() - started
+        if method == "online":
             with QueryRunner(server.connection()) as runner:
-                summary = graph_summary(runner)
-        finally:
-            server.stop()
+                apply_schema(runner)
+                started = time.perf_counter()
+                write_dataset(runner, dataset, batch_size=args.batch_size, workers=args.workers)
+                seconds["write"] = time.perf_counter() - started
+        else:
+            stages: dict[str, float] = {}
+            bulk_write(server, dataset, progress=args.repeat == 1, timings=stages)
+            seconds.update(stages)
+            seconds["restart" if method == "bulk" else "cold start"] = seconds.pop("start")
+        with QueryRunner(server.connection()) as runner:
+            summary = graph_summary(runner)
     return seconds, summary
 
 

@@ -492,12 +492,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def temporary_server(heap: str = "2g", pagecache: str = "1g") -> Iterator[LocalServer]:
-    """A started server in a temporary folder on free ports, stopped and deleted on exit (for benchmarks)."""
+def temporary_server(heap: str = "2g", pagecache: str = "1g", start: bool = True) -> Iterator[LocalServer]:
+    """A server in a temporary folder on free ports, started unless `start` is False (a new home), stopped and
+    deleted on exit (for benchmarks)."""
     with tempfile.TemporaryDirectory(prefix="graphrec-neo4j-") as home:
         server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(), heap=heap, pagecache=pagecache)
-        server.start()
         try:
+            if start:
+                server.start()
             yield server
         finally:
             server.stop()
