@@ -40,7 +40,8 @@ from graphrec.pipeline import run_training
 from graphrec.recommend import EXACT, Recommender
 from graphrec.server.local import install_jars, temporary_server
 from graphrec.training import TrainConfig
-from graphrec.writeback import write_embeddings
+from graphrec.model.base import Stored
+from graphrec.writeback import write_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gowalla"
@@ -123,8 +124,8 @@ def write_back(runner: QueryRunner, args: argparse.Namespace) -> np.ndarray:
         user_vectors, item_vectors = model.user_item_embeddings(
             normalized_adjacency(model.num_users, model.num_items, train[0], train[1]))
     print(f"embeddings of {args.run_dir} (best epoch {record['best_epoch']})")
-    write_embeddings(runner, {"user": (snapshot.user_ids, user_vectors.numpy()),
-                              "item": (snapshot.item_ids, item_vectors.numpy())}, {"params": config})
+    write_model(runner, Stored({"user": (snapshot.user_ids, user_vectors.numpy()),
+                              "item": (snapshot.item_ids, item_vectors.numpy())}, fold_in="propagate"), {"params": config})
     return snapshot.user_ids
 
 

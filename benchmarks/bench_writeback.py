@@ -21,7 +21,8 @@ import pandas as pd
 from graphrec.db import QueryRunner
 from graphrec.load import load_csv
 from graphrec.server.local import install_jars, temporary_server
-from graphrec.writeback import WRITE_METHODS, write_embeddings
+from graphrec.model.base import Stored
+from graphrec.writeback import WRITE_METHODS, write_model
 
 STAGES = ("validate", "prepare", "vectors", "index", "ready", "activate")
 
@@ -54,7 +55,7 @@ def main() -> int:
                 timings: dict[str, float] = {}
                 data = embeddings(args.users, args.items, args.dim, seed=len(results))
                 started = time.perf_counter()
-                write_embeddings(runner, data, {"params": {"dim": args.dim}}, batch_size=args.batch_size,
+                write_model(runner, Stored(data, fold_in="propagate"), {"params": {"dim": args.dim}}, batch_size=args.batch_size,
                                  workers=args.workers, progress=False, method=method, timings=timings)
                 results.append((method, time.perf_counter() - started, timings))
     count = args.users + args.items

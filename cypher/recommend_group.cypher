@@ -1,23 +1,27 @@
-// Top-$k items for group $group under the active model, by $strategy over the members' scores (a member's
-// score for an item is the inner product of their vector with the item's; a member without a trained vector
-// is folded in from their interactions as in recommend_user; members with neither are left out, see `unscored`):
+// Top-$k items for group $group under the active model version, by $strategy over the members' scores. A
+// member's score for an item is what recommend_user would give them (the formula of graphrec.model.base:
+// item–item weights summed over their history, plus q . v_i with their stored or folded-in vector; for a
+// popularity model, the item's number of interactions); members the model cannot score (no vector, no usable
+// history) are left out, see `unscored`. Histories leave out interactions whose split is 'test'.
 //   'average'        mean of the members' scores;
 //   'least_misery'   the lowest member score;
 //   'most_pleasure'  the highest member score;
 //   'borda'          sum over members of rank points: among the n candidates, a member's r-th best gets n - r;
-//   'group'          the group node's own learned vector (no row when the model has none for it);
+//   'group'          the group's own score: its stored vector, or for a model that folds in by sums (graph
+//                    filters) its own history, like a user's (no row when it has neither);
 //   'combined'       a * group score + (1 - a) * average, a = the model's group_weight; 'average' when the
-//                    group or the model has no group vector (then basis = 'members').
+//                    group or the model has no group side (then basis = 'members').
 // Leaves out the group's own items, with $exclude_member_items also every member's, the ids in $exclude, and
 // items whose properties do not equal every entry of $filter.
-// Candidates: every item when the model has at most $exact_max_items items; otherwise the vector index's
-// nearest neighbours (as in recommend_user) of the strategy's linear target (the members' mean vector, the
-// group vector or their mix) and, for least_misery / most_pleasure / borda, of each member's vector too.
-// Borda points are counted among those candidates.
-// Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group' or
-// 'combined'), members (each scored member's {user, score}, by user id), group_score (null without a group
-// vector), unscored (member ids left out), version, properties ([name, value] pairs, vectors left out).
-// No row when the group, its members or an active model do not exist.
+// Candidates: every item when the model has vectors for at most $exact_max_items items; otherwise the vector
+// index's nearest neighbours (as in recommend_user) of the strategy's linear target (the members' mean
+// vector, the group vector or their mix) and, for least_misery / most_pleasure / borda, of each member's
+// vector too; plus every item the members' (and the group's) items have a weight to. Borda points are
+// counted among those candidates.
+// Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
+// 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
+// group_score (null without a group side), unscored (member ids left out), version, properties ([name, value]
+// pairs, vectors left out). No row when the group, its members or an active model do not exist.
 // Parameters: $group: group id; $k: integer >= 1; $strategy: one of the above; $exclude_member_items: boolean;
 // $filter: map; $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0.
 :param group => 5001
@@ -32,50 +36,101 @@ MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (g:Group {id: $group})
 MATCH (u:User)-[:MEMBER_OF]->(g)
-WITH m, g, u, COLLECT { MATCH (u)-[:INTERACTED]->(i:Item) RETURN i } AS seen
-WITH m, g, u, seen, CASE WHEN u[m.property] IS NULL THEN [i IN seen WHERE i[m.property] IS NOT NULL |
-     {v: i[m.property], w: 1.0 / sqrt(toFloat(size(seen)) * COUNT { (i)<-[:INTERACTED]-() })}] END AS trained
-WITH m, g, u, seen, coalesce(u[m.property], CASE WHEN size(trained) > 0
-     THEN [j IN range(0, m.dim - 1) | reduce(s = 0.0, t IN trained | s + t.w * t.v[j])] END) AS q
+WITH m, g, u, m.property IS NULL AND m.similar IS NULL AS popular,
+     COLLECT { MATCH (u)-[r:INTERACTED]->(i:Item) WHERE coalesce(r.split, '') <> 'test' RETURN i } AS seen
+WITH m, g, u, popular, seen, CASE
+       WHEN m.property IS NULL OR u[m.property] IS NOT NULL THEN []
+       WHEN m.fold_in = 'sum' THEN [i IN seen WHERE i[m.fold_property] IS NOT NULL | {v: i[m.fold_property], w: 1.0}]
+       ELSE [i IN seen WHERE i[m.property] IS NOT NULL |
+             {v: i[m.property], w: 1.0 / sqrt(toFloat(size(seen)) *
+                 COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' })}] END AS fold
+WITH m, g, u, popular, seen, CASE WHEN m.property IS NOT NULL THEN coalesce(u[m.property], CASE WHEN size(fold) > 0
+     THEN [j IN range(0, m.dim - 1) | reduce(s = 0.0, t IN fold | s + t.w * t.v[j])] END) END AS q
+WITH m, g, u, popular, seen, q, popular OR q IS NOT NULL OR (m.similar IS NOT NULL AND size(seen) > 0) AS scored
 ORDER BY u.id
-WITH m, g, collect(CASE WHEN q IS NOT NULL
-                   THEN {user: u.id, q: q, norms: reduce(s = 0.0, x IN q | s + x * x) + m.max_item_norm ^ 2} END) AS members,
-     collect(CASE WHEN q IS NULL THEN u.id END) AS unscored,
+WITH m, g, popular,
+     collect(CASE WHEN scored THEN {user: u.id, q: q, seen: seen,
+             norms: reduce(s = 0.0, x IN coalesce(q, []) | s + x * x) + coalesce(m.max_item_norm, 0.0) ^ 2} END) AS members,
+     collect(CASE WHEN NOT scored THEN u.id END) AS unscored,
      CASE WHEN $exclude_member_items THEN reduce(all = [], s IN collect(seen) | all + s) ELSE [] END AS member_seen
-WHERE size(members) > 0 OR $strategy = 'group'
-WITH m, g, members, unscored, member_seen + COLLECT { MATCH (g)-[:INTERACTED]->(i:Item) RETURN i } AS seen,
-     [j IN range(0, m.dim - 1) | reduce(s = 0.0, x IN members | s + x.q[j]) / size(members)] AS mean,
-     g[m.property] AS gv, coalesce(m.group_weight, 0.0) AS a
-WITH m, members, unscored, seen, gv, a, CASE $strategy
-       WHEN 'group' THEN 'group'
-       WHEN 'combined' THEN CASE WHEN gv IS NOT NULL AND m.group_weight IS NOT NULL THEN 'combined' ELSE 'members' END
+WITH m, g, popular, members, unscored, member_seen,
+     COLLECT { MATCH (g)-[r:INTERACTED]->(i:Item) WHERE coalesce(r.split, '') <> 'test' RETURN i } AS own
+WITH m, g, popular, members, unscored, member_seen + own AS seen, own, CASE
+       WHEN m.property IS NULL THEN NULL
+       WHEN g[m.property] IS NOT NULL THEN g[m.property]
+       WHEN m.fold_in = 'sum' AND any(i IN own WHERE i[m.fold_property] IS NOT NULL)
+         THEN [j IN range(0, m.dim - 1) | reduce(s = 0.0, i IN own | s + coalesce(i[m.fold_property][j], 0.0))] END AS gv
+WITH m, popular, members, unscored, seen, gv,
+     m.similar IS NOT NULL AND (g[m.property] IS NOT NULL OR m.fold_in = 'sum' OR m.property IS NULL)
+       AND size(own) > 0 AS own_edges, own
+WITH m, popular, members, unscored, seen, gv, CASE WHEN own_edges THEN own ELSE [] END AS own,
+     gv IS NOT NULL OR own_edges AS has_group
+WHERE size(members) > 0 OR ($strategy = 'group' AND has_group)
+WITH m, popular, members, unscored, seen, gv, own, has_group, coalesce(m.group_weight, 0.0) AS a, CASE
+       WHEN popular THEN 'popular'
+       WHEN $strategy = 'group' THEN 'group'
+       WHEN $strategy = 'combined' AND has_group AND m.group_weight IS NOT NULL THEN 'combined'
        ELSE 'members' END AS basis,
-     CASE WHEN gv IS NULL THEN NULL ELSE reduce(s = 0.0, x IN gv | s + x * x) + m.max_item_norm ^ 2 END AS gnorms,
-     mean
-WHERE basis <> 'group' OR gv IS NOT NULL
-WITH m, members, unscored, seen, basis, gv, gnorms, a, CASE basis
+     [x IN members WHERE x.q IS NOT NULL] AS vectors
+WHERE basis <> 'group' OR has_group
+WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis,
+     CASE WHEN gv IS NULL THEN NULL
+          ELSE reduce(s = 0.0, x IN gv | s + x * x) + m.max_item_norm ^ 2 END AS gnorms,
+     CASE WHEN m.property IS NULL OR size(vectors) = 0 THEN NULL
+          ELSE [j IN range(0, m.dim - 1) | reduce(s = 0.0, x IN vectors | s + x.q[j]) / size(vectors)] END AS mean
+WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, gnorms, CASE basis
        WHEN 'group' THEN gv
-       WHEN 'combined' THEN [j IN range(0, m.dim - 1) | a * gv[j] + (1 - a) * mean[j]]
+       WHEN 'combined' THEN CASE WHEN gv IS NULL THEN mean WHEN mean IS NULL THEN gv
+                                 ELSE [j IN range(0, m.dim - 1) | a * gv[j] + (1 - a) * mean[j]] END
        ELSE mean END AS target,
-     $k + size(seen) + size($exclude) + $oversample AS wanted
-CALL (m, members, target, wanted) {
-    UNWIND CASE WHEN m.items <= $exact_max_items THEN [1] ELSE [] END AS branch
-    MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-    RETURN i
-  UNION ALL
-    WITH * WHERE m.items > $exact_max_items
-    UNWIND [target] + CASE WHEN $strategy IN ['least_misery', 'most_pleasure', 'borda']
-                           THEN [x IN members | x.q] ELSE [] END AS probe
-    CALL db.index.vector.queryNodes(m.index, wanted, probe + [0.0]) YIELD node AS i
-    RETURN DISTINCT i
+     $k + size(seen) + size($exclude) + $oversample AS wanted,
+     m.property IS NOT NULL AND m.items <= $exact_max_items AS scan
+CALL (m, popular, members, own, target, wanted, scan) {
+    CALL (m, popular, members, own, target, wanted, scan) {
+        UNWIND CASE WHEN m.similar IS NULL THEN [] ELSE range(0, size(members) - 1) END AS x
+        UNWIND members[x].seen AS j
+        MATCH (j)-[s:$(m.similar)]->(i:Item)
+        RETURN i, x, s.weight AS w
+      UNION ALL
+        UNWIND own AS j
+        MATCH (j)-[s:$(m.similar)]->(i:Item)
+        RETURN i, -1 AS x, s.weight AS w
+      UNION ALL
+        UNWIND CASE WHEN scan THEN [1] ELSE [] END AS branch
+        MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL
+        RETURN i, -2 AS x, 0.0 AS w
+      UNION ALL
+        WITH * WHERE m.property IS NOT NULL AND NOT scan
+        UNWIND [p IN [target] + CASE WHEN $strategy IN ['least_misery', 'most_pleasure', 'borda']
+                                     THEN [x IN members | x.q] ELSE [] END WHERE p IS NOT NULL] AS probe
+        CALL db.index.vector.queryNodes(m.index, wanted, probe + [0.0]) YIELD node AS i
+        RETURN i, -2 AS x, 0.0 AS w
+      UNION ALL
+        UNWIND CASE WHEN popular THEN [1] ELSE [] END AS branch
+        MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
+        WITH wanted, i, COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' } AS popularity
+        ORDER BY popularity DESC, i.id
+        WITH wanted, collect(i) AS ranked
+        UNWIND ranked[..wanted] AS i
+        RETURN i, -2 AS x, 0.0 AS w
+    }
+    WITH i, x, sum(w) AS w
+    RETURN i, collect(CASE WHEN x >= -1 THEN {x: x, w: w} END) AS edges
 }
-WITH m, members, unscored, seen, basis, gv, gnorms, a, i
+WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, edges
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-WITH m, members, unscored, basis, a, i,
-     [x IN members | (x.norms - 1.0 / vector.similarity.euclidean(x.q + [0.0], i[m.mips_property]) + 1.0) / 2] AS scores,
-     CASE WHEN gv IS NOT NULL
-          THEN (gnorms - 1.0 / vector.similarity.euclidean(gv + [0.0], i[m.mips_property]) + 1.0) / 2 END AS group_score
-WITH m, members, unscored, basis, a, collect({i: i, scores: scores, group: group_score}) AS pool
+WITH m, members, unscored, basis, a, i, CASE WHEN popular
+       THEN toFloat(COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' }) ELSE 0.0 END AS base,
+     [x IN range(0, size(members) - 1) |
+       reduce(s = 0.0, e IN edges | s + CASE WHEN e.x = x THEN e.w ELSE 0.0 END)
+       + CASE WHEN members[x].q IS NULL OR i[m.mips_property] IS NULL THEN 0.0
+              ELSE (members[x].norms - 1.0 / vector.similarity.euclidean(members[x].q + [0.0], i[m.mips_property])
+                    + 1.0) / 2 END] AS scores,
+     CASE WHEN has_group THEN reduce(s = 0.0, e IN edges | s + CASE WHEN e.x = -1 THEN e.w ELSE 0.0 END)
+       + CASE WHEN gv IS NULL OR i[m.mips_property] IS NULL THEN 0.0
+              ELSE (gnorms - 1.0 / vector.similarity.euclidean(gv + [0.0], i[m.mips_property]) + 1.0) / 2 END
+     END AS group_score
+WITH m, members, unscored, basis, a, collect({i: i, scores: [s IN scores | s + base], group: group_score}) AS pool
 CALL (members, pool) {
     WITH * WHERE $strategy = 'borda'
     UNWIND range(0, size(members) - 1) AS member
@@ -104,7 +159,7 @@ WITH m, members, unscored, basis, collect({p: p, score: score}) AS ranked
 UNWIND range(1, size(ranked)) AS rank
 WITH m, members, unscored, basis, rank, ranked[rank - 1].p AS p, ranked[rank - 1].score AS score
 WITH m, members, unscored, basis, rank, p.i AS i, p, score
-RETURN rank, i.id AS id, score, $strategy AS strategy, basis,
+RETURN rank, i.id AS id, score, $strategy AS strategy, basis, m.kind AS kind,
        [x IN range(0, size(members) - 1) | {user: members[x].user, score: p.scores[x]}] AS members,
        p.group AS group_score, unscored, m.version AS version,
        [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties

@@ -1,18 +1,25 @@
-// Top-$k items for user $user under the active model, by the inner product of the user's vector with each
-// item's, leaving out the items the user interacted with, the ids in $exclude and items whose properties do
-// not equal every entry of $filter (e.g. {category: 'book'}).
-// The user's vector (column `basis`):
-//   'embedding'  the trained one;
-//   'folded_in'  a user new since the training: one LightGCN propagation step over the items they interacted
-//                with, q = sum_i v_i / sqrt(|N(u)| |N(i)|) (N: interactions now), no retraining;
-//   'popular'    a user with no vector and no interactions with trained items gets the most interacted-with items
-//                (score: their number of interactions).
-// Candidates: every item when the model has at most $exact_max_items items (an exact scan); otherwise the
-// $k + |seen| + |$exclude| + $oversample nearest neighbours of (q, 0) in the model's MIPS vector index (item vectors
-// augmented to one norm M, see embedding_index_create). Scores are exact either way:
+// Top-$k items for user $user under the active model version, leaving out the items the user interacted with,
+// the ids in $exclude and items whose properties do not equal every entry of $filter (e.g. {category: 'book'}).
+// Every model kind is served by one formula (graphrec.model.base):
+//   score(u, i) = sum over the user's items j of w(j -> i)   [(:Item)-[:SIMILAR_vN {weight}]->(:Item), if any]
+//               + q . v_i                                    [item vectors v_i, if any]
+// The user's history N(u): their INTERACTED items, except interactions whose split is 'test' (held-out
+// evaluation cases are not history). The query vector q and the column `basis`:
+//   'embedding'  q is the user's stored vector (a user the model was fitted on);
+//   'folded_in'  a user new since the fit, represented by their history: q = sum_j a_j (fold_in 'sum', stored
+//                fold vectors a_j: graph filters) or q = sum_j v_j / sqrt(|N(u)| |N(j)|) (fold_in 'propagate':
+//                one LightGCN step), and the item–item weights of their items; no retraining;
+//   'popular'    no vector and no history the model can use (or a popularity model): the most
+//                interacted-with items (score: their number of interactions).
+// Candidates: every item when the model has vectors for at most $exact_max_items items (an exact scan);
+// otherwise the $k + |N(u)| + |$exclude| + $oversample nearest neighbours of (q, 0) in the version's MIPS
+// vector index (item vectors augmented to one norm M, see embedding_index_create), plus every item the
+// user's items have a weight to (exact when weights are non-negative; a model without vectors ranks only
+// those, so it may return fewer than $k). Scores are exact either way:
 // q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...) - 1 (float32 arithmetic).
-// Returns up to $k rows, best first (ties by id): rank, id, score, basis, version, properties
-// (the item's other properties as [name, value] pairs, vectors left out). No row when the user or an active model does not exist.
+// Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
+// properties (the item's other properties as [name, value] pairs, vectors left out). No row when the user or
+// an active model does not exist.
 // Parameters: $user: user id; $k: integer >= 1; $filter: map of item property -> required value;
 // $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0.
 :param user => 1
@@ -24,42 +31,54 @@
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (u:User {id: $user})
-WITH m, u, COLLECT { MATCH (u)-[:INTERACTED]->(i:Item) RETURN i } AS seen
-WITH m, u, seen, CASE WHEN u[m.property] IS NULL THEN [i IN seen WHERE i[m.property] IS NOT NULL |
-     {v: i[m.property], w: 1.0 / sqrt(toFloat(size(seen)) * COUNT { (i)<-[:INTERACTED]-() })}] END AS trained
-WITH m, seen, CASE WHEN u[m.property] IS NOT NULL THEN 'embedding'
-                   WHEN size(trained) > 0 THEN 'folded_in' ELSE 'popular' END AS basis,
-     coalesce(u[m.property], CASE WHEN size(trained) > 0
-              THEN [j IN range(0, m.dim - 1) | reduce(s = 0.0, t IN trained | s + t.w * t.v[j])] END) AS q
-WITH m, seen, basis, q, reduce(s = 0.0, x IN coalesce(q, []) | s + x * x) + m.max_item_norm ^ 2 AS norms,
-     $k + size(seen) + size($exclude) AS enough
-CALL (m, basis, q, norms, enough) {
-    UNWIND CASE WHEN basis = 'popular' THEN [1] ELSE [] END AS branch
-    MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
-    WITH enough, i, toFloat(COUNT { (i)<-[:INTERACTED]-() }) AS score
-    ORDER BY score DESC, i.id
-    WITH enough, collect({i: i, score: score}) AS ranked
-    UNWIND ranked[..enough] AS t
-    RETURN t.i AS i, t.score AS score
-  UNION ALL
-    UNWIND CASE WHEN q IS NOT NULL AND m.items <= $exact_max_items THEN [1] ELSE [] END AS branch
-    MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-    WITH enough, i, (norms - 1.0 / vector.similarity.euclidean(q + [0.0], i[m.mips_property]) + 1.0) / 2 AS score
-    ORDER BY score DESC, i.id
-    WITH enough, collect({i: i, score: score}) AS ranked
-    UNWIND ranked[..enough] AS t
-    RETURN t.i AS i, t.score AS score
-  UNION ALL
-    WITH * WHERE q IS NOT NULL AND m.items > $exact_max_items
-    CALL db.index.vector.queryNodes(m.index, enough + $oversample, q + [0.0]) YIELD node AS i, score AS s
-    RETURN i, (norms - 1.0 / s + 1.0) / 2 AS score
+WITH m, u, COLLECT { MATCH (u)-[r:INTERACTED]->(i:Item) WHERE coalesce(r.split, '') <> 'test' RETURN i } AS seen
+WITH m, u, seen, CASE
+       WHEN m.property IS NULL OR u[m.property] IS NOT NULL THEN []
+       WHEN m.fold_in = 'sum' THEN [i IN seen WHERE i[m.fold_property] IS NOT NULL | {v: i[m.fold_property], w: 1.0}]
+       ELSE [i IN seen WHERE i[m.property] IS NOT NULL |
+             {v: i[m.property], w: 1.0 / sqrt(toFloat(size(seen)) *
+                 COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' })}] END AS fold
+WITH m, seen, CASE WHEN m.property IS NOT NULL THEN coalesce(u[m.property], CASE WHEN size(fold) > 0
+              THEN [j IN range(0, m.dim - 1) | reduce(s = 0.0, t IN fold | s + t.w * t.v[j])] END) END AS q,
+     u[m.property] IS NOT NULL AS stored
+WITH m, seen, q, CASE WHEN stored THEN 'embedding'
+                      WHEN q IS NOT NULL OR (m.similar IS NOT NULL AND size(seen) > 0) THEN 'folded_in'
+                      ELSE 'popular' END AS basis,
+     reduce(s = 0.0, x IN coalesce(q, []) | s + x * x) + coalesce(m.max_item_norm, 0.0) ^ 2 AS norms,
+     $k + size(seen) + size($exclude) AS enough,
+     m.property IS NOT NULL AND m.items <= $exact_max_items AS scan
+CALL (m, seen, q, basis, enough, scan) {
+    CALL (m, seen, q, basis, enough, scan) {
+        UNWIND CASE WHEN basis = 'popular' THEN [1] ELSE [] END AS branch
+        MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
+        WITH enough, i, toFloat(COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' }) AS popularity
+        ORDER BY popularity DESC, i.id
+        WITH enough, collect({i: i, w: popularity}) AS ranked
+        UNWIND ranked[..enough] AS t
+        RETURN t.i AS i, t.w AS w
+      UNION ALL
+        UNWIND CASE WHEN basis <> 'popular' AND m.similar IS NOT NULL THEN seen ELSE [] END AS j
+        MATCH (j)-[s:$(m.similar)]->(i:Item)
+        RETURN i, s.weight AS w
+      UNION ALL
+        UNWIND CASE WHEN basis <> 'popular' AND scan THEN [1] ELSE [] END AS branch
+        MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL
+        RETURN i, 0.0 AS w
+      UNION ALL
+        WITH * WHERE basis <> 'popular' AND q IS NOT NULL AND NOT scan
+        CALL db.index.vector.queryNodes(m.index, enough + $oversample, q + [0.0]) YIELD node AS i
+        RETURN i, 0.0 AS w
+    }
+    RETURN i, sum(w) AS weights
 }
-WITH m, basis, i, score WHERE NOT i IN seen AND NOT i.id IN $exclude
-                             AND all(key IN keys($filter) WHERE i[key] = $filter[key])
+WITH m, seen, basis, q, norms, i, weights
+WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
+WITH m, basis, i, weights + CASE WHEN q IS NULL OR i[m.mips_property] IS NULL THEN 0.0
+     ELSE (norms - 1.0 / vector.similarity.euclidean(q + [0.0], i[m.mips_property]) + 1.0) / 2 END AS score
 ORDER BY score DESC, i.id
 LIMIT $k
 WITH m, basis, collect({i: i, score: score}) AS ranked
 UNWIND range(1, size(ranked)) AS rank
 WITH m, basis, rank, ranked[rank - 1].i AS i, ranked[rank - 1].score AS score
-RETURN rank, i.id AS id, score, basis, m.version AS version,
+RETURN rank, i.id AS id, score, basis, m.kind AS kind, m.version AS version,
        [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties

@@ -23,7 +23,9 @@ from graphrec.server.local import LocalServer, ServerError
 
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "training" / "demo.toml"
-GROUPS_CONFIG = DEMO_CONFIG.with_name("groups.toml")
+GROUP_CONFIGS = [DEMO_CONFIG.with_name(name) for name in
+                 ("groups.toml", "groups-users.toml", "groups-only.toml", "groups-popularity.toml")]
+"""`graphrec evaluate`'s default models: the group model, its baselines and popularity."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,19 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=_export)
 
     train = commands.add_parser("train", parents=[connection],
-                                help="export, train LightGCN, evaluate and write the embeddings back")
-    train.add_argument("--config", type=Path, required=True, help="a run configuration, e.g. training/demo.toml")
-    train.add_argument("--epochs", type=int, help="override the configuration's epochs")
+                                help="export, fit the configuration's model, evaluate it and write it back")
+    train.add_argument("--config", type=Path, required=True,
+                       help="a run configuration naming the model, e.g. training/gowalla-filter.toml")
+    train.add_argument("--epochs", type=int, help="override [train] epochs (trained kinds)")
     train.add_argument("--run-dir", type=Path, help="where the run's files go (default runs/<config name>)")
     train.add_argument("--resume", action="store_true", help="continue the run's last checkpoint")
-    train.add_argument("--no-write-back", action="store_true", help="train and evaluate only")
+    train.add_argument("--no-write-back", action="store_true", help="fit and evaluate only")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate", parents=[connection],
-                                   help="export, train the group model and the baselines, evaluate them side by side")
-    evaluate.add_argument("--config", type=Path, default=GROUPS_CONFIG,
-                          help="[train] and [evaluate] settings (default training/groups.toml)")
+                                   help="export once, fit several models and evaluate them side by side")
+    evaluate.add_argument("--config", type=Path, nargs="+", default=GROUP_CONFIGS, metavar="FILE",
+                          help="run configurations, one model each; the first's [export] and [evaluate] apply "
+                               "(default: training/groups.toml, groups-users.toml, groups-only.toml, "
+                               "groups-popularity.toml)")
     evaluate.add_argument("--protocol", choices=("sampled", "full"), help="override [evaluate] protocol")
     evaluate.add_argument("--task", choices=("group", "user", "both"), help="override [evaluate] task")
     evaluate.add_argument("--out", type=Path, default=Path("runs") / "evaluate",
@@ -293,29 +298,32 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from graphrec.pipeline import run_training
-    from graphrec.training import TrainConfig
+    from graphrec.conductor import conduct
+    from graphrec.evaluation.report import format_report
+    from graphrec.runconfig import read_config
 
-    config = TrainConfig.from_toml(args.config, epochs=args.epochs, write_back=False if args.no_write_back else None)
+    config = read_config(args.config, train={"epochs": args.epochs})
+    if args.epochs is not None and config.train is None:
+        raise ValueError(f"--epochs: kind {config.model.kind!r} is not trained")
     run_dir = args.run_dir or Path("runs") / args.config.stem
     with _runner(args) as runner:
-        summary = run_training(runner, config, run_dir, resume=args.resume, progress=not args.quiet)
-    print(json.dumps(summary, indent=2))
-    print(f"run files in {run_dir} (metrics.json, curves.png, checkpoint.pt)")
+        report, _ = conduct(runner, [config], run_dir, write_back=not args.no_write_back,
+                            progress=not args.quiet, resume=args.resume)
+    print(format_report(report))
+    print(f"run files in {run_dir} (evaluation.json/.csv/.png; {config.name}/: the fit's own files)")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from graphrec.evaluation import EvalConfig, evaluate_snapshot, format_report
-    from graphrec.export import export_snapshot
-    from graphrec.training import TrainConfig
+    from graphrec.conductor import conduct
+    from graphrec.evaluation.report import format_report
+    from graphrec.runconfig import read_config
 
-    train_config = TrainConfig.from_toml(args.config)
-    config = EvalConfig.from_toml(args.config, protocol=args.protocol, task=args.task)
+    overrides = {"protocol": args.protocol, "task": args.task}
+    configs = [read_config(path, evaluate=overrides) for path in args.config]
     with _runner(args) as runner:
-        snapshot = export_snapshot(runner, **train_config.export)
-    report = evaluate_snapshot(snapshot, train_config, config, args.out, progress=not (args.quiet or args.json))
-    print(json.dumps(report, indent=2) if args.json else f"{format_report(report)}\nreport in {args.out}")
+        report, _ = conduct(runner, configs, args.out, progress=not (args.quiet or args.json))
+    print(json.dumps(report.to_json(), indent=2) if args.json else f"{format_report(report)}\nreport in {args.out}")
     return 0
 
 
@@ -428,7 +436,8 @@ def format_ranking(ranking: Ranking) -> str:
     """A ranking as a title line and a table (member scores as user:score for groups)."""
     what = {"user": "for user", "group": "for group", "item": "similar to item"}[ranking.kind]
     how = f"strategy {ranking.strategy}, " if ranking.strategy else ""
-    title = f"top {len(ranking.items)} {what} {ranking.id} ({how}basis {ranking.basis}, model v{ranking.version})"
+    title = (f"top {len(ranking.items)} {what} {ranking.id} ({how}basis {ranking.basis}, model v{ranking.version}"
+             + (f" {ranking.model_kind})" if ranking.model_kind else ")"))
     rows = []
     for item in ranking.items:
         row = {"rank": item["rank"], "item": item["id"], "score": round(item["score"], 4)}
@@ -455,7 +464,7 @@ def _explain(args: argparse.Namespace) -> int:
               + ", ".join(f"{m['user']} ({_number(m['score'])})" for m in why["members"]))
     subject = "their" if args.kind == "user" else f"member {why['members'][0]['user']}'s"
     for reason in why["because"]:
-        print(f"  like {subject} item {reason['item']} (cosine {reason['similarity']:.3f}; "
+        print(f"  like {subject} item {reason['item']} ({reason['basis']} {reason['value']:.3f}; "
               f"{reason['co_users']} other users have both)")
     if why["steps"]:
         print("path: " + " - ".join(f"{step['label']} {step['id']}" for step in why["steps"]))
@@ -467,21 +476,23 @@ def _number(value: float | None) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from graphrec.conductor import conduct
     from graphrec.load import graph_summary, load_csv
-    from graphrec.pipeline import run_training
+    from graphrec.runconfig import read_config
     from graphrec.synthetic import taste_clusters
-    from graphrec.training import TrainConfig
 
     if not (args.uri or os.environ.get("NEO4J_URI")):
         print(LocalServer.from_environment().start().describe())
     tables = taste_clusters()
-    config = TrainConfig.from_toml(DEMO_CONFIG)
+    config = read_config(DEMO_CONFIG)
     with _runner(args) as runner:
         _print_load(load_csv(runner, **tables.as_dict()), graph_summary(runner))
-        summary = run_training(runner, config, args.run_dir, progress=False)
-        metrics = ", ".join(f"{k} {v:.3f}" for k, v in summary["test_metrics"].items())
-        print(f"trained LightGCN ({DEMO_CONFIG.name}, best epoch {summary['best_epoch']}): test {metrics}")
-        print(f"embeddings written back as version {summary['version']} (graphrec models); run files in {args.run_dir}")
+        report, fitted = conduct(runner, [config], args.run_dir, write_back=True, progress=False)
+        row = report.row(config.name)
+        metrics = ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float))
+        print(f"trained LightGCN ({DEMO_CONFIG.name}, best epoch {fitted[config.name].record['best_epoch']}): "
+              f"test {metrics}")
+        print(f"model written back as version {row['version']} (graphrec models); run files in {args.run_dir}")
         recommender = Recommender(runner)
         user = int(tables.users["id"].iloc[0])
         group = int(tables.groups["id"].iloc[0])

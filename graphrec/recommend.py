@@ -4,8 +4,10 @@ The ranking itself happens in Cypher (`recommend_user`, `recommend_group`, `simi
 `explain_group`), so that Browser and `cypher-shell` get the same answers as Python; this module checks the
 arguments, sends them as parameters, and turns an empty answer into the reason for it.
 
-Scores are inner products of trained vectors: for user u and item i, s(u, i) = e_u . e_i. A group scores an
-item by one of `STRATEGIES` over its members' scores, or with its own vector. Catalogues of at most
+Scores follow the one formula of `graphrec.model.base` for every model kind: for user u and item i,
+s(u, i) = sum over u's items j of w(j -> i) (item–item weights, when the model has them) + q_u . v_i (vectors,
+when it has them); a popularity model scores by interaction counts. A group scores an item by one of
+`STRATEGIES` over its members' scores, or by its own score. Catalogues of at most
 `exact_max_items` items are scanned exactly; larger ones take candidates from the model's vector index
 (maximum-inner-product search through an augmented euclidean index, see `cypher/embedding_index_create.cypher`)
 and re-rank them exactly. When the index candidates leave fewer than k items (filters, many seen items), the
@@ -64,8 +66,11 @@ class Ranking:
         version: the model version that scored it (None when nothing was ranked).
         basis: how the scores were made: for users 'embedding', 'folded_in' (a user new since training,
             folded in from their interactions) or 'popular' (no interactions with trained items: most
-            interacted-with items); for groups 'members', 'group' or 'combined'; 'cosine' for similar items.
+            interacted-with items); for groups 'members', 'group', 'combined' or 'popular'; for similar items
+            'cosine' (vectors) or 'weight' (item–item weights).
         strategy: the group strategy (None otherwise).
+        model_kind: the kind of the model that scored it ('lightgcn', 'filter', ...; None when nothing was
+            ranked).
         items: one dict per item, best first: rank, id, score, properties (dict), and for groups members
             (each member's {user, score}), group_score and unscored (members without a vector, left out).
     """
@@ -76,6 +81,7 @@ class Ranking:
     basis: str | None
     strategy: str | None = None
     items: list[dict[str, Any]] = field(default_factory=list)
+    model_kind: str | None = None
 
     @property
     def ids(self) -> list[int]:
@@ -115,7 +121,7 @@ class Recommender:
         if not rows:
             self._explain_empty(user=params["user"])
         return Ranking("user", params["user"], _first(rows, "version"), _first(rows, "basis"),
-                       items=[_item(row) for row in rows])
+                       items=[_item(row) for row in rows], model_kind=_first(rows, "kind"))
 
     def recommend_group(self, group: int, k: int = 10, *, strategy: str = "combined",
                         exclude_member_items: bool = False, filter: Mapping[str, Any] | None = None,
@@ -134,23 +140,27 @@ class Recommender:
         if not rows:
             self._explain_empty(group=params["group"], strategy=strategy)
         return Ranking("group", params["group"], _first(rows, "version"), _first(rows, "basis"), strategy,
-                       items=[_item(row, "members", "group_score", "unscored") for row in rows])
+                       items=[_item(row, "members", "group_score", "unscored") for row in rows],
+                       model_kind=_first(rows, "kind"))
 
     def similar_items(self, item: int, k: int = 10, *, filter: Mapping[str, Any] | None = None) -> Ranking:
-        """The k items whose vectors have the highest cosine similarity with `item`'s."""
+        """The k items most similar to `item`: by the cosine of their vectors, or for models with item–item
+        weights by the score a user whose only item is `item` would give them (`basis` says which)."""
         params = {"item": _id("item", item), "k": _k(k), "filter": _filter(filter)}
         rows = self._ranked("similar_items", params)
         if not rows:
             self._explain_empty(item=params["item"])
-        return Ranking("item", params["item"], _first(rows, "version"), "cosine",
-                       items=[{**_item(row), "score": row["similarity"]} for row in rows])
+        return Ranking("item", params["item"], _first(rows, "version"), _first(rows, "basis"),
+                       items=[{**_item(row), "score": row["similarity"]} for row in rows],
+                       model_kind=_first(rows, "kind"))
 
     def explain(self, item: int, *, user: int | None = None, group: int | None = None, n: int = 3) -> dict[str, Any]:
         """Why `item` suits `user` or `group` (exactly one of them).
 
-        Returns the score(s), the user's (or the group's top member's) `n` own items most similar to it with
-        their co-interacting users, for a group every member's score, and a short graph path as `steps`
-        ({label, id} per node; the Cypher file also returns it as a path that Browser draws).
+        Returns the score(s), the user's (or the group's top member's) `n` own items that speak most for it
+        (`because`: {item, basis ('weight': its item–item weight to the item; 'cosine': vector similarity),
+        value, co_users}), for a group every member's score, the model `kind`, and a short graph path as
+        `steps` ({label, id} per node; the Cypher file also returns it as a path that Browser draws).
         """
         if (user is None) == (group is None):
             raise RecommendError("explain wants exactly one of user= or group=")
@@ -190,11 +200,13 @@ class Recommender:
                 raise RecommendError(f"unknown {kind} {wanted}: no {kind.capitalize()} node has id {wanted}")
         if group is not None and found["group"]["members"] == 0:
             raise RecommendError(f"group {group} has no members")
-        if group is not None and strategy == "group" and not found["group"]["has_vector"]:
-            raise RecommendError(f"group {group} has no vector in model v{found['version']}; use strategy "
-                                 "'combined' (falls back to the members) or a member aggregation")
-        if item is not None and user is None and group is None and not found["item"]["has_vector"]:
-            raise RecommendError(f"item {item} has no vector in model v{found['version']} (new since training)")
+        if group is not None and strategy == "group":
+            raise RecommendError(f"group {group} has no score of its own in model v{found['version']} (no vector, "
+                                 "no history the model can use); use strategy 'combined' (falls back to the "
+                                 "members) or a member aggregation")
+        if item is not None and user is None and group is None and not found["item"]["known"]:
+            raise RecommendError(f"model v{found['version']} knows nothing of item {item} (no vector and no "
+                                 "item–item weights: new since training)")
 
 
 def _item(row: Mapping[str, Any], *extra: str) -> dict[str, Any]:
@@ -203,7 +215,7 @@ def _item(row: Mapping[str, Any], *extra: str) -> dict[str, Any]:
 
 
 def _first(rows: list[dict[str, Any]], key: str) -> Any:
-    return rows[0][key] if rows else None
+    return rows[0].get(key) if rows else None
 
 
 def _id(kind: str, value: Any) -> int:

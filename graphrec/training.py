@@ -17,8 +17,7 @@ from __future__ import annotations
 import json
 import random
 import time
-import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,9 @@ from tqdm import tqdm
 
 from graphrec.model import (GroupLightGCN, LightGCN, NegativeSampler, evaluate, group_train_epoch, member_matrix,
                             normalized_adjacency, train_epoch, tripartite_adjacency)
+
+
+VALIDATIONS = ("auto", "holdout", "none")
 
 
 @dataclass
@@ -43,11 +45,14 @@ class TrainConfig:
         that crosses it is evaluated and ends the run (0, the default: no budget). ks: cut-offs evaluated,
         (20,). seed: 2020.
         device: `auto` (CUDA when available, else CPU). threads: CPU threads, 0 = torch's default.
-        export: filters passed to `graphrec.export.export_snapshot` (`since`, `min_interactions`, ...).
-        write_back: store the embeddings in Neo4j after training (default true).
-        group_weight: alpha of the combined group score of `GroupLightGCN`, fixed in [0, 1]; absent (None, the
-        default): learned. group_loss_weight: weight of the groups' BPR term against the users', 1.0.
-        The monitor may name a group metric (`group_ndcg@10`) when the run has groups.
+        validation: what early stopping watches: `auto` (default: the `valid` split when the data has one,
+        else the `test` split, as the LightGCN paper reports on Gowalla), `holdout` (one train interaction
+        per user and per group with at least two, held out with `seed`), or `none` (train `epochs` and keep
+        the last). group_weight: alpha of the combined group score of `GroupLightGCN`, fixed in [0, 1];
+        absent (None, the default): learned. group_loss_weight: weight of the groups' BPR term against the
+        users', 1.0. The monitor may name a group metric (`group_ndcg@10`) when the run has groups.
+        `embedding_dim`, `num_layers` and `group_weight` are the model's (the `[model]` table); the rest is
+        the `[train]` table of a run configuration.
     """
 
     embedding_dim: int = 64
@@ -64,31 +69,17 @@ class TrainConfig:
     seed: int = 2020
     device: str = "auto"
     threads: int = 0
-    export: dict[str, Any] = field(default_factory=dict)
-    write_back: bool = True
+    validation: str = "auto"
     group_weight: float | None = None
     group_loss_weight: float = 1.0
 
-    @classmethod
-    def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        """Read `[train]` (and `[export]`) tables of a TOML file; unknown keys are an error."""
-        with open(path, "rb") as handle:
-            document = tomllib.load(handle)
-        values = dict(document.get("train", {}))
-        values["export"] = dict(document.get("export", {}))
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"{path}: unknown [train] keys: {', '.join(sorted(unknown))}")
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if "ks" in values:
-            values["ks"] = tuple(values["ks"])
-        config = cls(**values)
-        name, _, k = config.monitor.removeprefix("group_").partition("@")
-        if name not in {"recall", "ndcg", "precision", "hr"} or not k.isdigit() or int(k) not in config.ks:
-            raise ValueError(f"{path}: monitor {config.monitor!r} must be [group_]recall|ndcg|precision|hr@K "
-                             "with K in ks")
-        return config
+    def __post_init__(self) -> None:
+        self.ks = tuple(self.ks)
+        if self.validation not in VALIDATIONS:
+            raise ValueError(f"validation must be one of {VALIDATIONS}, not {self.validation!r}")
+        name, _, k = self.monitor.removeprefix("group_").partition("@")
+        if name not in {"recall", "ndcg", "precision", "hr"} or not k.isdigit() or int(k) not in self.ks:
+            raise ValueError(f"monitor {self.monitor!r} must be [group_]recall|ndcg|precision|hr@K with K in ks")
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":

@@ -1,21 +1,29 @@
-"""Write trained embeddings back to Neo4j as a new version, and switch readers to it atomically.
+"""Write a fitted model's stored form back to Neo4j as a new version, and switch readers to it atomically.
 
-Each write-back is a version N, described by one `(:Model {version: N})` node. Its vectors are the node
-property `embedding_vN` of every User, Item and Group it covers; item vectors are also stored augmented
-for maximum-inner-product search as `embedding_vN_mips` and indexed by the vector index
-`item_embedding_vN_mips` (for inner-product search), and their plain vectors by the cosine index
-`item_embedding_vN_cosine` (for similar items; see `cypher/embedding_index_create.cypher`). A write-back goes:
+Each write-back is a version N, described by one `(:Model {version: N})` node, and stores what the model's
+`graphrec.model.base.Stored` form holds (the serving formula is in that module's docstring):
+
+* vectors: the node property `embedding_vN` of the Users, Items and Groups it covers; item vectors are also
+  stored augmented for maximum-inner-product search as `embedding_vN_mips`, indexed by the vector index
+  `item_embedding_vN_mips`, and their plain vectors by the cosine index `item_embedding_vN_cosine` (see
+  `cypher/embedding_index_create.cypher`);
+* fold vectors (graph filters): the item property `embedding_vN_fold`, summed over a new user's items;
+* item–item weights: relationships `(:Item)-[:SIMILAR_vN {weight}]->(:Item)`.
+
+A write-back goes:
 
 1. validate everything in Python and resolve every id to its node (an error before anything is written);
 2. create the Model node, status 'writing' (so an interrupted write-back stays visible);
-3. write the vectors in batches, one transaction each (readers never look at a 'writing' version);
+3. write the vectors and relationships in batches, one transaction each (readers never look at a 'writing'
+   version);
 4. build the item vector indexes and wait until they are online, check the counts, mark the Model 'ready';
 5. activate it: in one transaction the previous active Model is deactivated and this one activated.
 
-Readers find the active version with `cypher/model_active.cypher` and read `n[m.property]`. Since a
-version's vectors are complete before it can be activated and are only removed by `prune` once it is no
-longer active, a reader sees the old version or the new one, never a mix. A write-back killed midway
-leaves the previous version active and intact, and its own Model 'writing' until `prune` removes it.
+Readers find the active version with `cypher/model_active.cypher` and read `n[m.property]` and
+`[:$(m.similar)]`. Since a version's data is complete before it can be activated and is only removed by
+`prune` once it is no longer active, a reader sees the old version or the new one, never a mix. A
+write-back killed midway leaves the previous version active and intact, and its own Model 'writing' until
+`prune` removes it.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import numpy as np
 
 from graphrec import cypher_files
 from graphrec.db import QueryRunner
+from graphrec.model.base import Stored
 
 LABELS: dict[str, str] = {"user": "User", "item": "Item", "group": "Group"}
 """The kinds of embeddings a write-back takes, and the node label of each."""
@@ -47,7 +56,8 @@ RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
 MAX_DIMENSIONS = 4095
 """The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
 
-_GENERATED_NAME = re.compile(r"embedding_v[1-9][0-9]*(_mips)?")
+_GENERATED_NAME = re.compile(r"embedding_v[1-9][0-9]*(_mips|_fold)?")
+_SIMILAR_TYPE = re.compile(r"SIMILAR_v[1-9][0-9]*")
 _ID_CHUNK = 50_000
 
 
@@ -65,6 +75,16 @@ def property_name(version: int) -> str:
 def mips_property_name(version: int) -> str:
     """The item property holding version `version`'s augmented vectors: `embedding_v<version>_mips`."""
     return property_name(version) + "_mips"
+
+
+def fold_property_name(version: int) -> str:
+    """The item property holding version `version`'s fold vectors: `embedding_v<version>_fold`."""
+    return property_name(version) + "_fold"
+
+
+def similar_type(version: int) -> str:
+    """The relationship type of version `version`'s item–item weights: `SIMILAR_v<version>`."""
+    return "SIMILAR_v" + property_name(version).removeprefix("embedding_v")
 
 
 def index_name(version: int) -> str:
@@ -89,9 +109,9 @@ def _indexes(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
             (cosine, property_name(version), dimensions, "cosine")]
 
 
-def write_embeddings(
+def write_model(
     runner: QueryRunner,
-    embeddings: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    stored: Stored,
     run: Mapping[str, Any],
     *,
     batch_size: int = 20_000,
@@ -101,61 +121,79 @@ def write_embeddings(
     method: Literal["procedure", "set"] = DEFAULT_WRITE_METHOD,
     index_timeout: int = 600,
     timings: dict[str, float] | None = None,
-    group_weight: float | None = None,
 ) -> int:
-    """Write one set of embeddings as a new version and return its number.
+    """Write one model's stored form as a new version and return its number.
 
     Args:
-        embeddings: maps 'user', 'item' (required) and 'group' to (ids, vectors): the nodes' integer `id`s,
-            shape (n,), unique, and their vectors, shape (n, d), finite, the same d for every kind (stored
-            as float32). Every id must have a node of that label.
-        run: the training run's 'params' (hyper-parameters), 'metrics', 'dataset' (counts of the exported
-            snapshot) and 'training' (time, epochs, run folder), each stored on the Model node as a JSON string.
-        batch_size: vectors per write transaction (default 20,000: faster than 10,000 in the benchmark).
-        workers: concurrent write sessions (default 2); each writes a disjoint share of the nodes.
+        stored: the form to store (`graphrec.model.base.Stored`): vectors per kind ('user', 'item', 'group'
+            → (ids, (n, d) vectors): the nodes' integer `id`s, unique, and their vectors, finite, the same d
+            for every kind, stored as float32), fold vectors of items, item–item weights, and the group
+            weight alpha in [0, 1] of the combined group score alpha * (e_g . e_i) + (1 - alpha) * mean over
+            members m of (e_m . e_i) (only with 'group' vectors). Every id must have a node of its label.
+        run: the run's 'params' (hyper-parameters, with 'kind'), 'metrics', 'dataset' (counts of the
+            exported snapshot) and 'training' (time, epochs, run folder), each stored on the Model node as a
+            JSON string; `params['kind']` is also the Model's `kind`.
+        batch_size: vectors (relationships) per write transaction (default 20,000: faster than 10,000 in
+            the benchmark).
+        workers: concurrent write sessions for vectors (default 2); each writes a disjoint share of the nodes.
         activate: make the new version the active one once it is ready (default True); otherwise it stays
             'ready' until `activate` is called.
         progress: show progress bars (default True).
         method: 'procedure' (`db.create.setNodeVectorProperty`, the default) or 'set' (`SET n[$property]`).
         index_timeout: seconds to wait for each item vector index to come online (default 600).
         timings: when given, filled with the seconds spent per stage ('validate', 'prepare', 'vectors',
-            'index', 'ready', 'activate'). Items are written first and their indexes are built while the
-            users and groups are written; 'index' is the wait that remains after the last vector.
-        group_weight: alpha in [0, 1] of the combined group score alpha * (e_g . e_i) + (1 - alpha) * mean over
-            members m of (e_m . e_i), stored as the Model's numeric property `group_weight`; only with 'group'
-            embeddings. None (the default): the property is null (no group embeddings, or no combination).
+            'neighbours', 'index', 'ready', 'activate'). Items are written first and their indexes are built
+            while the rest is written; 'index' is the wait that remains after the last write.
 
     Raises `WritebackError` for invalid input (unknown ids, non-finite values, mismatched shapes, unknown
     kinds or run keys) before anything is written.
     """
     clock = _Stopwatch(timings)
-    checked = _validate(embeddings, run)
-    _check_group_weight(group_weight, "group" in checked)
+    checked = _validate(stored.vectors, run)
+    fold = _check_kind("fold", *stored.fold) if stored.fold is not None else None
+    if fold is not None and fold[1].shape[1] != checked["item"][1].shape[1]:
+        raise WritebackError(f"fold vectors have dimension {fold[1].shape[1]}, the item vectors "
+                             f"{checked['item'][1].shape[1]}")
+    neighbours = _check_neighbours(stored.neighbours)
+    _check_group_weight(stored.group_weight, "group" in checked)
+    if not checked and neighbours is None and run.get("params", {}).get("kind") != "popularity":
+        raise WritebackError("nothing to store: no vectors and no item–item weights")
     for kind, (ids, _) in checked.items():
         _check_ids(runner, kind, ids)
+    if fold is not None:
+        _check_ids(runner, "item", fold[0])
+    if neighbours is not None:
+        _check_ids(runner, "item", np.union1d(neighbours[0], neighbours[1]))
     runner.run_file("model_schema")
     version = runner.run(cypher_files.statement("model_next_version"))[0]["version"]
-    item_vectors = checked["item"][1]
-    augmented, max_norm = augment_for_mips(item_vectors)
+    augmented, max_norm = augment_for_mips(checked["item"][1]) if checked else (None, None)
     clock.lap("validate")
 
-    _create_model(runner, version, checked, run, max_norm, group_weight)
+    _create_model(runner, version, checked, stored, run, max_norm, neighbours)
     _clear_version(runner, version, batch_size)
     clock.lap("prepare")
 
-    query = cypher_files.statement(WRITE_METHODS[method])
-    write = _Writer(runner, query, version, item_vectors.shape[1], batch_size, workers, progress)
-    write("item", checked["item"][0], augmented)
-    _create_indexes(runner, version, item_vectors.shape[1])
-    for kind in ("user", "group"):
-        if kind in checked:
-            write(kind, *checked[kind])
+    if checked:
+        dim = checked["item"][1].shape[1]
+        query = cypher_files.statement(WRITE_METHODS[method])
+        write = _Writer(runner, query, version, dim, batch_size, workers, progress)
+        write("item", checked["item"][0], augmented)
+        _create_indexes(runner, version, dim)
+        for kind in ("user", "group"):
+            if kind in checked:
+                write(kind, *checked[kind])
+        if fold is not None:
+            write("fold", *fold)
     clock.lap("vectors")
+    if neighbours is not None:
+        _write_neighbours(runner, version, neighbours, batch_size, progress)
+    clock.lap("neighbours")
 
-    _await_indexes(runner, version, index_timeout)
+    if checked:
+        _await_indexes(runner, version, index_timeout)
     clock.lap("index")
 
-    _check_counts(runner, version, sum(len(ids) for ids, _ in checked.values()), len(item_vectors))
+    _check_counts(runner, version, checked, fold, neighbours)
     _set_status(runner, version, ["writing"], "ready")
     clock.lap("ready")
 
@@ -232,7 +270,7 @@ def prune(runner: QueryRunner, keep: int = 2, *, batch_size: int = 10_000) -> li
     Every other version is removed: older 'ready' ones, 'writing' ones (interrupted write-backs; so never
     prune while a write-back runs) and 'deleting' ones (interrupted prunes). For each, in this order: its
     Model is marked 'deleting' (it can no longer be activated), its indexes dropped, its node properties
-    removed `batch_size` nodes per transaction, its Model node deleted. Returns the removed versions.
+    removed and its relationships deleted `batch_size` per transaction, its Model node deleted. Returns the removed versions.
     """
     if keep < 1:
         raise ValueError(f"keep must be at least 1 (the active model), not {keep}")
@@ -274,19 +312,47 @@ def _validate(
     """The embeddings as (int64 ids, float32 vectors) per kind, in label order; raises on invalid input."""
     for kind in embeddings:
         _label(kind)
-    if "item" not in embeddings:
-        raise WritebackError("item embeddings are required (they are what gets recommended)")
     unknown = set(run) - RUN_KEYS
     if unknown:
         raise WritebackError(f"unknown run keys {sorted(unknown)}; expected {sorted(RUN_KEYS)}")
+    _run_json(run)
+    if not embeddings:
+        return {}
+    if "item" not in embeddings:
+        raise WritebackError("item embeddings are required (they are what gets recommended)")
     checked = {kind: _check_kind(kind, *embeddings[kind]) for kind in LABELS if kind in embeddings}
     dims = {kind: vectors.shape[1] for kind, (_, vectors) in checked.items()}
     if len(set(dims.values())) != 1:
         raise WritebackError(f"all embeddings must have the same dimension, got {dims}")
     if not 1 <= dims["item"] <= MAX_DIMENSIONS:
         raise WritebackError(f"the dimension must be between 1 and {MAX_DIMENSIONS}, got {dims['item']}")
-    _run_json(run)
     return checked
+
+
+Neighbours = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _check_neighbours(neighbours: Neighbours | None) -> Neighbours | None:
+    """The item–item weights as (int64 from ids, int64 to ids, float64 weights), sorted by (from, to); raises
+    on invalid input (ids not integers, repeated pairs, self-loops, non-finite weights)."""
+    if neighbours is None:
+        return None
+    sources, targets, weights = (np.asarray(part) for part in neighbours)
+    if not (sources.ndim == targets.ndim == weights.ndim == 1 and len(sources) == len(targets) == len(weights)):
+        raise WritebackError("neighbours must be three 1-d arrays of equal length (from, to, weight)")
+    if len(sources) == 0:
+        raise WritebackError("neighbours are empty (leave them out of a model without item–item weights)")
+    if not (np.issubdtype(sources.dtype, np.integer) and np.issubdtype(targets.dtype, np.integer)):
+        raise WritebackError("neighbour ids must be integers")
+    if not np.isfinite(weights.astype(np.float32)).all():
+        raise WritebackError("neighbour weights must be finite")
+    if (sources == targets).any():
+        raise WritebackError("an item cannot be its own neighbour")
+    order = np.lexsort((targets, sources))
+    sources, targets, weights = sources[order], targets[order], weights[order]
+    if ((sources[1:] == sources[:-1]) & (targets[1:] == targets[:-1])).any():
+        raise WritebackError("a (from, to) neighbour pair is repeated")
+    return sources.astype(np.int64), targets.astype(np.int64), weights.astype(np.float64)
 
 
 def _check_kind(kind: str, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -340,18 +406,26 @@ def _check_ids(runner: QueryRunner, kind: str, ids: np.ndarray) -> None:
 
 
 def _create_model(
-    runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]],
-    run: Mapping[str, Any], max_norm: float, group_weight: float | None,
+    runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]], stored: Stored,
+    run: Mapping[str, Any], max_norm: float | None, neighbours: Neighbours | None,
 ) -> None:
+    """The Model node, 'writing': what a reader needs to serve it (null where the model has no such part)."""
+    vectors = bool(checked)
     props = {
-        "version": version, "property": property_name(version), "mips_property": mips_property_name(version),
-        "index": index_name(version), "similarity_index": similarity_index_name(version),
-        "dim": int(checked["item"][1].shape[1]), "max_item_norm": max_norm,
+        "version": version, "kind": run.get("params", {}).get("kind"), "fold_in": stored.fold_in,
+        "property": property_name(version) if vectors else None,
+        "mips_property": mips_property_name(version) if vectors else None,
+        "index": index_name(version) if vectors else None,
+        "similarity_index": similarity_index_name(version) if vectors else None,
+        "fold_property": fold_property_name(version) if stored.fold is not None else None,
+        "similar": similar_type(version) if neighbours is not None else None,
+        "neighbours": 0 if neighbours is None else len(neighbours[0]),
+        "dim": int(checked["item"][1].shape[1]) if vectors else None, "max_item_norm": max_norm,
         **{f"{kind}s": len(checked[kind][0]) if kind in checked else 0 for kind in LABELS},
         **_run_json(run),
     }
     runner.run(cypher_files.statement("model_create"), {
-        "props": props, "group_weight": None if group_weight is None else float(group_weight)})
+        "props": props, "group_weight": None if stored.group_weight is None else float(stored.group_weight)})
 
 
 class _Writer:
@@ -368,11 +442,13 @@ class _Writer:
         self.batch_size, self.workers, self.progress = batch_size, max(workers, 1), progress
 
     def __call__(self, kind: str, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Write `kind`'s vectors ('user', 'item', 'group', or 'fold': items' fold vectors)."""
         rows = [{"id": i, "vec": vec} for i, vec in zip(ids.tolist(), vectors.tolist())]
         share = -(-len(rows) // self.workers)
         streams = [rows[start : start + share] for start in range(0, len(rows), share)]
+        name = fold_property_name(self.version) if kind == "fold" else property_name(self.version)
         params = {
-            "label": _label(kind), "dim": self.dim, "property": _safe(property_name(self.version)),
+            "label": _label("item" if kind == "fold" else kind), "dim": self.dim, "property": _safe(name),
             "mips_property": _safe(mips_property_name(self.version)) if kind == "item" else None,
         }
         self.runner.write_partitioned(self.query, [streams], batch_size=self.batch_size, params=params,
@@ -403,14 +479,46 @@ def _await_indexes(runner: QueryRunner, version: int, timeout: int) -> None:
             raise RuntimeError(f"vector index {name} is not online: {state}")
 
 
-def _check_counts(runner: QueryRunner, version: int, nodes: int, items: int) -> None:
-    """Raise unless as many nodes hold version's properties as were written (none deleted meanwhile)."""
+def _write_neighbours(runner: QueryRunner, version: int, neighbours: Neighbours, batch_size: int,
+                      progress: bool) -> None:
+    """Create version's `SIMILAR_vN` relationships, one row per source item, about `batch_size` per
+    transaction."""
+    sources, targets, weights = neighbours
+    starts = np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]])
+    ends = np.r_[starts[1:], len(sources)]
+    rows = [{"from": int(sources[a]), "to": targets[a:b].tolist(), "weight": weights[a:b].tolist()}
+            for a, b in zip(starts, ends)]
+    per_row = max(1, int(np.ceil(len(sources) / max(len(rows), 1))))
+    runner.write_batches(cypher_files.statement("similar_write"), rows, batch_size=max(1, batch_size // per_row),
+                         params={"type": _safe_type(similar_type(version))},
+                         desc=f"item–item weights v{version} (sources)" if progress else None)
+
+
+def _safe_type(name: str) -> str:
+    """`name` when it is a generated relationship type (`SIMILAR_v<N>`)."""
+    if not _SIMILAR_TYPE.fullmatch(name):
+        raise WritebackError(f"not a generated relationship type: {name!r}")
+    return name
+
+
+def _check_counts(runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]],
+                  fold: tuple[np.ndarray, np.ndarray] | None, neighbours: Neighbours | None) -> None:
+    """Raise unless as many nodes hold version's properties, and as many relationships exist, as were written
+    (none deleted meanwhile)."""
     query = cypher_files.statement("embedding_count")
-    for prop, expected in ((property_name(version), nodes), (mips_property_name(version), items)):
+    expected = {property_name(version): sum(len(ids) for ids, _ in checked.values()),
+                mips_property_name(version): len(checked["item"][0]) if checked else 0,
+                fold_property_name(version): 0 if fold is None else len(fold[0])}
+    for prop, count in expected.items():
         held = runner.run(query, {"property": prop})[0]["nodes"]
-        if held != expected:
-            raise RuntimeError(f"{held} nodes hold {prop}, expected {expected}; version {version} stays "
+        if held != count:
+            raise RuntimeError(f"{held} nodes hold {prop}, expected {count}; version {version} stays "
                                "'writing' (prune removes it)")
+    held = runner.run(cypher_files.statement("similar_count"), {"type": similar_type(version)})[0]["relationships"]
+    count = 0 if neighbours is None else len(neighbours[0])
+    if held != count:
+        raise RuntimeError(f"{held} {similar_type(version)} relationships, expected {count}; version {version} "
+                           "stays 'writing' (prune removes it)")
 
 
 def _set_status(runner: QueryRunner, version: int, current: list[str], status: str, *, check: bool = True) -> bool:
@@ -423,10 +531,14 @@ def _set_status(runner: QueryRunner, version: int, current: list[str], status: s
 
 
 def _clear_version(runner: QueryRunner, version: int, batch_size: int) -> None:
-    """Drop version's indexes and remove its properties from every node (leftovers of an earlier use)."""
+    """Drop version's indexes, remove its properties from every node and delete its relationships (leftovers
+    of an earlier use of the number)."""
     for name in _index_names(version):
         runner.run(cypher_files.statement("embedding_index_drop"), {"name": name})
     runner.run(cypher_files.statement("embedding_remove"), {
-        "properties": [_safe(property_name(version)), _safe(mips_property_name(version))],
+        "properties": [_safe(property_name(version)), _safe(mips_property_name(version)),
+                       _safe(fold_property_name(version))],
         "batch_size": batch_size,
     })
+    runner.run(cypher_files.statement("similar_remove"), {"type": _safe_type(similar_type(version)),
+                                                           "batch_size": batch_size})

@@ -68,9 +68,9 @@ def test_demo_loads_trains_writes_back_and_recommends(runner: QueryRunner, conne
     assert "user_interactions 2,400" in out and "written back as version 1" in out
     assert runner.run("MATCH (m:Model {active: true}) RETURN m.users AS users, m.items AS items") == [
         {"users": 200, "items": 100}]
-    assert "top 5 for user 1 (basis embedding, model v1)" in out
-    assert "top 5 for group 5001 (strategy combined, basis combined, model v1)" in out
-    assert "top 5 for group 5001 (strategy least_misery, basis members, model v1)" in out
+    assert "top 5 for user 1 (basis embedding, model v1 lightgcn)" in out
+    assert "top 5 for group 5001 (strategy combined, basis combined, model v1 lightgcn)" in out
+    assert "top 5 for group 5001 (strategy least_misery, basis members, model v1 lightgcn)" in out
     # The planted taste: item 1001 + n belongs to taste n % 4; user 1's picks come from theirs.
     tastes = [row["item"] % 4 for row in runner.run(
         "MATCH (:User {id: 1})-[:INTERACTED]->(i:Item) RETURN i.id - 1001 AS item")]

@@ -16,85 +16,107 @@ import pytest
 from graphrec.cli import main
 from graphrec.config import Connection
 from graphrec.db import QueryRunner
-from graphrec.evaluation import STRATEGIES, EvalConfig, evaluate_snapshot
+from graphrec.conductor import conduct
+from graphrec.evaluation import STRATEGIES, EvalConfig, Report
 from graphrec.export import export_snapshot
 from graphrec.load import load_group_benchmark
-from graphrec.pipeline import run_training
+from graphrec.model.kinds import LightGCNSpec, PopularitySpec
+from graphrec.runconfig import RunConfig
 from graphrec.synthetic import hidden_group_taste, least_misery_groups
 from graphrec.training import TrainConfig
 from graphrec.writeback import active_model, read_embeddings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.usefixtures("single_thread")]
 
-CONFIG = dict(embedding_dim=16, num_layers=2, lr=0.05, batch_size=256, epochs=40, patience=100, ks=(10,),
-              monitor="group_ndcg@10", seed=1)
+TRAIN = dict(lr=0.05, batch_size=256, epochs=40, patience=100, ks=(10,), monitor="ndcg@10", seed=1,
+             validation="none")
+BASELINES = ["popularity", *(f"lightgcn_users {strategy}" for strategy in STRATEGIES)]
 
 
-def rows_by_method(report: dict) -> dict[str, dict[str, float]]:
-    return {row["method"]: row for row in report["rows"]}
+def group_models(evaluate: EvalConfig, epochs: int = 40) -> list[RunConfig]:
+    """The default models of `graphrec evaluate` (training/groups*.toml), sized for the generated data."""
+    train = TrainConfig(**{**TRAIN, "epochs": epochs})
+    return [RunConfig("combined", LightGCNSpec(embedding_dim=16, num_layers=2),
+                      TrainConfig(**{**TRAIN, "epochs": epochs, "monitor": "group_ndcg@10"}), evaluate=evaluate),
+            RunConfig("lightgcn_users", LightGCNSpec(embedding_dim=16, num_layers=2, graph="users"), train,
+                      evaluate=evaluate),
+            RunConfig("lightgcn_groups", LightGCNSpec(embedding_dim=16, num_layers=2, graph="groups"), train,
+                      evaluate=evaluate),
+            RunConfig("popularity", PopularitySpec(), evaluate=evaluate)]
+
+
+def rows_by_method(report: Report | dict) -> dict[str, dict[str, float]]:
+    rows = report["rows"] if isinstance(report, dict) else report.rows
+    return {row["method"]: row for row in rows}
 
 
 def test_combined_model_beats_popularity_and_every_member_aggregation_on_a_hidden_group_taste(
         runner: QueryRunner, tmp_path: Path) -> None:
     load_group_benchmark(runner, hidden_group_taste(seed=0).write(tmp_path / "data"))
-    report = evaluate_snapshot(export_snapshot(runner), TrainConfig(**CONFIG), EvalConfig(task="both"),
-                               tmp_path / "run", progress=False)
+    report, fitted = conduct(None, group_models(EvalConfig(task="both")), tmp_path / "run",
+                             snapshot=export_snapshot(runner), progress=False)
     found = rows_by_method(report)
-    assert set(found) == {"popularity", *STRATEGIES, "lightgcn_users", "lightgcn_groups", "combined"}
-    baselines = ["popularity", *STRATEGIES]
+    assert set(found) == {"popularity", "lightgcn_users", "lightgcn_groups", "combined",
+                          *(f"{model} {strategy}" for model in ("lightgcn_users", "combined") for strategy in STRATEGIES)}
     # measured on seeds 0-3 of the data: combined >= 0.83 HR@10 and >= 0.40 NDCG@10, baselines <= 0.29 and <= 0.12
     for metric, margin in (("group hr@10", 0.4), ("group ndcg@10", 0.25), ("group ndcg@5", 0.2)):
-        best = max(found[name][metric] for name in baselines)
+        best = max(found[name][metric] for name in BASELINES)
         assert found["combined"][metric] >= best + margin, (metric, found)
-    assert found["combined"]["user hr@10"] >= 0.9 and "user hr@10" not in found["average"]
-    assert "5 of 60 group test rows are of groups without train interactions" in " ".join(report["notes"])
-    notes = " | ".join(report["notes"])
+    assert found["combined"]["user hr@10"] >= 0.9 and "user hr@10" not in found["lightgcn_users average"]
+    assert "user hr@10" not in found["lightgcn_groups"]
+    assert int((~fitted["combined"].has_history).sum()) == 5, "5 of 60 groups have no train interactions"
+    notes = " | ".join(report.notes)
     assert notes.startswith("data: users 160, items 240, groups 60, memberships 180, user_train 1,600")
     assert "group task: 60 test rows with stored negatives, 0 with negatives sampled" in notes
     assert "user task: 0 test rows with stored negatives, 160 with negatives sampled (seed 2018)" in notes
-    assert any(note.startswith("ties broken pessimistically") for note in report["notes"])
-    assert 0.5 < report["group_weight"] < 1
+    assert any(note.startswith("ties broken pessimistically") for note in report.notes)
+    assert 0.5 < fitted["combined"].group_weight < 1
     with open(tmp_path / "run" / "evaluation.csv") as handle:
-        assert [row["method"] for row in csv.DictReader(handle)] == [row["method"] for row in report["rows"]]
+        assert [row["method"] for row in csv.DictReader(handle)] == [row["method"] for row in report.rows]
     assert (tmp_path / "run" / "evaluation.png").stat().st_size > 1000
 
 
 def test_least_misery_beats_the_average_when_groups_avoid_what_a_member_dislikes(
         runner: QueryRunner, tmp_path: Path) -> None:
     load_group_benchmark(runner, least_misery_groups(seed=0).write(tmp_path / "data"))
-    report = evaluate_snapshot(export_snapshot(runner), TrainConfig(**CONFIG), EvalConfig(task="group"),
-                               tmp_path / "run", progress=False)
+    report, _ = conduct(None, group_models(EvalConfig(task="group"))[1:2], tmp_path / "run",
+                        snapshot=export_snapshot(runner), progress=False)
     found = rows_by_method(report)
     # measured on seeds 0-3: least misery ahead of the average by 0.30-0.45 HR@10 and 0.12-0.23 NDCG@10
-    assert found["least_misery"]["group hr@10"] >= found["average"]["group hr@10"] + 0.2
-    assert found["least_misery"]["group ndcg@10"] >= found["average"]["group ndcg@10"] + 0.1
-    assert "group task: 40 test rows with stored negatives, 0 with negatives sampled" in " ".join(report["notes"])
+    least, average = found["lightgcn_users least_misery"], found["lightgcn_users average"]
+    assert least["group hr@10"] >= average["group hr@10"] + 0.2
+    assert least["group ndcg@10"] >= average["group ndcg@10"] + 0.1
+    assert "group task: 40 test rows with stored negatives, 0 with negatives sampled" in " ".join(report.notes)
 
 
 def test_evaluate_command_full_protocol_with_fairness_as_json(runner: QueryRunner, connection: Connection,
                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     load_group_benchmark(runner, least_misery_groups(n_groups=12, seed=1).write(tmp_path / "data"))
-    config = tmp_path / "groups.toml"
-    config.write_text("[train]\nembedding_dim = 8\nnum_layers = 2\nlr = 0.05\nepochs = 5\nbatch_size = 256\n"
-                      "ks = [10]\nmonitor = 'group_ndcg@10'\n[evaluate]\nfull_ks = [5, 10]\nfairness_k = 5\n"
-                      "early_stopping = true\n")
-    assert main(["evaluate", "--config", str(config), "--protocol", "full", "--task", "group", "--json",
-                 "--out", str(tmp_path / "report"), "--uri", connection.uri, "--password", connection.password]) == 0
+    combined, popularity = tmp_path / "groups.toml", tmp_path / "popularity.toml"
+    combined.write_text("[model]\nkind = 'lightgcn'\nname = 'combined'\nembedding_dim = 8\nnum_layers = 2\n"
+                        "[train]\nlr = 0.05\nepochs = 5\nbatch_size = 256\nks = [10]\nmonitor = 'group_ndcg@10'\n"
+                        "validation = 'holdout'\n[evaluate]\nfull_ks = [5, 10]\nfairness_k = 5\n"
+                        "strategies = ['least_misery']\n")
+    popularity.write_text("[model]\nkind = 'popularity'\n")
+    flags = ["--uri", connection.uri, "--password", connection.password]
+    assert main(["evaluate", "--config", str(combined), str(popularity), "--protocol", "full", "--task", "group",
+                 "--json", "--out", str(tmp_path / "report"), *flags]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["protocol"] == "full" and report["task"] == "group"
     assert report["columns"] == ["group recall@5", "group recall@10", "group ndcg@5", "group ndcg@10",
                                  "group fair_min@5", "group fair_spread@5"]
     found = rows_by_method(report)
-    assert list(found) == ["popularity", *STRATEGIES, "lightgcn_groups", "combined"]
+    assert list(found) == ["combined", "combined least_misery", "popularity"]
     for row in found.values():
         assert row["group fair_min@5"] <= 1.0 and row["group fair_spread@5"] >= 0.0
+    assert "fairness judged by combined's user scores" in report["notes"]
     with open(tmp_path / "report" / "fairness.csv") as handle:
         fairness = list(csv.DictReader(handle))
-    assert len(fairness) == 7 * 12 and {row["method"] for row in fairness} == set(found)
+    assert len(fairness) == 3 * 12 and {row["method"] for row in fairness} == set(found)
     history = json.loads((tmp_path / "report" / "combined" / "metrics.json").read_text())["history"]
     assert all("group_ndcg@10" in row["metrics"] for row in history), "early stopping evaluates every epoch"
-    assert main(["evaluate", "--config", str(config), "--task", "user", "--quiet", "--out", str(tmp_path / "user"),
-                 "--uri", connection.uri, "--password", connection.password]) == 0
+    assert main(["evaluate", "--config", str(combined), "--task", "user", "--quiet", "--out", str(tmp_path / "user"),
+                 *flags]) == 0
     out = capsys.readouterr().out
     assert "ties broken pessimistically" in out and "user hr@5" in out and "least_misery" not in out
 
@@ -103,14 +125,14 @@ def test_training_on_group_data_writes_group_embeddings_and_the_group_weight(run
                                                                              tmp_path: Path) -> None:
     data = hidden_group_taste(n_users=40, n_groups=12, ad_hoc_groups=2, seed=2)
     load_group_benchmark(runner, data.write(tmp_path / "data"))
-    summary = run_training(runner, TrainConfig(**{**CONFIG, "epochs": 5}), tmp_path / "run", progress=False)
+    combined = group_models(EvalConfig(protocol="full", full_ks=(10,)), epochs=5)[0]
+    report, fitted = conduct(runner, [combined], tmp_path / "run", write_back=True, progress=False)
     model = active_model(runner)
-    assert model["group_weight"] == pytest.approx(summary["group_weight"]) and 0 < model["group_weight"] < 1
+    assert model["group_weight"] == pytest.approx(fitted["combined"].group_weight) and 0 < model["group_weight"] < 1
     assert model["groups"] == 10, "the two groups without train interactions get no embedding"
-    assert summary["groups_without_history"] == 2
-    assert "group_ndcg@10" in summary["test_metrics"]
+    assert "group ndcg@10" in report.row("combined")
     version, vectors = read_embeddings(runner, "group", range(10))
-    assert version == summary["version"] and vectors.shape == (10, 16)
+    assert version == report.row("combined")["version"] and vectors.shape == (10, 16)
     rows = runner.run("MATCH (g:Group) WHERE g.id >= 10 RETURN count(g[$p]) AS held", {"p": model["property"]})
     assert rows == [{"held": 0}]
 
@@ -121,8 +143,8 @@ def test_a_task_without_test_interactions_is_reported_as_not_evaluated(runner: Q
     from graphrec.synthetic import taste_clusters
 
     load_csv(runner, **taste_clusters(n_users=40, n_items=20, n_groups=4, seed=2).as_dict())
-    report = evaluate_snapshot(export_snapshot(runner), TrainConfig(**{**CONFIG, "epochs": 2}),
-                               EvalConfig(task="both"), tmp_path, progress=False)
-    assert "group task: no test interactions, not evaluated ('-' in the table)" in report["notes"]
-    assert report["columns"] and all(column.startswith("user ") for column in report["columns"])
+    report, _ = conduct(None, group_models(EvalConfig(task="both"), epochs=2)[1:2], tmp_path,
+                        snapshot=export_snapshot(runner), progress=False)
+    assert "group task: no test interactions, not evaluated" in report.notes
+    assert report.columns and all(column.startswith("user ") for column in report.columns)
     assert rows_by_method(report)["lightgcn_users"]["user hr@10"] > 0

@@ -1,4 +1,4 @@
-"""`graphrec train` end to end on the real server: export, train, write back, rank in Cypher."""
+"""`graphrec train` end to end on the real server: export, fit, evaluate, write back, rank in Cypher."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import pytest
 from graphrec.cli import main
 from graphrec.config import Connection
 from graphrec.db import QueryRunner
+from graphrec.conductor import conduct
+from graphrec.evaluation import EvalConfig
 from graphrec.load import load_csv
-from graphrec.pipeline import run_training
+from graphrec.model.kinds import LightGCNSpec
+from graphrec.runconfig import RunConfig
 from graphrec.training import TrainConfig
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.usefixtures("single_thread")]
@@ -41,32 +44,36 @@ def planted_graph() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["user_id", "item_id", "split"])
 
 
-def toy_config(**overrides) -> TrainConfig:
-    values = dict(embedding_dim=16, num_layers=2, lr=0.05, batch_size=64, epochs=40, patience=100,
-                  ks=(1, 3), monitor="recall@3", seed=7)
-    values.update(overrides)
-    return TrainConfig(**values)
+def toy_config() -> RunConfig:
+    return RunConfig("toy", LightGCNSpec(embedding_dim=16, num_layers=2),
+                     TrainConfig(lr=0.05, batch_size=64, epochs=40, patience=100, ks=(1, 3), monitor="recall@3",
+                                 seed=7),
+                     evaluate=EvalConfig(protocol="full", task="user", full_ks=(1, 3)))
 
 
 def test_training_ranks_the_planted_item_first_from_cypher(runner: QueryRunner, tmp_path: Path) -> None:
     load_csv(runner, interactions=planted_graph())
-    summary = run_training(runner, toy_config(), tmp_path / "run", progress=False)
-    assert summary["version"] == 1
-    assert summary["counts"]["users"] == 24 and summary["counts"]["items"] == 12
+    report, fitted = conduct(runner, [toy_config()], tmp_path / "run", write_back=True, progress=False)
+    row = report.row("toy")
+    assert row["version"] == 1 and row["user recall@1"] == 1.0
+    assert "users 24, items 12" in report.notes[0]
     top = runner.run(TOP_UNSEEN, {"user": 1})
     assert top[0]["item"] == 106, top
-    model = runner.run("MATCH (m:Model {active: true}) RETURN m.version AS version, m.status AS status")
-    assert model == [{"version": 1, "status": "ready"}]
-    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert record["summary"]["test_metrics"]["recall@1"] == 1.0
+    model = runner.run("MATCH (m:Model {active: true}) RETURN m.version AS version, m.status AS status, "
+                       "m.kind AS kind, m.fold_in AS fold_in, m.metrics AS metrics")
+    assert model == [{"version": 1, "status": "ready", "kind": "lightgcn", "fold_in": "propagate",
+                      "metrics": json.dumps({"user ndcg@1": 1.0, "user ndcg@3": 1.0, "user recall@1": 1.0,
+                                             "user recall@3": 1.0}, sort_keys=True)}]
+    assert json.loads((tmp_path / "run" / "toy" / "metrics.json").read_text())["best_epoch"] >= 1
+    assert json.loads((tmp_path / "run" / "evaluation.json").read_text())["rows"][0]["method"] == "toy"
 
 
 def test_train_command_writes_a_new_version_each_run(runner: QueryRunner, connection: Connection,
                                                      tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     load_csv(runner, interactions=planted_graph())
     config = tmp_path / "toy.toml"
-    config.write_text("[train]\nembedding_dim = 8\nepochs = 3\nbatch_size = 64\nlr = 0.05\nks = [3]\n"
-                      "monitor = 'recall@3'\n")
+    config.write_text("[model]\nkind = 'lightgcn'\nembedding_dim = 8\n[train]\nepochs = 3\nbatch_size = 64\n"
+                      "lr = 0.05\nks = [3]\nmonitor = 'recall@3'\n")
     flags = ["--uri", connection.uri, "--password", connection.password]
     for _ in range(2):
         assert main(["train", "--config", str(config), "--run-dir", str(tmp_path / "run"), "--quiet", *flags]) == 0

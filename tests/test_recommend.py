@@ -17,7 +17,8 @@ from graphrec.config import Connection
 from graphrec.db import QueryRunner
 from graphrec.load import load_csv
 from graphrec.recommend import STRATEGIES, RecommendError, Recommender
-from graphrec.writeback import write_embeddings
+from graphrec.model.base import Stored
+from graphrec.writeback import write_model
 
 EXACT, INDEX = 10_000, 0
 """exact_max_items that force the exact scan, and the vector-index path, on these small catalogues."""
@@ -47,7 +48,7 @@ def serve(runner: QueryRunner, *, users: Vectors, items: Vectors, groups: Vector
              group_interactions=table(group_interactions, "group_id", "item_id"))
     embeddings = {kind: (np.array(list(vectors)), np.array(list(vectors.values()), dtype=np.float32))
                   for kind, vectors in (("user", users), ("item", items), ("group", groups)) if vectors}
-    write_embeddings(runner, embeddings, {}, progress=False)
+    write_model(runner, Stored(embeddings, fold_in="propagate"), {"params": {"kind": "lightgcn"}}, progress=False)
 
 
 def exact_top(query: np.ndarray, items: Mapping[int, np.ndarray], k: int, skip: Iterable[int] = ()) -> list[int]:
@@ -233,15 +234,15 @@ def test_clear_errors_instead_of_empty_lists(runner: QueryRunner) -> None:
     recommender = Recommender(runner)
     with pytest.raises(RecommendError, match="no active model"):
         recommender.recommend_user(1)
-    write_embeddings(runner, {"user": (np.array([1, 2]), np.eye(2, dtype=np.float32)),
-                              "item": (np.array([100]), np.ones((1, 2), dtype=np.float32))}, {}, progress=False)
+    write_model(runner, Stored({"user": (np.array([1, 2]), np.eye(2, dtype=np.float32)),
+                              "item": (np.array([100]), np.ones((1, 2), dtype=np.float32))}, fold_in="propagate"), {}, progress=False)
     for call, message in [
         (lambda: recommender.recommend_user(3), "unknown user 3"),
         (lambda: recommender.recommend_group(9), "unknown group 9"),
         (lambda: recommender.recommend_group(8), "group 8 has no members"),
-        (lambda: recommender.recommend_group(7, strategy="group"), "group 7 has no vector in model v1"),
+        (lambda: recommender.recommend_group(7, strategy="group"), "group 7 has no score of its own in model v1"),
         (lambda: recommender.similar_items(555), "unknown item 555"),
-        (lambda: recommender.similar_items(101), "item 101 has no vector in model v1"),
+        (lambda: recommender.similar_items(101), "model v1 knows nothing of item 101"),
         (lambda: recommender.explain(555, user=1), "unknown item 555"),
         (lambda: recommender.explain(100), "exactly one of user= or group="),
         (lambda: recommender.recommend_user(1, 0), "k must be an integer from 1 to 1000, not 0"),
@@ -299,7 +300,7 @@ def test_the_cli_prints_rankings_and_explanations(group_graph: QueryRunner, conn
     flags = ["--uri", connection.uri, "--user", connection.user, "--password", connection.password]
     assert main(["recommend", "group", "7", "-k", "2", "--strategy", "least_misery", *flags]) == 0
     out = capsys.readouterr().out
-    assert "top 2 for group 7 (strategy least_misery, basis members, model v1)" in out
+    assert "top 2 for group 7 (strategy least_misery, basis members, model v1 lightgcn)" in out
     assert f"1    | {B}  | 2.0   | 1:2.000 2:2.000" in out
     assert main(["recommend", "user", "2", "-k", "1", "--json", *flags]) == 0
     assert [item["id"] for item in json.loads(capsys.readouterr().out)["items"]] == [C]

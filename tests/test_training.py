@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from graphrec.runconfig import ConfigError, read_config
 from graphrec.training import GroupTask, TrainConfig, fit
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -60,14 +61,28 @@ def test_early_stopping_after_patience_evaluations_without_improvement(tmp_path:
     assert result.best_epoch == 1
 
 
-def test_config_from_toml_rejects_unknown_keys(tmp_path: Path) -> None:
+def test_run_config_names_the_model_and_rejects_unknown_keys(tmp_path: Path) -> None:
     path = tmp_path / "run.toml"
-    path.write_text("[train]\nepochs = 5\nlearning_rate = 0.1\n")
-    with pytest.raises(ValueError, match="unknown \\[train\\] keys: learning_rate"):
-        TrainConfig.from_toml(path)
-    path.write_text("[train]\nepochs = 5\nks = [10, 20]\nmonitor = 'ndcg@10'\n[export]\nmin_interactions = 2\n")
-    loaded = TrainConfig.from_toml(path, epochs=7)
-    assert (loaded.epochs, loaded.ks, loaded.monitor, loaded.export) == (7, (10, 20), "ndcg@10", {"min_interactions": 2})
+    path.write_text("[model]\nkind = 'lightgcn'\n[train]\nepochs = 5\nlearning_rate = 0.1\n")
+    with pytest.raises(ConfigError, match="run.toml: unknown \\[train\\] keys: learning_rate"):
+        read_config(path)
+    path.write_text("[model]\nkind = 'lightgcn'\nembedding_dim = 16\n[train]\nepochs = 5\nks = [10, 20]\n"
+                    "monitor = 'ndcg@10'\n[export]\nmin_interactions = 2\n")
+    loaded = read_config(path, train={"epochs": 7})
+    assert (loaded.name, loaded.model.kind, loaded.model.embedding_dim) == ("run", "lightgcn", 16)
+    assert (loaded.train.epochs, loaded.train.ks, loaded.train.monitor) == (7, (10, 20), "ndcg@10")
+    assert loaded.export == {"min_interactions": 2}
+    for text, message in [("[train]\nepochs = 1\n", "no \\[model\\] table"),
+                          ("[model]\nkind = 'svd'\n", "kind must be one of"),
+                          ("[model]\nkind = 'popularity'\n[train]\nepochs = 1\n", "is not trained"),
+                          ("[model]\nkind = 'lightgcn'\nlr = 0.1\n", "unknown \\[model\\] keys for kind 'lightgcn': lr"),
+                          ("[model]\nkind = 'lightgcn'\n[train]\nembedding_dim = 8\n", "unknown \\[train\\] keys"),
+                          ("[model]\nkind = 'mf'\nnum_layers = 2\n", "kind 'mf' has num_layers = 0"),
+                          ("[model]\nkind = 'lightgcn'\n[evaluate]\nprotocol = 'loo'\n", "protocol must be one of"),
+                          ("[model\n", "not valid TOML")]:
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            read_config(path)
 
 
 def test_time_budget_ends_the_run_with_an_evaluation(tmp_path: Path) -> None:

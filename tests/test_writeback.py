@@ -20,8 +20,9 @@ from graphrec import cypher_files
 from graphrec.config import Connection
 from graphrec.db import QueryRunner
 from graphrec.load import load_csv
+from graphrec.model.base import Stored
 from graphrec.writeback import (WritebackError, activate, active_model, list_models, prune, read_embeddings,
-                                write_embeddings)
+                                write_model)
 
 pytestmark = pytest.mark.neo4j
 
@@ -57,8 +58,9 @@ def properties_named(runner: QueryRunner, prefix: str) -> int:
 
 def test_round_trip_of_every_kind_and_the_model_node(graph: QueryRunner) -> None:
     first = random_embeddings(1)
-    version = write_embeddings(graph, first, {"params": {"dim": DIM, "lr": 0.001}, "metrics": {"recall@20": 0.1}},
-                               batch_size=7, progress=False)
+    version = write_model(graph, Stored(first, fold_in="propagate"),
+                          {"params": {"dim": DIM, "lr": 0.001}, "metrics": {"recall@20": 0.1}},
+                          batch_size=7, progress=False)
     assert version == 1
     for kind, (ids, vectors) in first.items():
         read_version, back = read_embeddings(graph, kind, ids)
@@ -77,8 +79,8 @@ def test_round_trip_of_every_kind_and_the_model_node(graph: QueryRunner) -> None
     assert model["max_item_norm"] == pytest.approx(norms.max())
 
     second = random_embeddings(2)
-    assert write_embeddings(graph, second, {}, progress=False) == 2
-    assert write_embeddings(graph, second, {}, activate=False, progress=False) == 3
+    assert write_model(graph, Stored(second, fold_in="propagate"), {}, progress=False) == 2
+    assert write_model(graph, Stored(second, fold_in="propagate"), {}, activate=False, progress=False) == 3
     assert [(m["version"], m["status"], m["active"]) for m in list_models(graph)] == [
         (1, "ready", False), (2, "ready", True), (3, "ready", False)]
     _, back = read_embeddings(graph, "user", second["user"][0])
@@ -88,8 +90,8 @@ def test_round_trip_of_every_kind_and_the_model_node(graph: QueryRunner) -> None
 
 
 def test_activate_switches_back_and_refuses_versions_that_are_not_ready(graph: QueryRunner) -> None:
-    write_embeddings(graph, constant(1.0), {}, progress=False)
-    write_embeddings(graph, constant(2.0), {}, progress=False)
+    write_model(graph, Stored(constant(1.0), fold_in="propagate"), {}, progress=False)
+    write_model(graph, Stored(constant(2.0), fold_in="propagate"), {}, progress=False)
     assert activate(graph, 1) == 2
     assert active_model(graph)["version"] == 1
     assert read_embeddings(graph, "user", [0])[1][0, 0] == 1.0
@@ -100,7 +102,7 @@ def test_activate_switches_back_and_refuses_versions_that_are_not_ready(graph: Q
 
 def test_readers_see_all_old_or_all_new_during_a_write_back(graph: QueryRunner) -> None:
     """Version 1 is all 1.0, version 2 all 2.0; a reader polls the active version and 40 users' vectors."""
-    write_embeddings(graph, constant(1.0), {}, progress=False)
+    write_model(graph, Stored(constant(1.0), fold_in="propagate"), {}, progress=False)
     seen: list[int] = []
     failures: list[str] = []
     stop = threading.Event()
@@ -120,7 +122,8 @@ def test_readers_see_all_old_or_all_new_during_a_write_back(graph: QueryRunner) 
     reader.start()
     try:
         time.sleep(0.3)
-        write_embeddings(graph, constant(2.0), {}, batch_size=5, workers=1, progress=False)
+        write_model(graph, Stored(constant(2.0), fold_in="propagate"), {}, batch_size=5, workers=1,
+                    progress=False)
         time.sleep(0.3)
     finally:
         stop.set()
@@ -136,18 +139,19 @@ def test_a_killed_write_back_leaves_the_previous_version_active_and_prune_remove
         graph: QueryRunner, connection: Connection) -> None:
     many = 4_000  # enough batches of 20 that the write-back is still writing when it is killed
     load_csv(graph, users=pd.DataFrame({"id": range(USERS, many)}))
-    write_embeddings(graph, constant(1.0, users=many), {}, progress=False)
+    write_model(graph, Stored(constant(1.0, users=many), fold_in="propagate"), {}, progress=False)
     script = textwrap.dedent("""
         import sys
         import numpy as np
         from graphrec.config import Connection
         from graphrec.db import QueryRunner
-        from graphrec.writeback import write_embeddings
+        from graphrec.model.base import Stored
+        from graphrec.writeback import write_model
         uri, password, many = sys.argv[1], sys.argv[2], int(sys.argv[3])
         vectors = {kind: (np.arange(n), np.full((n, 8), 2.0, dtype=np.float32))
                    for kind, n in (("user", many), ("item", 30), ("group", 4))}
         with QueryRunner(Connection(uri, "neo4j", password, "neo4j")) as runner:
-            write_embeddings(runner, vectors, {}, batch_size=20, workers=1, progress=False)
+            write_model(runner, Stored(vectors, fold_in="propagate"), {}, batch_size=20, workers=1, progress=False)
     """)
     child = subprocess.Popen([sys.executable, "-c", script, connection.uri, connection.password, str(many)],
                              cwd=Path(__file__).resolve().parents[1], env=dict(os.environ))
@@ -172,12 +176,12 @@ def test_a_killed_write_back_leaves_the_previous_version_active_and_prune_remove
     assert [m["version"] for m in list_models(graph)] == [1]
     assert properties_named(graph, "embedding_v2") == 0
     assert properties_named(graph, "embedding_v1") == many + ITEMS + GROUPS + ITEMS  # and items' _mips
-    assert write_embeddings(graph, constant(3.0, users=many), {}, progress=False) == 2
+    assert write_model(graph, Stored(constant(3.0, users=many), fold_in="propagate"), {}, progress=False) == 2
 
 
 def test_prune_keeps_the_active_and_newest_ready_versions(graph: QueryRunner) -> None:
     for value in (1.0, 2.0, 3.0, 4.0):
-        write_embeddings(graph, constant(value), {}, progress=False)
+        write_model(graph, Stored(constant(value), fold_in="propagate"), {}, progress=False)
     activate(graph, 2)
     assert prune(graph, keep=2) == [3, 1]
     assert [(m["version"], m["active"]) for m in list_models(graph)] == [(2, True), (4, False)]
@@ -200,7 +204,7 @@ def test_the_item_index_ranks_by_inner_product_not_cosine(graph: QueryRunner) ->
     cosine = items @ user / np.maximum(np.linalg.norm(items, axis=1), 1e-9)
     assert cosine.argmax() == 0 and (items @ user).argmax() == 1
     embeddings = {"user": (np.arange(USERS), np.tile(user, (USERS, 1))), "item": (np.arange(ITEMS), items)}
-    write_embeddings(graph, embeddings, {}, progress=False)
+    write_model(graph, Stored(embeddings, fold_in="propagate"), {}, progress=False)
     rows = graph.run(cypher_files.statement("recommend_user"), {
         "user": 0, "k": 5, "filter": {}, "exclude": [], "exact_max_items": 0, "oversample": 0})
     assert [row["id"] for row in rows][:2] == [1, 0]
@@ -226,20 +230,20 @@ def test_bad_input_writes_nothing(graph: QueryRunner, spoil, message: str) -> No
     embeddings = random_embeddings(3)
     spoil(embeddings)
     with pytest.raises(WritebackError, match=message):
-        write_embeddings(graph, embeddings, {}, progress=False)
+        write_model(graph, Stored(embeddings, fold_in="propagate"), {}, progress=False)
     assert list_models(graph) == []
     assert properties_named(graph, "embedding_") == 0
 
 
 def test_unknown_run_keys_are_refused(graph: QueryRunner) -> None:
     with pytest.raises(WritebackError, match="unknown run keys \\['epochs'\\]"):
-        write_embeddings(graph, random_embeddings(4), {"epochs": 3}, progress=False)
+        write_model(graph, Stored(random_embeddings(4), fold_in="propagate"), {"epochs": 3}, progress=False)
     assert list_models(graph) == []
 
 
 def test_group_weight_is_stored_on_the_model_and_null_without_it(graph: QueryRunner) -> None:
-    write_embeddings(graph, random_embeddings(5), {}, group_weight=0.75, progress=False)
-    write_embeddings(graph, random_embeddings(6), {}, progress=False)
+    write_model(graph, Stored(random_embeddings(5), fold_in="propagate", group_weight=0.75), {}, progress=False)
+    write_model(graph, Stored(random_embeddings(6), fold_in="propagate"), {}, progress=False)
     assert [(m["version"], m.get("group_weight")) for m in list_models(graph)] == [(1, 0.75), (2, None)]
     assert graph.run("MATCH (m:Model {version: 1}) RETURN valueType(m.group_weight) AS t") == [
         {"t": "FLOAT NOT NULL"}]
@@ -255,5 +259,5 @@ def test_bad_group_weight_writes_nothing(graph: QueryRunner, weight: float, drop
     if drop_groups:
         embeddings.pop("group")
     with pytest.raises(WritebackError, match=message):
-        write_embeddings(graph, embeddings, {}, group_weight=weight, progress=False)
+        write_model(graph, Stored(embeddings, fold_in="propagate", group_weight=weight), {}, progress=False)
     assert list_models(graph) == []

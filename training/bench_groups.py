@@ -1,6 +1,6 @@
 """Benchmark: group recommendation on generated data with planted structure, every method side by side.
 
-    .venv/bin/python training/bench_groups.py [--config training/groups.toml] [--cases hidden least_misery]
+    .venv/bin/python training/bench_groups.py [--config training/groups*.toml] [--cases hidden least_misery]
 
 For each planted case of `graphrec.synthetic` (larger than in the tests):
 
@@ -10,8 +10,8 @@ For each planted case of `graphrec.synthetic` (larger than in the tests):
   members like a little rather than what one loves;
 
 starts a throw-away Neo4j, writes the benchmark files, loads them (`graphrec load groups`), exports the
-snapshot, stops the server and runs what `graphrec evaluate` runs: the sampled protocol (both tasks) and the
-full protocol (groups, with fairness).
+snapshot, stops the server and runs what `graphrec evaluate` runs (its default models: the group model, its
+baselines and popularity): the sampled protocol (both tasks) and the full protocol (groups, with fairness).
 Prints each table and the seconds of every stage; the reports go to `runs/bench-groups/<case>-<protocol>/`.
 """
 
@@ -23,13 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from graphrec.cli import GROUP_CONFIGS
+from graphrec.conductor import conduct
 from graphrec.db import QueryRunner
-from graphrec.evaluation import EvalConfig, evaluate_snapshot, format_report
+from graphrec.evaluation import format_report
 from graphrec.export import export_snapshot
 from graphrec.load import load_group_benchmark
+from graphrec.runconfig import read_config
 from graphrec.server.local import install_jars, temporary_server
 from graphrec.synthetic import hidden_group_taste, least_misery_groups
-from graphrec.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {
@@ -42,11 +44,10 @@ RUNS = (("sampled", "both"), ("full", "group"))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=ROOT / "training" / "groups.toml")
+    parser.add_argument("--config", type=Path, nargs="+", default=GROUP_CONFIGS)
     parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=list(CASES))
     parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-groups")
     args = parser.parse_args()
-    train_config = TrainConfig.from_toml(args.config)
     install_jars()
     for case in args.cases:
         with temporary_server() as server, QueryRunner(server.connection()) as runner, \
@@ -60,9 +61,8 @@ def main() -> int:
             exported = time.perf_counter() - tick - generated - loaded
         print(f"\n=== {case}: generate {generated:.1f} s, load {loaded:.1f} s, export {exported:.1f} s")
         for protocol, task in RUNS:
-            config = EvalConfig.from_toml(args.config, protocol=protocol, task=task)
-            report = evaluate_snapshot(snapshot, train_config, config, args.run_dir / f"{case}-{protocol}",
-                                       progress=False)
+            configs = [read_config(path, evaluate={"protocol": protocol, "task": task}) for path in args.config]
+            report, _ = conduct(None, configs, args.run_dir / f"{case}-{protocol}", snapshot=snapshot, progress=False)
             print(f"\n{format_report(report)}\nreport in {args.run_dir / f'{case}-{protocol}'}")
     return 0
 

@@ -21,19 +21,57 @@ A scorer is a callable ``score(sources, items)``: :obj:`sources` a :obj:`(B,)` l
 either a :obj:`(B, C)` long tensor of candidates per source (scores of shape :obj:`(B, C)`) or :obj:`None`
 for every item (shape :obj:`(B, |I|)`).
 """
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
 import torch
 from torch import Tensor
 
+from graphrec.model.base import Scorer
 from graphrec.model.metrics import _keys, _select_rows, rank_metrics
-
-Scorer = Callable[[Tensor, Optional[Tensor]], Tensor]
 
 DEFAULT_NEGATIVES = 100
 DEFAULT_SEED = 2018
+PROTOCOLS = ("sampled", "full")
+TASKS = ("group", "user", "both")
+
+
+@dataclass
+class EvalConfig:
+    """The `[evaluate]` table of a run configuration.
+
+    Attributes:
+        protocol: `sampled` (default; leave-one-out against negatives) or `full` (full ranking).
+        task: `group`, `user` or `both` (default; a task without test interactions is reported as such).
+        ks: cut-offs of the sampled protocol, (5, 10). full_ks: of the full protocol, (10, 20).
+        num_negatives: negatives drawn for a test row without stored ones, 100. seed: of that draw and of
+        a hold-out for early stopping, 2018. fairness_k: length of the group lists judged for fairness
+        (full protocol), 10. strategies: member aggregations evaluated on the group task over every model
+        with a user side (default all four of `graphrec.evaluation.scorers.STRATEGIES`; `[]` for none).
+    """
+
+    protocol: str = "sampled"
+    task: str = "both"
+    ks: tuple[int, ...] = (5, 10)
+    full_ks: tuple[int, ...] = (10, 20)
+    num_negatives: int = DEFAULT_NEGATIVES
+    seed: int = DEFAULT_SEED
+    fairness_k: int = 10
+    strategies: tuple[str, ...] = ("average", "least_misery", "most_pleasure", "borda")
+
+    def __post_init__(self) -> None:
+        self.ks, self.full_ks, self.strategies = tuple(self.ks), tuple(self.full_ks), tuple(self.strategies)
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, not {self.protocol!r}")
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
+        unknown = set(self.strategies) - {"average", "least_misery", "most_pleasure", "borda"}
+        if unknown:
+            raise ValueError(f"unknown strategies {sorted(unknown)}")
+
+    def tasks(self) -> tuple[str, ...]:
+        return ("group", "user") if self.task == "both" else (self.task,)
 
 
 @dataclass

@@ -4,9 +4,11 @@ import math
 import pytest
 import torch
 
-from graphrec.evaluation import (DotScorer, PopularityScorer, full_metrics, holdout, pessimistic_ranks,
-                                 ranks_to_metrics, sampled_candidates, sampled_metrics)
+from graphrec.conductor import holdout
+from graphrec.evaluation import full_metrics, pessimistic_ranks, ranks_to_metrics, sampled_candidates, sampled_metrics
 from graphrec.model import evaluate
+from graphrec.model.base import DotScorer
+from graphrec.model.kinds import Popularity
 
 
 def table_scorer(scores: list[float]) -> DotScorer:
@@ -43,7 +45,7 @@ def test_known_hr_and_ndcg_of_a_hand_made_case() -> None:
 
 def test_optimistic_ties_would_score_higher() -> None:
     """Every item equal (popularity of an empty catalogue): the held-out item ranks last, not first."""
-    score = PopularityScorer(torch.zeros(2, 0, dtype=torch.long), num_items=101)
+    score = Popularity(torch.zeros(2, 0, dtype=torch.long), num_items=101).scorer("user")
     test = torch.tensor([[0], [0]])
     candidates = sampled_candidates(test, torch.arange(1, 101).unsqueeze(0), test, num_items=101)
     assert sampled_metrics(score, candidates, ks=(10,)) == {"hr@10": 0.0, "ndcg@10": 0.0}

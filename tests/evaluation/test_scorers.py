@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from graphrec.evaluation import DotScorer, MemberScorer, member_satisfaction, padded_members
+from graphrec.evaluation import MemberScorer, member_satisfaction, padded_members
+from graphrec.model.base import DotScorer
 
 # Two users and four items; user m scores item i as ITEMS[i, m] (user vectors are the unit axes).
 USERS = torch.eye(2)
@@ -11,10 +12,11 @@ ITEMS = torch.tensor([[9.0, 0.0],    # item 0: loved by user 0, indifferent to u
                       [10.0, -5.0],  # item 2: user 0's favourite, user 1's worst
                       [1.0, 2.0]])   # item 3: a little
 MEMBERS = padded_members(torch.tensor([[0, 1, 1], [0, 0, 1]]), num_groups=2)  # group 0: users 0, 1; group 1: 1
+USER_SCORES = DotScorer(USERS, ITEMS)
 
 
 def scores(strategy: str, items: torch.Tensor | None = None) -> torch.Tensor:
-    return MemberScorer(strategy, USERS, ITEMS, MEMBERS)(torch.tensor([0, 1]), items)
+    return MemberScorer(strategy, USER_SCORES, MEMBERS, 4)(torch.tensor([0, 1]), items)
 
 
 def test_padded_members() -> None:
@@ -43,13 +45,13 @@ def test_candidates_are_scored_among_themselves() -> None:
 
 
 def test_small_chunks_give_the_same_scores() -> None:
-    full = MemberScorer("least_misery", USERS, ITEMS, MEMBERS)(torch.tensor([0, 1]))
-    tiny = MemberScorer("least_misery", USERS, ITEMS, MEMBERS, max_cells=1)(torch.tensor([0, 1]))
+    full = MemberScorer("least_misery", USER_SCORES, MEMBERS, 4)(torch.tensor([0, 1]))
+    tiny = MemberScorer("least_misery", USER_SCORES, MEMBERS, 4, max_cells=1)(torch.tensor([0, 1]))
     assert torch.equal(full, tiny)
 
 
 def test_fairness_of_a_list_relative_to_each_members_own_top() -> None:
-    judge = MemberScorer("average", USERS, ITEMS, MEMBERS)
+    judge = MemberScorer("average", USER_SCORES, MEMBERS, 4)
     known = torch.tensor([[0], [3]])  # group 0 has seen item 3: candidates are items 0, 1, 2
     # Group 0 recommended item 1 (k=1). User 0: mean over candidates 23/3, own top 10, item 1 4.
     # User 1: mean -1/3, own top 4, item 1 4.

@@ -1,0 +1,166 @@
+"""The one conductor of graphrec's stages: export → fit → evaluate → write back.
+
+`graphrec train` (one model, written back), `graphrec evaluate` (several models side by side, nothing
+written), `graphrec demo` and the benchmarks all run models through `conduct`:
+
+1. **export** the snapshot once (`graphrec.export.export_snapshot` with the first configuration's
+   `[export]`; every configuration must ask for the same);
+2. **fit** each configuration's model (`graphrec.model.kinds`) on the train interactions, with early stopping
+   data chosen by its `[train] validation` (trained kinds): the `valid` split, else the `test` split (`auto`,
+   as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or none;
+3. **evaluate** every fitted model on the test split with one `graphrec.evaluation.run.Evaluator` (the same
+   cases for all), under the first configuration's `[evaluate]`;
+4. **write back** (`write_back=True`) each model's stored form as a new version (`graphrec.writeback`).
+
+The run folder gets one sub-folder per model (training checkpoints, metrics.json, curves.png), the snapshot
+and the report (`graphrec.evaluation.report`: evaluation.json/.csv/.png).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from graphrec.db import QueryRunner
+from graphrec.evaluation.report import Report, save_report
+from graphrec.evaluation.run import Evaluator, ordered_splits
+from graphrec.export import Snapshot, export_snapshot
+from graphrec.model.base import Fitted, TrainingData
+from graphrec.runconfig import ConfigError, RunConfig
+from graphrec.writeback import write_model
+
+
+class Stopwatch:
+    """Seconds per named stage, in the order they ran."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = now - self._last
+        self._last = now
+        return self.seconds[stage]
+
+
+def conduct(
+    runner: QueryRunner | None,
+    configs: Sequence[RunConfig],
+    run_dir: str | Path,
+    *,
+    write_back: bool = False,
+    snapshot: Snapshot | None = None,
+    progress: bool = True,
+    resume: bool = False,
+) -> tuple[Report, dict[str, Fitted]]:
+    """Run the stages for `configs` and return the report and the fitted models by name.
+
+    `snapshot` skips the export (then `runner` is only needed to write back). With `write_back`, each model
+    is written back as a new version, activated, and its row gets the `version`.
+    """
+    if not configs:
+        raise ConfigError("no run configuration given")
+    names = [config.name for config in configs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"model names must differ (set [model] name): {names}")
+    for config in configs[1:]:
+        if config.export != configs[0].export:
+            raise ConfigError(f"{config.path}: [export] differs from {configs[0].path}'s; one run exports once")
+    run_dir = Path(run_dir)
+    clock = Stopwatch()
+    if snapshot is None:
+        if runner is None:
+            raise ValueError("conduct needs a runner or a snapshot")
+        snapshot = export_snapshot(runner, **configs[0].export)
+        snapshot.save(run_dir / "snapshot")
+        clock.lap("export")
+    evaluation = configs[0].evaluate
+    evaluator = Evaluator(snapshot, evaluation)
+    report = Report(evaluation.protocol, evaluation.task, notes=evaluator.notes,
+                    config={"evaluate": asdict(evaluation), "models": {}})
+    fitted: dict[str, Fitted] = {}
+    for config in configs:
+        clock.lap("_")
+        fitted[config.name] = config.model.fit(training_data(snapshot, config), config.train, run_dir / config.name,
+                                               progress=progress, resume=resume)
+        clock.lap(f"fit {config.name}")
+        report.config["models"][config.name] = _params(config)
+    for config in configs:
+        evaluator.set_judge(config.name, fitted[config.name])
+    for config in configs:
+        rows, fairness = evaluator.evaluate(config.name, fitted[config.name])
+        own = next((row for row in rows if row["method"] == config.name), None)
+        if own is None:
+            own = {"method": config.name}
+            rows.insert(0, own)
+        report.rows += rows
+        report.fairness += fairness
+        clock.lap(f"evaluate {config.name}")
+        if write_back:
+            if runner is None:
+                raise ValueError("write_back needs a runner")
+            own["version"] = write_model(runner, fitted[config.name].stored(), run={
+                "params": _params(config), "metrics": {k: v for k, v in own.items() if k != "method"},
+                "dataset": snapshot.counts(),
+                "training": {**fitted[config.name].record, "run_dir": str((run_dir / config.name).resolve())},
+            }, progress=progress)
+            clock.lap(f"write_back {config.name}")
+    report.seconds = {stage: s for stage, s in clock.seconds.items() if stage != "_"}
+    save_report(report, run_dir)
+    return report, fitted
+
+
+def _params(config: RunConfig) -> dict[str, Any]:
+    params = config.model.params()
+    if config.train is not None:
+        params["train"] = {k: v for k, v in asdict(config.train).items()
+                           if k not in ("embedding_dim", "num_layers", "group_weight")}
+    return params
+
+
+def training_data(snapshot: Snapshot, config: RunConfig) -> TrainingData:
+    """The interactions `config`'s model is fitted on and stops early with (see the module docstring)."""
+    users, _ = ordered_splits(snapshot, "user")
+    groups, _ = ordered_splits(snapshot, "group")
+    validation = config.train.validation if config.train is not None else "none"
+    seed = config.evaluate.seed
+    chosen = []
+    for edges in (users, groups):
+        if validation == "none":
+            chosen.append((edges["train"], edges["train"][:, :0]))
+        elif validation == "holdout":
+            chosen.append(holdout(edges["train"], seed))
+        else:
+            chosen.append((edges["train"], edges["valid"] if _has_valid(users, groups) else edges["test"]))
+    return TrainingData(
+        num_users=len(snapshot.user_ids), num_items=len(snapshot.item_ids), num_groups=len(snapshot.group_ids),
+        user_ids=snapshot.user_ids, item_ids=snapshot.item_ids, group_ids=snapshot.group_ids,
+        user_train=chosen[0][0], user_valid=chosen[0][1], group_train=chosen[1][0], group_valid=chosen[1][1],
+        memberships=snapshot.memberships,
+    )
+
+
+def _has_valid(users: dict[str, Tensor], groups: dict[str, Tensor]) -> bool:
+    return bool(users["valid"].size(1) or groups["valid"].size(1))
+
+
+def holdout(train: Tensor, seed: int) -> tuple[Tensor, Tensor]:
+    """(kept, held out): one random interaction per source (row 0) with at least two, held out."""
+    if not train.size(1):
+        return train, train
+    perm = torch.randperm(train.size(1), generator=torch.Generator().manual_seed(seed))
+    perm = perm[torch.argsort(train[0, perm], stable=True)]
+    sources = train[0, perm]
+    first = torch.ones_like(sources, dtype=torch.bool)
+    first[1:] = sources[1:] != sources[:-1]
+    counts = torch.bincount(train[0])
+    held = torch.zeros(train.size(1), dtype=torch.bool)
+    held[perm[first & (counts[sources] >= 2)]] = True
+    return train[:, ~held], train[:, held]

@@ -1,0 +1,151 @@
+r"""The one contract every recommender model keeps.
+
+A model is fitted from the training part of a `Snapshot` (:class:`TrainingData`) and then
+
+* scores sources against items for evaluation (:meth:`Fitted.scorer`: users, and groups when it has a
+  group side), with the protocol's signature ``score(sources, items)`` (see
+  :mod:`graphrec.evaluation.protocol`);
+* yields its :class:`Stored` form: what write-back puts into Neo4j as a version and what the Cypher queries
+  serve. Every model kind is served by one formula (``cypher/recommend_user.cypher``): the score of a source
+  :math:`s` (user or group) for item :math:`i` is
+
+  .. math::
+      \mathrm{score}(s, i) = \sum_{j \in N(s)} w_{j \to i} + \mathbf{q}_s^\top \mathbf{v}_i ,
+
+  with :math:`N(s)` the source's items, :math:`w_{j \to i}` the model's item–item weights (stored as
+  ``(:Item)-[:SIMILAR_vN {weight}]->(:Item)``; none for embedding models), :math:`\mathbf{v}_i` the item
+  vectors and :math:`\mathbf{q}_s` the source's query vector: stored on the node for the sources the model
+  was fitted on, otherwise folded in from :math:`N(s)` by the model's ``fold_in`` rule:
+
+  - ``"sum"``: :math:`\mathbf{q}_s = \sum_{j \in N(s)} \mathbf{a}_j` with stored fold vectors
+    :math:`\mathbf{a}_j` (graph filters: exact for any set of interactions, no retraining);
+  - ``"propagate"``: :math:`\mathbf{q}_s = \sum_{j \in N(s)} \mathbf{v}_j / \sqrt{|N(s)|\,|N(j)|}`, one
+    LightGCN propagation step (embedding models);
+
+  a model without vectors and weights (popularity) scores an item by its number of interactions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+Scorer = Callable[[Tensor, Optional[Tensor]], Tensor]
+"""``score(sources, items)``: :obj:`items` a :obj:`(B, C)` candidate matrix (scores :obj:`(B, C)`) or None
+for every item (scores :obj:`(B, |I|)`); :obj:`sources` a :obj:`(B,)` long tensor of snapshot indices."""
+
+FOLD_INS = ("sum", "propagate")
+
+
+@dataclass
+class TrainingData:
+    """What a model is fitted on: the snapshot's sizes and ids, and the interactions to learn from.
+
+    Attributes:
+        num_users, num_items, num_groups: node counts (snapshot indices are ``0 .. n - 1``).
+        user_ids, item_ids, group_ids: int64 Neo4j ids by index.
+        user_train, group_train: :obj:`(2, E)` [source index, item index] training interactions.
+        user_valid, group_valid: held-out interactions for early stopping (may be empty).
+        memberships: :obj:`(2, M)` [user index, group index].
+    """
+
+    num_users: int
+    num_items: int
+    num_groups: int
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    group_ids: np.ndarray
+    user_train: Tensor
+    group_train: Tensor
+    user_valid: Tensor
+    group_valid: Tensor
+    memberships: Tensor
+
+    def user_matrix(self):
+        """The binary user × item training matrix as ``scipy.sparse.csr_matrix`` (float32)."""
+        return _binary(self.user_train, self.num_users, self.num_items)
+
+    def group_matrix(self):
+        """The binary group × item training matrix as ``scipy.sparse.csr_matrix`` (float32)."""
+        return _binary(self.group_train, self.num_groups, self.num_items)
+
+
+def _binary(edges: Tensor, rows: int, cols: int):
+    import scipy.sparse as sp
+
+    matrix = sp.csr_matrix((np.ones(edges.size(1), dtype=np.float32), (edges[0].numpy(), edges[1].numpy())),
+                           shape=(rows, cols))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+@dataclass
+class Stored:
+    """What write-back stores for one model version (ids are Neo4j ids).
+
+    Attributes:
+        vectors: kind ('user', 'item', 'group') → (ids, float vectors (n, d)): the :math:`\\mathbf{q}_s`
+            and :math:`\\mathbf{v}_i` above (items required when any kind is given); empty for models
+            without vectors.
+        fold: (item ids, fold vectors :math:`\\mathbf{a}_j` (n, d)) for ``fold_in = "sum"``, else None.
+        fold_in: how a source without a stored vector gets one: "sum", "propagate" or None (no vectors).
+        neighbours: (from item ids, to item ids, weights) of the item–item weights, or None.
+        group_weight: :math:`\\alpha` of the combined group score (models with group vectors), or None.
+    """
+
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    fold: tuple[np.ndarray, np.ndarray] | None = None
+    fold_in: str | None = None
+    neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    group_weight: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.fold_in is None) != (not self.vectors):
+            raise ValueError("fold_in is set exactly when there are vectors")
+        if self.fold_in is not None and self.fold_in not in FOLD_INS:
+            raise ValueError(f"fold_in must be one of {FOLD_INS}, not {self.fold_in!r}")
+        if (self.fold is not None) != (self.fold_in == "sum"):
+            raise ValueError("fold vectors are given exactly for fold_in 'sum'")
+
+
+class Fitted(ABC):
+    """A fitted model.
+
+    Attributes:
+        kind: the model kind (`graphrec.model.kinds.KINDS`).
+        record: what the fit wants remembered (seconds, epochs, best epoch, ...), JSON-serialisable.
+        personal: whether scores depend on the source (False for popularity: member aggregations of it are
+            the model itself, so the evaluation leaves them out).
+    """
+
+    kind: ClassVar[str]
+    record: dict[str, Any]
+    personal: ClassVar[bool] = True
+
+    @abstractmethod
+    def scorer(self, side: str) -> Scorer | None:
+        """The scoring function of `side` ('user' or 'group'); None when the model cannot score that side
+        on its own (a group is then scored through its members)."""
+
+    @abstractmethod
+    def stored(self) -> Stored:
+        """The form write-back stores and Cypher serves."""
+
+
+class DotScorer:
+    r"""Inner products :math:`\mathbf{q}_s^\top \mathbf{v}_i` of `sources` (S, d) and `items` (I, d)."""
+
+    def __init__(self, sources: Tensor, items: Tensor) -> None:
+        self.sources, self.items = sources, items
+
+    def __call__(self, sources: Tensor, items: Tensor | None = None) -> Tensor:
+        vectors = self.sources[sources]
+        if items is None:
+            return vectors @ self.items.T
+        return torch.einsum("bd,bcd->bc", vectors, self.items[items])

@@ -1,0 +1,365 @@
+"""The model kinds a run configuration can name (`[model] kind = ...`), each a spec of hyper-parameters that
+fits a `graphrec.model.base.Fitted` from `TrainingData`.
+
+| kind | what it is | stored form (see `graphrec.model.base`) |
+|---|---|---|
+| `popularity` | items by their number of train interactions (users and groups) | nothing: served by counts |
+| `mf` | matrix factorisation trained with BPR (LightGCN with 0 layers) | user, item vectors; fold-in `propagate` |
+| `lightgcn` | LightGCN (BPR), with groups in the graph when the data has group history | user, item, group vectors; fold-in `propagate` |
+| `itemknn` | item-kNN: cosine item–item similarity, top-n per item | item–item weights |
+| `filter` | a graph filter (GF-CF, BSPM-EM, ChebyCF), training free | item–item weights (top-n per item), user, item, group vectors, item fold vectors; fold-in `sum` |
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from graphrec.model.base import DotScorer, Fitted, Scorer, Stored, TrainingData
+
+
+class SpecError(ValueError):
+    """A `[model]` table that names no known kind or holds unknown or invalid hyper-parameters."""
+
+
+@dataclass
+class Spec:
+    """Base of every kind's hyper-parameters. `trained` kinds also read the `[train]` table."""
+
+    kind: ClassVar[str]
+    trained: ClassVar[bool] = False
+
+    def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
+            resume: bool = False) -> Fitted:
+        raise NotImplementedError
+
+    def params(self) -> dict[str, Any]:
+        """The hyper-parameters with the kind, as stored on the Model node."""
+        return {"kind": self.kind, **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+KINDS: dict[str, type[Spec]] = {}
+
+
+def register(spec: type[Spec]) -> type[Spec]:
+    """Class decorator: make `spec` a kind a configuration can name."""
+    KINDS[spec.kind] = spec
+    return spec
+
+
+def make_spec(table: dict[str, Any], where: str) -> Spec:
+    """The spec of a `[model]` table (`kind` plus the kind's hyper-parameters); `where` names the file."""
+    values = dict(table)
+    kind = values.pop("kind", None)
+    values.pop("name", None)
+    if kind not in KINDS:
+        raise SpecError(f"{where}: [model] kind must be one of {', '.join(sorted(KINDS))}, not {kind!r}")
+    spec_type = KINDS[kind]
+    known = {f.name for f in fields(spec_type)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SpecError(f"{where}: unknown [model] keys for kind {kind!r}: {', '.join(unknown)} "
+                        f"(known: {', '.join(sorted(known)) or 'none'})")
+    try:
+        return spec_type(**values)
+    except (TypeError, ValueError) as error:
+        raise SpecError(f"{where}: [model] {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------- popularity
+
+
+@register
+@dataclass
+class PopularitySpec(Spec):
+    """Items by their number of train interactions, users' and groups' together; the same for every source."""
+
+    kind: ClassVar[str] = "popularity"
+
+    def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
+            resume: bool = False) -> Fitted:
+        return Popularity(torch.cat([data.user_train, data.group_train], 1), data.num_items)
+
+
+class Popularity(Fitted):
+    kind = "popularity"
+    personal = False
+
+    def __init__(self, interactions: torch.Tensor, num_items: int) -> None:
+        self.counts = torch.bincount(interactions[1], minlength=num_items).float()
+        self.record = {}
+
+    def scorer(self, side: str) -> Scorer:
+        def score(sources: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+            if items is None:
+                return self.counts.expand(sources.numel(), -1).clone()
+            return self.counts[items]
+
+        return score
+
+    def stored(self) -> Stored:
+        return Stored()
+
+
+# ------------------------------------------------------------------------------------------ LightGCN and MF
+
+GRAPHS = ("auto", "users", "groups")
+
+
+@register
+@dataclass
+class LightGCNSpec(Spec):
+    """LightGCN trained with BPR (`graphrec.training.fit`; the loop's settings come from `[train]`).
+
+    Attributes:
+        embedding_dim: 64. num_layers: 3 (layer weights 1/(L+1)).
+        graph: which graph it learns on: `auto` (default: users and items, plus groups and memberships when
+            the data has group train interactions: `graphrec.model.group.GroupLightGCN`), `users` (the
+            user–item graph alone) or `groups` (the group–item graph alone, groups in the users' place).
+        group_weight: alpha of the combined group score, fixed in [0, 1]; None (default): learned.
+    """
+
+    kind: ClassVar[str] = "lightgcn"
+    trained: ClassVar[bool] = True
+    embedding_dim: int = 64
+    num_layers: int = 3
+    graph: str = "auto"
+    group_weight: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {GRAPHS}, not {self.graph!r}")
+        if isinstance(self.embedding_dim, bool) or not isinstance(self.embedding_dim, int) or self.embedding_dim < 1:
+            raise ValueError(f"embedding_dim must be a positive integer, not {self.embedding_dim!r}")
+        if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int) or self.num_layers < 0:
+            raise ValueError(f"num_layers must be a non-negative integer, not {self.num_layers!r}")
+
+    def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
+            resume: bool = False) -> Fitted:
+        from graphrec.training import GroupTask, fit
+
+        config = replace(train, embedding_dim=self.embedding_dim, num_layers=self.num_layers,
+                         group_weight=self.group_weight)
+        has_groups = bool(data.group_train.size(1))
+        graph = self.graph if self.graph != "auto" else ("both" if has_groups else "users")
+        if graph == "groups":
+            if not has_groups:
+                raise SpecError("graph = 'groups' needs group train interactions; the data has none")
+            result = fit(data.num_groups, data.num_items, data.group_train, data.group_valid,
+                         replace(config, monitor=config.monitor.removeprefix("group_")), run_dir,
+                         resume=resume, progress=progress)
+            return Embedding(self.kind, None, result.embeddings.items, data, result,
+                             groups=result.embeddings.users)
+        if graph == "users":
+            result = fit(data.num_users, data.num_items, data.user_train, data.user_valid,
+                         replace(config, monitor=config.monitor.removeprefix("group_")), run_dir,
+                         resume=resume, progress=progress)
+            return Embedding(self.kind, result.embeddings.users, result.embeddings.items, data, result)
+        task = GroupTask(data.num_groups, data.group_train, data.group_valid, data.memberships)
+        result = fit(data.num_users, data.num_items, data.user_train, data.user_valid, config, run_dir,
+                     groups=task, resume=resume, progress=progress)
+        final = result.embeddings
+        return Embedding(self.kind, final.users, final.items, data, result, groups=final.group_vectors,
+                         own_groups=final.groups, has_history=final.has_history, group_weight=final.group_weight)
+
+
+@register
+@dataclass
+class MFSpec(LightGCNSpec):
+    """Matrix factorisation with BPR: LightGCN with 0 layers (`e_u . e_i` of the layer-0 embeddings), on the
+    user–item graph. Attributes: embedding_dim: 64. num_layers: 0 (fixed). graph: `users` (fixed)."""
+
+    kind: ClassVar[str] = "mf"
+    num_layers: int = 0
+    graph: str = "users"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_layers != 0 or self.graph != "users" or self.group_weight is not None:
+            raise ValueError("kind 'mf' has num_layers = 0 and graph = 'users'; use kind 'lightgcn' otherwise")
+
+
+class Embedding(Fitted):
+    """A model scoring by inner products of final embeddings (LightGCN, MF).
+
+    `users`/`groups` are the vectors sources are scored with (for groups of the combined model, alpha e_g +
+    (1 - alpha) member mean); `own_groups` the groups' own embeddings e_g stored with the version (only
+    for groups with history), None when the model has no group side.
+    """
+
+    def __init__(self, kind: str, users: torch.Tensor | None, items: torch.Tensor, data: TrainingData,
+                 result: Any, *, groups: torch.Tensor | None = None, own_groups: torch.Tensor | None = None,
+                 has_history: torch.Tensor | None = None, group_weight: float | None = None) -> None:
+        self.kind = kind  # type: ignore[misc]
+        self.users, self.items, self.groups = users, items, groups
+        self.own_groups = groups if own_groups is None else own_groups
+        self.has_history = has_history
+        self.group_weight = group_weight
+        self.data = data
+        self.record = {"seconds": result.seconds, "best_epoch": result.best_epoch, "epochs": len(result.history),
+                       "validation_metrics": result.best_metrics}
+
+    def scorer(self, side: str) -> Scorer | None:
+        vectors = self.users if side == "user" else self.groups
+        return None if vectors is None else DotScorer(vectors, self.items)
+
+    def stored(self) -> Stored:
+        vectors = {"item": (self.data.item_ids, self.items.numpy())}
+        if self.users is not None:
+            vectors["user"] = (self.data.user_ids, self.users.numpy())
+        if self.own_groups is not None:
+            kept = (self.has_history if self.has_history is not None
+                    else torch.bincount(self.data.group_train[0], minlength=self.data.num_groups) > 0).numpy()
+            if kept.any():
+                vectors["group"] = (self.data.group_ids[kept], self.own_groups.numpy()[kept])
+        group_weight = self.group_weight if "group" in vectors else None
+        return Stored(vectors=vectors, fold_in="propagate", group_weight=group_weight)
+
+
+# ------------------------------------------------------------------------------ graph filters and item-kNN
+
+
+class ItemItem(Fitted):
+    r"""A fitted model of the shape :math:`s(\mathbf{r}) = \mathbf{r}\mathbf{S}_n + (\mathbf{r}\mathbf{A})
+    \mathbf{B}^\top` (`graphrec.model.filters`), scored in its served form: :math:`\mathbf{S}_n` holds each
+    item's `n` strongest weights (what write-back stores as `SIMILAR_vN` relationships), so the evaluation
+    measures what Cypher serves. Users and groups are scored from their train rows (a group by its own
+    history, like a user: fold-in).
+    """
+
+    def __init__(self, kind: str, data: TrainingData, weights: Any, a: np.ndarray, b: np.ndarray,
+                 record: dict[str, Any]) -> None:
+        self.kind = kind  # type: ignore[misc]
+        self.data, self.weights, self.a, self.b = data, weights, a.astype(np.float32), b.astype(np.float32)
+        self.rows = {"user": data.user_matrix(), "group": data.group_matrix()}
+        self.record = record
+
+    def score_rows(self, rows: Any) -> np.ndarray:
+        """Served-form scores of binary interaction rows (b x |I|)."""
+        out = np.asarray((rows @ self.weights).todense(), dtype=np.float32)
+        if self.a.shape[1]:
+            out += (rows @ self.a) @ self.b.T
+        return out
+
+    def scorer(self, side: str) -> Scorer | None:
+        rows = self.rows[side]
+        if side == "group" and not rows.nnz:
+            return None
+
+        def score(sources: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+            found = torch.from_numpy(self.score_rows(rows[sources.numpy()]))
+            return found if items is None else found.gather(1, items)
+
+        return score
+
+    def stored(self) -> Stored:
+        data = self.data
+        weights = self.weights.tocoo()
+        neighbours = (data.item_ids[weights.row], data.item_ids[weights.col], weights.data.astype(np.float64))
+        if not self.a.shape[1]:
+            return Stored(neighbours=neighbours)
+        vectors = {"item": (data.item_ids, self.b), "user": (data.user_ids, self.rows["user"] @ self.a)}
+        groups = self.rows["group"]
+        has_history = np.diff(groups.indptr) > 0
+        if has_history.any():
+            vectors["group"] = (data.group_ids[has_history], groups[has_history] @ self.a)
+        return Stored(vectors=vectors, fold=(data.item_ids, self.a), fold_in="sum", neighbours=neighbours)
+
+
+def _served_weights(model: Any, neighbours: int) -> Any:
+    """The top-`neighbours` rows of `model`'s S as a sparse matrix, zero weights dropped."""
+    from graphrec.model.filters import neighbour_matrix, top_neighbours
+
+    weights = neighbour_matrix(*top_neighbours(model, neighbours))
+    weights.eliminate_zeros()
+    return weights
+
+
+FILTERS = ("gfcf", "bspm", "chebycf")
+
+
+@register
+@dataclass
+class FilterSpec(Spec):
+    """A training-free graph filter (`graphrec.model.filters`): GF-CF, BSPM-EM or ChebyCF, served as each
+    item's `neighbours` strongest item–item weights (relationships) plus low-rank vectors.
+
+    Attributes:
+        filter: `chebycf` (default), `bspm` or `gfcf`.
+        neighbours: item–item weights kept per item for serving (default 200); the evaluation scores this
+            served form.
+        k, ideal_weight, sharpen_time, order, flatness, power, split, seed: the filter's hyper-parameters
+            (`graphrec.model.filters`); None (the default) keeps the filter's own default, a key the filter
+            does not take is an error.
+    """
+
+    kind: ClassVar[str] = "filter"
+    filter: str = "chebycf"
+    neighbours: int = 200
+    k: int | None = None
+    ideal_weight: float | None = None
+    sharpen_time: float | None = None
+    order: int | None = None
+    flatness: float | None = None
+    power: float | None = None
+    split: int | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.filter not in FILTERS:
+            raise ValueError(f"filter must be one of {FILTERS}, not {self.filter!r}")
+        if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 1:
+            raise ValueError(f"neighbours must be a positive integer, not {self.neighbours!r}")
+        self.build()
+
+    def build(self) -> Any:
+        """The unfitted filter."""
+        from graphrec.model.filters import BSPM, GFCF, ChebyCF
+
+        model = {"gfcf": GFCF, "bspm": BSPM, "chebycf": ChebyCF}[self.filter]
+        given = {f.name: getattr(self, f.name) for f in fields(self)
+                 if f.name not in ("filter", "neighbours") and getattr(self, f.name) is not None}
+        try:
+            return model(**given)
+        except TypeError as error:
+            raise ValueError(f"filter {self.filter!r}: {error}") from None
+
+    def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
+            resume: bool = False) -> Fitted:
+        started = time.perf_counter()
+        model = self.build().fit(data.user_matrix())
+        a, b = model.factors()
+        weights = _served_weights(model, min(self.neighbours, data.num_items - 1))
+        return ItemItem(self.kind, data, weights, a, b, {"seconds": time.perf_counter() - started,
+                                                          "model": repr(model), "neighbours": int(weights.nnz)})
+
+
+@register
+@dataclass
+class ItemKNNSpec(Spec):
+    """Item-kNN (`graphrec.model.itemknn`): cosine item–item similarity (asymmetry 0.5) with shrinkage,
+    each item's `neighbours` most similar items, served as item–item weights.
+
+    Attributes: neighbours: 200. shrink: 0.0. asymmetry: 0.5 (cosine).
+    """
+
+    kind: ClassVar[str] = "itemknn"
+    neighbours: int = 200
+    shrink: float = 0.0
+    asymmetry: float = 0.5
+
+    def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
+            resume: bool = False) -> Fitted:
+        from graphrec.model.itemknn import ItemKNN
+
+        started = time.perf_counter()
+        model = ItemKNN(min(self.neighbours, data.num_items - 1), self.shrink, self.asymmetry).fit(data.user_matrix())
+        weights = model.similarity.tocsr()
+        a = np.zeros((data.num_items, 0), dtype=np.float32)
+        return ItemItem(self.kind, data, weights, a, a, {"seconds": time.perf_counter() - started,
+                                                          "neighbours": int(weights.nnz)})
