@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -98,3 +99,48 @@ def test_cypher_serves_the_fitted_top_k_of_every_model_kind(runner: QueryRunner,
             continue  # least misery over weights alone: items some member reaches and another does not score 0
         ranking = recommender.recommend_group(group, K, strategy="least_misery")
         assert_same_ranking(ranking.items, ids, scores, dict(zip(snapshot.item_ids.tolist(), least.tolist())))
+
+
+def test_a_weighted_model_serves_scores_similar_items_and_explanations_computed_by_hand(runner: QueryRunner) -> None:
+    """Items 1-4; user 10 has items 1, 2 and a stored vector, user 11 has item 3 and none (folded in),
+    group 50 = {10, 11}. Weights w(j -> i), fold vectors a_j, item vectors v_i as below."""
+    from graphrec.model.base import Stored
+    from graphrec.writeback import write_model
+
+    load_csv(runner, items=pd.DataFrame({"id": [1, 2, 3, 4]}),
+             interactions=pd.DataFrame({"user_id": [10, 10, 11], "item_id": [1, 2, 3]}),
+             memberships=pd.DataFrame({"user_id": [10, 11], "group_id": [50, 50]}))
+    items = np.array([1, 2, 3, 4])
+    fold = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], dtype=np.float32)
+    vectors = np.array([[0, 0], [0, 0], [0.1, 0], [0, 0.2]], dtype=np.float32)
+    weights = (np.array([1, 1, 2, 2, 3]), np.array([3, 4, 3, 4, 1]), np.array([0.5, 0.2, 0.25, 0.6, 0.1]))
+    write_model(runner, Stored(vectors={"item": (items, vectors), "user": (np.array([10]), np.array([[1.0, 1.0]]))},
+                               fold=(items, fold), fold_in="sum", neighbours=weights),
+                {"params": {"kind": "filter"}}, progress=False)
+    assert runner.run("MATCH (:Item)-[r:SIMILAR_v1]->(:Item) RETURN count(r) AS n") == [{"n": 5}]
+    for exact_max_items in (10, 0):
+        recommender = Recommender(runner, exact_max_items=exact_max_items)
+        # user 10: item 4 = 0.2 + 0.6 + (1, 1).(0, 0.2) = 1.0; item 3 = 0.5 + 0.25 + (1, 1).(0.1, 0) = 0.85
+        stored = recommender.recommend_user(10, 4)
+        assert stored.basis == "embedding" and stored.ids == [4, 3]
+        assert [row["score"] for row in stored.items] == pytest.approx([1.0, 0.85], abs=1e-5)
+        # user 11 folded in: q = a_3 = (1, 1); item 4 = 0.2, item 1 = 0.1 (weight 3 -> 1), item 2 = 0
+        folded = recommender.recommend_user(11, 4)
+        assert folded.basis == "folded_in" and folded.ids == [4, 1, 2]
+        assert [row["score"] for row in folded.items] == pytest.approx([0.2, 0.1, 0.0], abs=1e-5)
+        # group average: item 4 (1.0 + 0.2) / 2, item 3 (0.85 + 0.1) / 2, item 1 (0 + 0.1) / 2, item 2 0
+        group = recommender.recommend_group(50, 4, strategy="average")
+        assert group.ids == [4, 3, 1, 2] and group.basis == "members"
+        assert [row["score"] for row in group.items] == pytest.approx([0.6, 0.475, 0.05, 0.0], abs=1e-5)
+    # similar to item 1: w(1 -> j) + a_1 . v_j: item 3 0.5 + 0.1, item 4 0.2
+    similar = Recommender(runner).similar_items(1, 5)
+    assert similar.basis == "weight" and similar.ids == [3, 4]
+    assert [row["score"] for row in similar.items] == pytest.approx([0.6, 0.2], abs=1e-5)
+    why = Recommender(runner).explain(4, user=10)
+    assert why["score"] == pytest.approx(1.0, abs=1e-5) and why["kind"] == "filter"
+    assert [(b["item"], b["basis"]) for b in why["because"]] == [(2, "weight"), (1, "weight")]
+    assert [b["value"] for b in why["because"]] == pytest.approx([0.6, 0.2])
+    assert why["steps"] == [{"label": "User", "id": 10}, {"label": "Item", "id": 2}, {"label": "Item", "id": 4}]
+    members = Recommender(runner).explain(4, group=50)
+    assert [m["user"] for m in members["members"]] == [10, 11]
+    assert [m["score"] for m in members["members"]] == pytest.approx([1.0, 0.2], abs=1e-5)
