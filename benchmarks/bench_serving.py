@@ -1,20 +1,22 @@
-"""Benchmark: serving latency and the recall of the vector-index path on Gowalla.
+"""Benchmark: what Cypher serves on Gowalla, beside the offline figures of the same model, and how fast.
 
-    .venv/bin/python benchmarks/bench_serving.py [--data ../shared/data/gowalla] [--run-dir runs/bench-gowalla]
-        [--epochs 3] [--queries 400] [--clients 8] [--groups 300] [--recall-queries 300]
+    .venv/bin/python benchmarks/bench_serving.py [--config training/gowalla-filter.toml] [--users 3000]
+        [--seed 7] [--queries 400] [--clients 8] [--groups 300] [--group-queries 60]
 
-Starts a throw-away Neo4j, loads Gowalla and writes back LightGCN embeddings: those of the trained run in
-`--run-dir` (its snapshot/ and best.pt, made by training/bench_gowalla.py) when present, otherwise a short
-training of `--epochs` epochs with training/gowalla-cpu.toml. Adds `--groups` groups of 2-10 random users
-(Gowalla has none). Then, through `graphrec.recommend.Recommender` (one Cypher query per call, Python and
-driver time included):
+Starts a throw-away Neo4j, bulk-loads Gowalla (`../shared/data/gowalla`) into a new home, runs what `graphrec
+train` runs for the configuration (export → fit → evaluate → write back), adds `--groups` groups of 2-10
+random users (Gowalla has none), then, through `graphrec.recommend.Recommender` (one Cypher query per call,
+Python and driver time included):
 
-- latency of user top-20 and group top-20 (strategies combined — the members' average here, as Gowalla
-  groups have no vectors — and least_misery), p50 / p99, sequentially and with `--clients` concurrent clients;
-- recall@20 of the index path against the exact scan, for users and groups.
+1. **served quality**: Recall@20 and NDCG@20 computed from the `recommend_user` answers for a seeded random
+   sample of `--users` test users, beside the offline figures of the fitted model on the same users and on
+   every test user (`graphrec.model.metrics.rank_metrics`, train items excluded);
+2. **latency**: user top-20 and group top-20 (combined, least misery), p50 / p99, sequentially and with
+   `--clients` concurrent clients;
+3. **index recall**: top-20 of the default path against the exact scan, for users and group strategies.
 
-Prints a table, writes summary.json and latency.png (latency distributions) to runs/bench-serving/.
-Skips with a message when the data is missing.
+Prints the tables, writes summary.json and latency.png to runs/bench-serving/<config>/. Skips with a
+message when the data is missing.
 """
 
 from __future__ import annotations
@@ -32,101 +34,88 @@ import numpy as np
 import pandas as pd
 import torch
 
+from graphrec.conductor import conduct
 from graphrec.db import QueryRunner
 from graphrec.export import Snapshot
 from graphrec.load import load_csv, load_lightgcn
-from graphrec.model import LightGCN, normalized_adjacency
-from graphrec.pipeline import run_training
+from graphrec.model.metrics import rank_metrics
 from graphrec.recommend import EXACT, Recommender
+from graphrec.runconfig import read_config
 from graphrec.server.local import install_jars, temporary_server
-from graphrec.training import TrainConfig
-from graphrec.model.base import Stored
-from graphrec.writeback import write_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gowalla"
 K = 20
-FLOORS_MS = {"user": 30.0, "group": 60.0}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-gowalla",
-                        help="a trained Gowalla run to take the embeddings from (snapshot/ and best.pt)")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs to train when --run-dir has no model")
-    parser.add_argument("--queries", type=int, default=400, help="timed queries per measurement")
+    parser.add_argument("--config", type=Path, default=ROOT / "training" / "gowalla-filter.toml")
+    parser.add_argument("--users", type=int, default=3000, help="test users whose served top-20 is scored")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the user sample and of the groups")
+    parser.add_argument("--queries", type=int, default=400, help="timed queries per latency measurement")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--groups", type=int, default=300, help="random groups of 2-10 users to create")
-    parser.add_argument("--recall-queries", type=int, default=300, help="users checked (and a tenth as many groups per strategy: their exact scan takes seconds)")
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-serving")
+    parser.add_argument("--group-queries", type=int, default=60, help="groups checked against the exact scan")
+    parser.add_argument("--out", type=Path, help="default runs/bench-serving/<config name>")
     args = parser.parse_args()
     if not (args.data / "train.txt").is_file():
         print(f"skipped: no Gowalla data at {args.data}")
         return 0
+    config = read_config(args.config)
+    out = args.out or ROOT / "runs" / "bench-serving" / args.config.stem
     install_jars()
-    args.out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    with temporary_server("2g", "1g") as server, QueryRunner(server.connection()) as runner:
-        load_lightgcn(runner, args.data)
-        users = write_back(runner, args)
-        groups = add_groups(runner, users, args.groups, rng)
-        approximate, exact = Recommender(runner), Recommender(runner, exact_max_items=EXACT)
-        print(f"\ncatalogue: {runner.run('MATCH (i:Item) RETURN count(i) AS n')[0]['n']:,} items; "
-              f"index path above {approximate.exact_max_items:,} items, oversample {approximate.oversample} "
-              f"(groups {approximate.group_oversample})")
-
-        sample_users = [int(u) for u in rng.choice(users, args.queries)]
-        sample_groups = [int(g) for g in rng.choice(groups, args.queries)]
-        calls: dict[str, Callable[[int], object]] = {
-            "user top-20": lambda u: approximate.recommend_user(u, K),
-            "group top-20 combined": lambda g: approximate.recommend_group(g, K),
-            "group top-20 least_misery": lambda g: approximate.recommend_group(g, K, strategy="least_misery"),
-        }
-        latencies: dict[str, list[float]] = {}
-        for name, call in calls.items():
-            ids = sample_users if name.startswith("user") else sample_groups
-            for warm in ids[:20]:
-                call(warm)
-            latencies[f"{name}, sequential"] = timed(call, ids, clients=1)
-            latencies[f"{name}, {args.clients} clients"] = timed(call, ids, clients=args.clients)
-
-        recall = {
-            "user": mean_recall([int(u) for u in rng.choice(users, args.recall_queries)],
-                                lambda u: approximate.recommend_user(u, K).ids,
-                                lambda u: exact.recommend_user(u, K).ids),
-        }
-        for strategy in ("combined", "least_misery", "most_pleasure"):
-            recall[f"group {strategy}"] = mean_recall(
-                [int(g) for g in rng.choice(groups, args.recall_queries // 10)],
-                lambda g: approximate.recommend_group(g, K, strategy=strategy).ids,
-                lambda g: exact.recommend_group(g, K, strategy=strategy).ids)
-
-    report(latencies, recall, args)
+    rng = np.random.default_rng(args.seed)
+    summary: dict[str, object] = {"config": str(args.config), "users": args.users, "seed": args.seed}
+    with temporary_server("2g", "1g", start=False) as server:
+        load_lightgcn(None, args.data, bulk=True, server=server)
+        with QueryRunner(server.connection()) as runner:
+            tick = time.perf_counter()
+            report, fitted = conduct(runner, [config], out / "run", write_back=True)
+            summary["stage_seconds"] = report.seconds
+            summary["offline_all_users"] = {k: v for k, v in report.row(config.name).items() if k != "method"}
+            snapshot = Snapshot.load(out / "run" / "snapshot")
+            served = served_quality(runner, fitted[config.name], snapshot, args.users, rng)
+            summary |= served
+            print(f"\nstages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items())
+                  + f"; total {time.perf_counter() - tick:.1f}")
+            users = snapshot.user_ids
+            groups = add_groups(runner, users, args.groups, rng)
+            summary["latency_ms"], summary["index_recall@20"] = latency_and_recall(runner, users, groups, rng, args)
+    print_summary(summary, config.name)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    print(f"written: {out / 'summary.json'}, {out / 'latency.png'}")
     return 0
 
 
-def write_back(runner: QueryRunner, args: argparse.Namespace) -> np.ndarray:
-    """Write the run's embeddings back (training briefly when there is no run); return the user ids."""
-    snapshot_dir, best = args.run_dir / "snapshot", args.run_dir / "best.pt"
-    if not (snapshot_dir.is_dir() and best.is_file()):
-        config = TrainConfig.from_toml(ROOT / "training" / "gowalla-cpu.toml", epochs=args.epochs, max_minutes=0)
-        print(f"no trained run in {args.run_dir}: training {args.epochs} epochs")
-        run_training(runner, config, args.out / "train")
-        return Snapshot.load(args.out / "train" / "snapshot").user_ids
-    snapshot = Snapshot.load(snapshot_dir)
-    record = json.loads((args.run_dir / "metrics.json").read_text())
-    config = record["config"]
-    model = LightGCN(len(snapshot.user_ids), len(snapshot.item_ids), config["embedding_dim"], config["num_layers"])
-    model.load_state_dict(torch.load(best, map_location="cpu"))
-    train = snapshot.interactions["train"]
-    with torch.no_grad():
-        user_vectors, item_vectors = model.user_item_embeddings(
-            normalized_adjacency(model.num_users, model.num_items, train[0], train[1]))
-    print(f"embeddings of {args.run_dir} (best epoch {record['best_epoch']})")
-    write_model(runner, Stored({"user": (snapshot.user_ids, user_vectors.numpy()),
-                              "item": (snapshot.item_ids, item_vectors.numpy())}, fold_in="propagate"), {"params": config})
-    return snapshot.user_ids
+def served_quality(runner: QueryRunner, fitted, snapshot: Snapshot, count: int,
+                   rng: np.random.Generator) -> dict[str, object]:
+    """Recall/NDCG@20 of the `recommend_user` answers of `count` sampled test users, and offline on them."""
+    train, test = snapshot.interactions["train"], snapshot.interactions["test"]
+    test_users = torch.unique(test[0]).numpy()
+    sample = np.sort(rng.choice(test_users, min(count, len(test_users)), replace=False))
+    recommender = Recommender(runner)
+    truth: dict[int, set[int]] = {}
+    for user, item in zip(snapshot.user_ids[test[0].numpy()].tolist(), snapshot.item_ids[test[1].numpy()].tolist()):
+        truth.setdefault(user, set()).add(item)
+    discount = 1.0 / np.log2(np.arange(2, K + 2))
+    recalls, ndcgs = [], []
+    started = time.perf_counter()
+    for user in snapshot.user_ids[sample].tolist():
+        ids = recommender.recommend_user(user, K).ids
+        hits = np.array([item in truth[user] for item in ids] + [False] * (K - len(ids)))
+        recalls.append(hits.sum() / len(truth[user]))
+        ndcgs.append((hits * discount).sum() / discount[: min(len(truth[user]), K)].sum())
+    seconds = time.perf_counter() - started
+    from_cypher = {f"recall@{K}": float(np.mean(recalls)), f"ndcg@{K}": float(np.mean(ndcgs))}
+    sampled_test = test[:, torch.isin(test[0], torch.from_numpy(sample))]
+    scorer = fitted.scorer("user")
+    offline = rank_metrics(lambda users: scorer(users, None), len(snapshot.item_ids), train, sampled_test, (K,))
+    return {"served_sample": from_cypher,
+            "offline_sample": {k: offline[k] for k in (f"recall@{K}", f"ndcg@{K}")},
+            "served_seconds": seconds, "sample_users": int(len(sample))}
 
 
 def add_groups(runner: QueryRunner, users: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -136,6 +125,39 @@ def add_groups(runner: QueryRunner, users: np.ndarray, count: int, rng: np.rando
     load_csv(runner, groups=pd.DataFrame({"id": ids}),
              memberships=pd.DataFrame(members, columns=["user_id", "group_id"]))
     return ids
+
+
+def latency_and_recall(runner: QueryRunner, users: np.ndarray, groups: np.ndarray, rng: np.random.Generator,
+                       args: argparse.Namespace) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    approximate, exact = Recommender(runner), Recommender(runner, exact_max_items=EXACT)
+    sample_users = [int(u) for u in rng.choice(users, args.queries)]
+    sample_groups = [int(g) for g in rng.choice(groups, args.queries)]
+    calls: dict[str, Callable[[int], object]] = {
+        "user top-20": lambda u: approximate.recommend_user(u, K),
+        "group top-20 combined": lambda g: approximate.recommend_group(g, K),
+        "group top-20 least_misery": lambda g: approximate.recommend_group(g, K, strategy="least_misery"),
+    }
+    latencies: dict[str, list[float]] = {}
+    for name, call in calls.items():
+        ids = sample_users if name.startswith("user") else sample_groups
+        for warm in ids[:20]:
+            call(warm)
+        latencies[f"{name}, sequential"] = timed(call, ids, clients=1)
+        latencies[f"{name}, {args.clients} clients"] = timed(call, ids, clients=args.clients)
+    recall = {"user": mean_recall(sample_users[:args.group_queries * 5],
+                                  lambda u: approximate.recommend_user(u, K).ids,
+                                  lambda u: exact.recommend_user(u, K).ids)}
+    for strategy in ("combined", "least_misery", "most_pleasure", "borda"):
+        recall[f"group {strategy}"] = mean_recall(
+            sample_groups[:args.group_queries], lambda g: approximate.recommend_group(g, K, strategy=strategy).ids,
+            lambda g: exact.recommend_group(g, K, strategy=strategy).ids)
+    plot(latencies, args.out or ROOT / "runs" / "bench-serving" / args.config.stem / "latency.png")
+    stats = {}
+    for name, values in latencies.items():
+        clients = int(name.rsplit(", ", 1)[1].split()[0]) if "clients" in name else 1
+        stats[name] = {"p50": statistics.median(values), "p99": float(np.percentile(values, 99)),
+                       "queries_per_s": 1000 * clients / statistics.mean(values)}
+    return stats, recall
 
 
 def timed(call: Callable[[int], object], ids: list[int], clients: int) -> list[float]:
@@ -160,21 +182,19 @@ def mean_recall(ids: list[int], approximate: Callable[[int], list[int]], exact: 
     return float(np.mean(shares))
 
 
-def report(latencies: dict[str, list[float]], recall: dict[str, float], args: argparse.Namespace) -> None:
+def print_summary(summary: dict[str, object], name: str) -> None:
+    served, offline, everyone = summary["served_sample"], summary["offline_sample"], summary["offline_all_users"]
+    print(f"\n{name}: Recall@{K} / NDCG@{K}")
+    print(f"  served from Cypher, {summary['sample_users']} sampled test users: "
+          f"{served[f'recall@{K}']:.4f} / {served[f'ndcg@{K}']:.4f}")
+    print(f"  offline, the same users:                 {offline[f'recall@{K}']:.4f} / {offline[f'ndcg@{K}']:.4f}")
+    print(f"  offline, every test user:                {everyone[f'user recall@{K}']:.4f} / "
+          f"{everyone[f'user ndcg@{K}']:.4f}")
     print(f"\n{'query':<44} {'p50 ms':>8} {'p99 ms':>8} {'queries/s':>10}")
-    summary: dict[str, object] = {"latency_ms": {}, "recall@20": recall, "queries": args.queries}
-    for name, values in latencies.items():
-        p50, p99 = statistics.median(values), float(np.percentile(values, 99))
-        clients = int(name.rsplit(", ", 1)[1].split()[0]) if "clients" in name else 1
-        throughput = 1000 * clients / statistics.mean(values)
-        print(f"{name:<44} {p50:>8.1f} {p99:>8.1f} {throughput:>10.0f}")
-        summary["latency_ms"][name] = {"p50": p50, "p99": p99, "queries_per_s": throughput}  # type: ignore[index]
-    print(f"\nfloors (p50, sequential): user top-20 {FLOORS_MS['user']:.0f} ms, group top-20 {FLOORS_MS['group']:.0f} ms")
-    print("recall@20 of the index path against the exact scan: "
-          + ", ".join(f"{name} {value:.4f}" for name, value in recall.items()) + " (floor 0.95)")
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    plot(latencies, args.out / "latency.png")
-    print(f"written: {args.out / 'summary.json'}, {args.out / 'latency.png'}")
+    for query, stats in summary["latency_ms"].items():
+        print(f"{query:<44} {stats['p50']:>8.1f} {stats['p99']:>8.1f} {stats['queries_per_s']:>10.0f}")
+    print("\ntop-20 of the default path against the exact scan: "
+          + ", ".join(f"{k} {v:.4f}" for k, v in summary["index_recall@20"].items()))
 
 
 def plot(latencies: dict[str, list[float]], path: Path) -> None:
@@ -183,6 +203,7 @@ def plot(latencies: dict[str, list[float]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, values in latencies.items():
         ordered = np.sort(values)
