@@ -57,7 +57,8 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=400, help="timed queries per latency measurement")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--groups", type=int, default=300, help="random groups of 2-10 users to create")
-    parser.add_argument("--group-queries", type=int, default=60, help="groups checked against the exact scan")
+    parser.add_argument("--group-queries", type=int, default=20,
+                        help="groups per strategy checked against the exact scan (seconds each)")
     parser.add_argument("--out", type=Path, help="default runs/bench-serving/<config name>")
     args = parser.parse_args()
     if not (args.data / "train.txt").is_file():
@@ -76,8 +77,10 @@ def main() -> int:
             summary["stage_seconds"] = report.seconds
             summary["offline_all_users"] = {k: v for k, v in report.row(config.name).items() if k != "method"}
             snapshot = Snapshot.load(out / "run" / "snapshot")
-            served = served_quality(runner, fitted[config.name], snapshot, args.users, rng)
-            summary |= served
+            summary |= served_quality(runner, fitted[config.name], snapshot, args.users, rng)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+            print_quality(summary, config.name)
             print(f"\nstages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items())
                   + f"; total {time.perf_counter() - tick:.1f}")
             users = snapshot.user_ids
@@ -182,7 +185,7 @@ def mean_recall(ids: list[int], approximate: Callable[[int], list[int]], exact: 
     return float(np.mean(shares))
 
 
-def print_summary(summary: dict[str, object], name: str) -> None:
+def print_quality(summary: dict[str, object], name: str) -> None:
     served, offline, everyone = summary["served_sample"], summary["offline_sample"], summary["offline_all_users"]
     print(f"\n{name}: Recall@{K} / NDCG@{K}")
     print(f"  served from Cypher, {summary['sample_users']} sampled test users: "
@@ -190,6 +193,10 @@ def print_summary(summary: dict[str, object], name: str) -> None:
     print(f"  offline, the same users:                 {offline[f'recall@{K}']:.4f} / {offline[f'ndcg@{K}']:.4f}")
     print(f"  offline, every test user:                {everyone[f'user recall@{K}']:.4f} / "
           f"{everyone[f'user ndcg@{K}']:.4f}")
+    print(f"  ({summary['served_seconds'] / summary['sample_users'] * 1000:.1f} ms per served query, sequential)")
+
+
+def print_summary(summary: dict[str, object], name: str) -> None:
     print(f"\n{'query':<44} {'p50 ms':>8} {'p99 ms':>8} {'queries/s':>10}")
     for query, stats in summary["latency_ms"].items():
         print(f"{query:<44} {stats['p50']:>8.1f} {stats['p99']:>8.1f} {stats['queries_per_s']:>10.0f}")
