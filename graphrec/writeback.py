@@ -47,7 +47,16 @@ RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
 MAX_DIMENSIONS = 4095
 """The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
 
-_GENERATED_NAME = re.compile(r"embedding_v[1-9][0-9]*(_mips)?")
+EMBEDDING_PREFIX = "embedding_v"
+"""Version N's vectors are the node property `embedding_vN` (items also `embedding_vN_mips`)."""
+
+RESERVED_PROPERTIES = frozenset({"id"})
+"""Node properties graphrec owns: the node key."""
+
+RESERVED_PROPERTY_PREFIXES: tuple[str, ...] = (EMBEDDING_PREFIX,)
+"""Prefixes of the node properties that models write back; one line per new kind of written-back property."""
+
+_GENERATED_NAME = re.compile(re.escape(EMBEDDING_PREFIX) + r"[1-9][0-9]*(_mips)?")
 _ID_CHUNK = 50_000
 
 
@@ -55,11 +64,17 @@ class WritebackError(ValueError):
     """Embeddings that cannot be written (nothing was), or a version that cannot be activated."""
 
 
+def is_reserved_property(name: str) -> bool:
+    """Whether `name` is a node property graphrec writes itself (`RESERVED_PROPERTIES`, or a name starting with
+    one of `RESERVED_PROPERTY_PREFIXES`), which no loaded file may set."""
+    return name in RESERVED_PROPERTIES or name.startswith(RESERVED_PROPERTY_PREFIXES)
+
+
 def property_name(version: int) -> str:
     """The node property holding version `version`'s vectors: `embedding_v<version>`."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise WritebackError(f"a model version is a positive integer, not {version!r}")
-    return f"embedding_v{version}"
+    return f"{EMBEDDING_PREFIX}{version}"
 
 
 def mips_property_name(version: int) -> str:
