@@ -10,6 +10,12 @@ Layout (home defaults to `$XDG_DATA_HOME/graphrec/neo4j`, i.e. `~/.local/share/g
     <home>/password           the `neo4j` user's password, mode 0600, generated unless the user sets one
     <home>/ports              the Bolt and HTTP ports of the last start
 
+Security: the home and everything in it (the store, the logs, the password, `data/dbms/auth.ini`) are readable
+by their owner only: folders 0700, files 0600, kept so on every start (`secure_home`), and the Java processes run
+with the umask 077. The password never appears on a command line: the initial one reaches
+`neo4j-admin dbms set-initial-password` through an argument file (`@file`, a picocli feature Neo4j documents)
+that only the owner can read and that is deleted at once.
+
 The jars (server, Browser and their dependencies, about 140 MB) are fetched once by Maven into
 `$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine.
 
@@ -48,6 +54,8 @@ BROWSER_VERSION = "5.24.0"
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
 USER = "neo4j"
+PRIVATE_UMASK = 0o077
+"""The umask of every Java process graphrec starts: what they create is for the owner only."""
 
 # The JVM flags of Neo4j 5.x's own launcher (java.nio must be open or vector indexes can stall) except
 # -XX:+AlwaysPreTouch: touching every page of the heap up front added ~1 s to each start of a 2 GB heap on
@@ -251,22 +259,23 @@ class LocalServer:
         self._write_config()
         self._ensure_password(java, lib, password)
         self._save_ports()
+        self.secure_home()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         archive = class_archive(java, "server")
         sharing, recording = class_sharing_flags(archive)
         self._recording_file.unlink(missing_ok=True)
         if recording is not None:
-            self._recording_file.write_text(f"{recording}\n{archive}\n")
-        with open(self.log_file, "ab") as log:
+            _write_private(self._recording_file, f"{recording}\n{archive}\n")
+        with open(self.log_file, "ab", opener=_private_opener) as log:
             process = subprocess.Popen(
                 [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, *sharing, "-cp", f"{lib}/*",
                  "org.neo4j.server.CommunityEntryPoint", f"--home-dir={self.home}",
                  f"--config-dir={self.home / 'conf'}", "--console-mode"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=self.home,
+                start_new_session=True, cwd=self.home, umask=PRIVATE_UMASK,
             )
         self._process = process
-        (self.home / "run" / "graphrec.pid").write_text(str(process.pid))
+        _write_private(self.home / "run" / "graphrec.pid", str(process.pid))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -332,14 +341,44 @@ class LocalServer:
         password = password or secrets.token_hex(16)
         if len(password) < 8:
             raise ServerError("Neo4j needs a password of at least 8 characters")
-        result = subprocess.run(self._admin_command(java, lib, "dbms", "set-initial-password", "--", password),
-                                env=self._admin_environment(), capture_output=True, text=True)
+        if any(ord(c) < 32 for c in password):
+            raise ServerError("a password cannot hold control characters (newlines, tabs...)")
+        self.secure_home()
+        with self._argument_file(["--", password]) as arguments:
+            result = subprocess.run(
+                self._admin_command(java, lib, "dbms", "set-initial-password", f"@{arguments}",
+                                    jvm=["-Dfile.encoding=UTF-8"]),
+                env=self._admin_environment(), capture_output=True, text=True, umask=PRIVATE_UMASK)
         if result.returncode != 0:
             first_lines = "\n".join((result.stdout + result.stderr).strip().splitlines()[:3])
             raise ServerError(f"could not set the initial password:\n{first_lines}")
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(password + "\n")
+
+    @contextmanager
+    def _argument_file(self, arguments: list[str]) -> Iterator[Path]:
+        """A file of `neo4j-admin` arguments (`@file`), readable by the owner only, deleted on exit: how a
+        secret reaches the tool without a command line that any local user can read in /proc."""
+        fd, name = tempfile.mkstemp(prefix="admin-arguments-", dir=self.home)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(" ".join('"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"' for a in arguments) + "\n")
+            yield Path(name)
+        finally:
+            os.unlink(name)
+
+    def secure_home(self) -> None:
+        """Make the home and everything in it the owner's only: folders 0700, files 0600 (symbolic links and
+        the owner's other permission bits left as they are)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        for folder, subfolders, names in os.walk(self.home):
+            for path in [Path(folder), *(Path(folder) / name for name in subfolders + names)]:
+                if path.is_symlink():
+                    continue
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    path.chmod(mode & 0o700)
 
     def import_database(self, database: str, arguments: list[str],
                         output: Callable[[str], None] | None = None) -> str:
@@ -355,6 +394,7 @@ class LocalServer:
         if self.status().running:
             raise ServerError("the server must be stopped before an offline import")
         self._write_config()
+        self.secure_home()
         java = shutil.which("java")
         if java is None:
             raise ServerError("Java 17 or 21 is needed to run Neo4j 5.26 (`java` not found on PATH)")
@@ -377,7 +417,7 @@ class LocalServer:
         try:
             with open(log_path, "w") as log, subprocess.Popen(
                     command, env=self._admin_environment(), cwd=self.home, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, umask=PRIVATE_UMASK) as process:
                 for line in process.stdout:  # type: ignore[union-attr]
                     log.write(line)
                     lines.append(line)
@@ -474,6 +514,16 @@ class LocalServer:
         if not self.log_file.exists():
             return "(no log written)"
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """`open(..., opener=_private_opener)` creates the file for its owner only (mode 0600)."""
+    return os.open(path, flags, 0o600)
+
+
+def _write_private(path: Path, text: str) -> None:
+    with open(path, "w", opener=_private_opener) as out:
+        out.write(text)
 
 
 def _is_zombie(pid: int) -> bool:
