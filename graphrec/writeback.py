@@ -15,7 +15,8 @@ for maximum-inner-product search as `embedding_vN_mips` and indexed by the vecto
 Readers find the active version with `cypher/model_active.cypher` and read `n[m.property]`. Since a
 version's vectors are complete before it can be activated and are only removed by `prune` once it is no
 longer active, a reader sees the old version or the new one, never a mix. A write-back killed midway
-leaves the previous version active and intact, and its own Model 'writing' until `prune` removes it.
+leaves the previous version active and intact, and its own Model 'writing': abandoned once its writer is
+gone (`graphrec.writers`), removed by `prune` or by the next write-back.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 
 from graphrec import cypher_files
 from graphrec.db import QueryRunner
+from graphrec.writers import WriterLease, abandoned_versions, writer_identity
 
 LABELS: dict[str, str] = {"user": "User", "item": "Item", "group": "Group"}
 """The kinds of embeddings a write-back takes, and the node label of each."""
@@ -155,24 +157,26 @@ def write_embeddings(
     clock.lap("validate")
 
     _create_model(runner, version, checked, run, max_norm, group_weight)
-    _clear_version(runner, version, batch_size)
-    clock.lap("prepare")
+    with WriterLease(runner, version):  # heartbeats; gives the version up if this block fails
+        remove_abandoned(runner, below=version, batch_size=batch_size)
+        _clear_version(runner, version, batch_size)
+        clock.lap("prepare")
 
-    query = cypher_files.statement(WRITE_METHODS[method])
-    write = _Writer(runner, query, version, item_vectors.shape[1], batch_size, workers, progress)
-    write("item", checked["item"][0], augmented)
-    _create_indexes(runner, version, item_vectors.shape[1])
-    for kind in ("user", "group"):
-        if kind in checked:
-            write(kind, *checked[kind])
-    clock.lap("vectors")
+        query = cypher_files.statement(WRITE_METHODS[method])
+        write = _Writer(runner, query, version, item_vectors.shape[1], batch_size, workers, progress)
+        write("item", checked["item"][0], augmented)
+        _create_indexes(runner, version, item_vectors.shape[1])
+        for kind in ("user", "group"):
+            if kind in checked:
+                write(kind, *checked[kind])
+        clock.lap("vectors")
 
-    _await_indexes(runner, version, index_timeout)
-    clock.lap("index")
+        _await_indexes(runner, version, index_timeout)
+        clock.lap("index")
 
-    _check_counts(runner, version, sum(len(ids) for ids, _ in checked.values()), len(item_vectors))
-    _set_status(runner, version, ["writing"], "ready")
-    clock.lap("ready")
+        _check_counts(runner, version, sum(len(ids) for ids, _ in checked.values()), len(item_vectors))
+        _set_status(runner, version, ["writing"], "ready")
+        clock.lap("ready")
 
     if activate:
         _activate(runner, version)
@@ -244,23 +248,36 @@ def read_embeddings(
 def prune(runner: QueryRunner, keep: int = 2, *, batch_size: int = 10_000) -> list[int]:
     """Remove old versions so that `keep` remain: the active one and the newest 'ready' ones.
 
-    Every other version is removed: older 'ready' ones, 'writing' ones (interrupted write-backs; so never
-    prune while a write-back runs) and 'deleting' ones (interrupted prunes). For each, in this order: its
-    Model is marked 'deleting' (it can no longer be activated), its indexes dropped, its node properties
-    removed `batch_size` nodes per transaction, its Model node deleted. Returns the removed versions.
+    Every other version is removed: older 'ready' ones, abandoned 'writing' ones (interrupted write-backs
+    whose writer is gone, see `graphrec.writers`; a live writer's version is left alone) and 'deleting' ones
+    (interrupted prunes). Each goes by `remove_version`. Returns the removed versions.
     """
     if keep < 1:
         raise ValueError(f"keep must be at least 1 (the active model), not {keep}")
     models = sorted(list_models(runner), key=lambda m: m["version"], reverse=True)
+    abandoned = set(abandoned_versions(runner))
     kept = [m["version"] for m in models if m["active"]]
     kept += [m["version"] for m in models if m["status"] == "ready" and not m["active"]][: keep - len(kept)]
-    removed = [m["version"] for m in models if m["version"] not in kept]
-    for version in removed:
-        if not _set_status(runner, version, ["writing", "ready", "deleting"], "deleting", check=False):
-            continue  # activated meanwhile
-        _clear_version(runner, version, batch_size)
-        runner.run(cypher_files.statement("model_delete"), {"version": version})
-    return removed
+    candidates = [m["version"] for m in models if m["version"] not in kept
+                  and (m["status"] != "writing" or m["version"] in abandoned)]
+    return [version for version in candidates if remove_version(runner, version, batch_size)]
+
+
+def remove_abandoned(runner: QueryRunner, below: int | None = None, *, batch_size: int = 10_000) -> list[int]:
+    """Remove the abandoned 'writing' versions (numbered below `below`, when given); returns them."""
+    versions = [v for v in abandoned_versions(runner) if below is None or v < below]
+    return [version for version in versions if remove_version(runner, version, batch_size)]
+
+
+def remove_version(runner: QueryRunner, version: int, batch_size: int = 10_000) -> bool:
+    """Remove one version that is not active: its Model is marked 'deleting' (it can no longer be activated),
+    its indexes dropped, its node properties removed `batch_size` nodes per transaction, its Model node deleted.
+    Returns False, changing nothing, when the version is active (or activated meanwhile) or does not exist."""
+    if not _set_status(runner, version, ["writing", "ready", "deleting"], "deleting", check=False):
+        return False
+    _clear_version(runner, version, batch_size)
+    runner.run(cypher_files.statement("model_delete"), {"version": version})
+    return True
 
 
 class _Stopwatch:
@@ -363,7 +380,7 @@ def _create_model(
         "index": index_name(version), "similarity_index": similarity_index_name(version),
         "dim": int(checked["item"][1].shape[1]), "max_item_norm": max_norm,
         **{f"{kind}s": len(checked[kind][0]) if kind in checked else 0 for kind in LABELS},
-        **_run_json(run),
+        **_run_json(run), **writer_identity(),
     }
     runner.run(cypher_files.statement("model_create"), {
         "props": props, "group_weight": None if group_weight is None else float(group_weight)})
