@@ -50,7 +50,7 @@ def test_csv_tables_and_property_types_bulk_load_like_online(runner: QueryRunner
     tables = taste_clusters(n_users=60, n_items=40, n_groups=6, seed=3)
     paths: dict[str, object] = dict(tables.to_csv(str(tmp_path)))
     items = tables.items.copy()  # a DataFrame, with a property of each type the importer can store
-    items.loc[:3, "title"] = ['say "hi", twice', "two\nlines", "ünï", ""]
+    items.loc[:3, "title"] = ['say "hi", twice', "two\nlines\rand a carriage return", "ünï", ""]
     items["year"] = [1999, None] + [2001] * (len(items) - 2)
     items["score"] = [0.1 + 0.2, None] + [2.0] * (len(items) - 2)
     items["new"] = [True, None] + [False] * (len(items) - 2)

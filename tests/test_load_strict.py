@@ -227,3 +227,9 @@ def test_a_refused_lightgcn_folder_writes_nothing(runner: QueryRunner, tmp_path:
     with pytest.raises(InputError, match="test.txt, line 2, field 'iid #2'"):
         load_lightgcn(runner, tmp_path)
     assert graph_summary(runner) == EMPTY
+
+
+def test_repeated_weights_that_sum_beyond_a_float_are_refused(tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "user_id,item_id,weight\n1,2,1e308\n1,2,1e308\n")
+    with pytest.raises(InputError, match=r"field 'weight': the weights of the repeated pair \(1, 2\) sum to more"):
+        read_tables(interactions=path)

@@ -297,7 +297,7 @@ def _interactions(table: Table, source_column: str) -> tuple[pd.DataFrame, pd.Se
         "source": sources, "item": table.ids("item_id"), "weight": table.weights(),
         "ts": table.timestamps(), "split": table.splits(), "negatives": None,
     })[INTERACTION_COLUMNS]
-    return merge_repeats(frame), sources
+    return merge_repeats(frame, table.label), sources
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[str, ...]], list[int]]:

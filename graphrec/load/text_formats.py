@@ -46,7 +46,7 @@ def read_lightgcn(directory: str | Path) -> Dataset:
         raise InputError(str(directory / "train.txt"), "no such file (a LightGCN folder needs train.txt)")
     tables = [_lightgcn_file(directory / name, split)
               for name, split in LIGHTGCN_SPLITS.items() if (directory / name).is_file()]
-    dataset = Dataset(user_interactions=merge_repeats(pd.concat(tables, ignore_index=True)))
+    dataset = Dataset(user_interactions=merge_repeats(pd.concat(tables, ignore_index=True), str(directory)))
     for attribute, name in (("users", "user_list.txt"), ("items", "item_list.txt")):
         if (directory / name).is_file():
             setattr(dataset, attribute, _id_list(directory / name))
@@ -70,8 +70,8 @@ def read_group_benchmark(directory: str | Path) -> Dataset:
             _attach_negatives(directory / name, interactions[kind])
     return Dataset(
         memberships=memberships,
-        user_interactions=merge_repeats(interactions["user"]),
-        group_interactions=merge_repeats(interactions["group"]),
+        user_interactions=merge_repeats(interactions["user"], str(directory / "userRating*.txt")),
+        group_interactions=merge_repeats(interactions["group"], str(directory / "groupRating*.txt")),
     )
 
 
