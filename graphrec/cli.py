@@ -129,7 +129,7 @@ SECONDS = _typed(parse_number, 0.001, 86400 * 365, "seconds")
 
 
 def _at_least(low: int, what: str) -> Callable[[str], int]:
-    return _typed(parse_id, low, INT64_MAX, what)
+    return _typed(parse_id, low, None, what)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -302,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
         why = explained.add_parser(kind, parents=[connection], help=f"why ITEM suits {kind.upper()}")
         why.add_argument("id", type=ID, metavar=kind.upper())
         why.add_argument("item", type=ID, metavar="ITEM")
-        why.add_argument("-n", type=K, default=3, help="how many of their own items to show (default 3)")
+        why.add_argument("-n", type=_typed(parse_id, 1, MAX_K, "n"), default=3,
+                         help="how many of their own items to show (default 3)")
         why.add_argument("--json", action="store_true", help="print JSON")
         why.set_defaults(run=_explain, kind=kind)
 

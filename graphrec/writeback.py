@@ -266,14 +266,16 @@ def prune(runner: QueryRunner, keep: int = 2, *, batch_size: int = 10_000) -> li
 def remove_abandoned(runner: QueryRunner, below: int | None = None, *, batch_size: int = 10_000) -> list[int]:
     """Remove the abandoned 'writing' versions (numbered below `below`, when given); returns them."""
     versions = [v for v in abandoned_versions(runner) if below is None or v < below]
-    return [version for version in versions if remove_version(runner, version, batch_size)]
+    return [version for version in versions if remove_version(runner, version, batch_size, statuses=("writing",))]
 
 
-def remove_version(runner: QueryRunner, version: int, batch_size: int = 10_000) -> bool:
-    """Remove one version that is not active: its Model is marked 'deleting' (it can no longer be activated),
-    its indexes dropped, its node properties removed `batch_size` nodes per transaction, its Model node deleted.
-    Returns False, changing nothing, when the version is active (or activated meanwhile) or does not exist."""
-    if not _set_status(runner, version, ["writing", "ready", "deleting"], "deleting", check=False):
+def remove_version(runner: QueryRunner, version: int, batch_size: int = 10_000, *,
+                   statuses: tuple[str, ...] = ("writing", "ready", "deleting")) -> bool:
+    """Remove one version that is not active and has one of `statuses`: its Model is marked 'deleting' (it can
+    no longer be activated), its indexes dropped, its node properties removed `batch_size` nodes per
+    transaction, its Model node deleted. Returns False, changing nothing, when the version is active (or
+    activated meanwhile), has another status or does not exist."""
+    if not _set_status(runner, version, list(statuses), "deleting", check=False):
         return False
     _clear_version(runner, version, batch_size)
     runner.run(cypher_files.statement("model_delete"), {"version": version})
