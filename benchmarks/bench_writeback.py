@@ -4,7 +4,7 @@
         [--batch-size 20000] [--workers 2] [--rounds 2]
 
 Starts a throw-away local server in a temporary folder on free ports, creates the User and Item nodes,
-then runs `graphrec.writeback.write_embeddings` `--rounds` times per method, alternating
+then runs `graphrec.writeback.write_model` `--rounds` times per method, alternating
 ('set', 'procedure', 'set', ...), each a new version that is activated; prints the seconds per stage
 of every write-back, the best total per method, and stops the server.
 """

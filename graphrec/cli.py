@@ -1,10 +1,16 @@
-"""The `graphrec` command line. Every subcommand has `--help`."""
+"""The `graphrec` command line. Every subcommand has `--help`.
+
+Every failure is one line on stderr, `graphrec: error: ...` naming what to fix, with exit code 1; a
+command line that does not parse (an unknown option, an id beyond the 64-bit integers, k out of range...)
+exits with 2. `GRAPHREC_DEBUG=1` shows the traceback of an error instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -18,7 +24,8 @@ from graphrec import cypher_files
 from graphrec.config import ConfigError, resolve_connection
 from graphrec.db import QueryRunner
 from graphrec.load import BulkLoadRefused, InputError
-from graphrec.recommend import EXACT, STRATEGIES, Ranking, RecommendError, Recommender
+from graphrec.load.tokens import INT64_MAX, INT64_MIN, TokenError, parse_id, parse_number, parse_timestamp
+from graphrec.recommend import EXACT, MAX_K, STRATEGIES, Ranking, RecommendError, Recommender
 from graphrec.server.local import LocalServer, ServerError
 
 
@@ -28,49 +35,132 @@ GROUP_CONFIGS = [DEMO_CONFIG.with_name(name) for name in
 """`graphrec evaluate`'s default models: the group model, its baselines and popularity."""
 
 
+class UsageError(ValueError):
+    """A command line that does not parse (exit code 2)."""
+
+    def __init__(self, message: str, prog: str = "graphrec") -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are `UsageError`s, printed in one line by `main`."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, self.prog)
+
+
 def main(argv: list[str] | None = None) -> int:
     # torch_geometric still calls torch.jit.script at import; the deprecation is theirs, not the user's.
     warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 2
     try:
+        args = parser.parse_args(argv)
+        if not hasattr(args, "run"):
+            raise UsageError("a command is needed")
         return args.run(args) or 0
-    except (ConfigError, ServerError, InputError, BulkLoadRefused, RecommendError, FileNotFoundError,
-            ValueError) as error:
-        print(f"graphrec: error: {error}", file=sys.stderr)
-        return 1
-    except neo4j.exceptions.Neo4jError as error:
-        print(f"graphrec: Neo4j refused: {error.code}: {error.message}", file=sys.stderr)
-        return 1
-    except neo4j.exceptions.DriverError as error:
-        print(f"graphrec: cannot reach Neo4j: {error}\n(is it running? `graphrec neo4j status`, "
-              "`graphrec neo4j start`)", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print("graphrec: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # every failure becomes one line; GRAPHREC_DEBUG=1 shows the traceback
+        if os.environ.get("GRAPHREC_DEBUG"):
+            raise
+        message, code = describe_error(error)
+        print(message, file=sys.stderr)
+        return code
+
+
+def describe_error(error: Exception) -> tuple[str, int]:
+    """The one line a failed command prints, and its exit code (2: usage, 1: anything else)."""
+    if isinstance(error, UsageError):
+        return _one_line(f"{error.prog}: error: {error} (see `{error.prog} --help`)"), 2
+    if isinstance(error, neo4j.exceptions.AuthError):
+        return _one_line(f"graphrec: error: Neo4j refused the credentials ({error.message}): check --user and "
+                         "the password (NEO4J_PASSWORD, --password-file)"), 1
+    if isinstance(error, neo4j.exceptions.Neo4jError):
+        return _one_line(f"graphrec: Neo4j refused: {error.code}: {error.message}"), 1
+    if isinstance(error, neo4j.exceptions.DriverError):
+        return _one_line(f"graphrec: cannot reach Neo4j: {' '.join(str(error).split())} (is it running? "
+                         "`graphrec neo4j status`, `graphrec neo4j start`)"), 1
+    known = (ConfigError, ServerError, InputError, BulkLoadRefused, RecommendError, ValueError, OSError,
+             LookupError, RuntimeError)  # BackupRefused, WritebackError, ForgetError, ServerGone among them
+    if isinstance(error, known):
+        return _one_line(f"graphrec: error: {error}"), 1
+    return _one_line(f"graphrec: internal error: {type(error).__name__}: {error} (please report it with the "
+                     "command line; GRAPHREC_DEBUG=1 shows the traceback)"), 1
+
+
+def _one_line(message: str) -> str:
+    """The first line of a message (blanks collapsed); further lines (a log's end) are left to GRAPHREC_DEBUG=1."""
+    lines = [line for line in message.strip().splitlines() if line.strip()] or ["(no message)"]
+    first = " ".join(lines[0].split())
+    if len(lines) > 1:
+        first = first.rstrip(":") + " (GRAPHREC_DEBUG=1 shows the rest)"
+    return first
+
+
+def _typed(parse: Callable[[str], Any], low: float | None = None, high: float | None = None,
+           what: str = "") -> Callable[[str], Any]:
+    """An argparse `type`: `parse` (a strict token parser), then the range [low, high]."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except TokenError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{text!r} is out of range: {what or 'it'} must be {bounds}")
+        return value
+
+    return convert
+
+
+def _memory(text: str) -> str:
+    """A JVM memory size such as 512m or 2g."""
+    if not re.fullmatch(r"[1-9][0-9]*[kmgKMG]?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a memory size such as 512m or 2g")
+    return text
+
+
+ID = _typed(parse_id)
+"""An id argument: a 64-bit integer in plain digits (graphrec.load.tokens)."""
+K = _typed(parse_id, 1, MAX_K, "k")
+PORT = _typed(parse_id, 1, 65535, "a port")
+SECONDS = _typed(parse_number, 0.001, 86400 * 365, "seconds")
+
+
+def _at_least(low: int, what: str) -> Callable[[str], int]:
+    return _typed(parse_id, low, None, what)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="graphrec", description=__doc__)
+    parser = _Parser(prog="graphrec", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     connection = argparse.ArgumentParser(add_help=False)
     group = connection.add_argument_group("connection (default: NEO4J_* variables, else the local server)")
     group.add_argument("--uri", help="Bolt URI, e.g. bolt://127.0.0.1:7687 (NEO4J_URI)")
     group.add_argument("--user", help="user name (NEO4J_USER, default neo4j)")
-    group.add_argument("--password", help="password (NEO4J_PASSWORD)")
+    group.add_argument("--password-file", type=Path, metavar="FILE",
+                       help="read the password from FILE's first line ('-': standard input)")
+    group.add_argument("--password", help="the password itself: visible to other local users (ps) while the "
+                                          "command runs; prefer NEO4J_PASSWORD or --password-file")
     group.add_argument("--database", help="database name (NEO4J_DATABASE, default neo4j)")
 
     neo4j_cmd = commands.add_parser("neo4j", help="run a local Neo4j 5.26 Community server with java")
     server_cmds = neo4j_cmd.add_subparsers(title="actions", metavar="ACTION", required=True)
     start = server_cmds.add_parser("start", help="fetch (once), configure and start the server; wait for Bolt")
-    start.add_argument("--bolt-port", type=int, help="Bolt port (default: last start's, else 7687)")
-    start.add_argument("--http-port", type=int, help="HTTP/Browser port (default: last start's, else 7474)")
-    start.add_argument("--heap", default="1g", help="JVM heap (default 1g)")
-    start.add_argument("--pagecache", default="512m", help="page cache (default 512m)")
-    start.add_argument("--password", help="password set on the first start (default: generated)")
-    start.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for Bolt (default 180)")
+    start.add_argument("--bolt-port", type=PORT, help="Bolt port (default: last start's, else 7687)")
+    start.add_argument("--http-port", type=PORT, help="HTTP/Browser port (default: last start's, else 7474)")
+    start.add_argument("--heap", type=_memory, default="1g", help="JVM heap (default 1g)")
+    start.add_argument("--pagecache", type=_memory, default="512m", help="page cache (default 512m)")
+    start.add_argument("--password-file", type=Path, metavar="FILE",
+                       help="the password set on the first start, from FILE's first line ('-': standard input; "
+                            "default: generated)")
+    start.add_argument("--password", help="the password itself (visible to other local users while the command "
+                                          "runs: prefer --password-file)")
+    start.add_argument("--timeout", type=SECONDS, default=180.0, help="seconds to wait for Bolt (default 180)")
     start.set_defaults(run=_neo4j_start)
     server_cmds.add_parser("stop", help="shut the server down cleanly").set_defaults(run=_neo4j_stop)
     server_cmds.add_parser("status", help="whether it runs, and where").set_defaults(run=_neo4j_status)
@@ -81,9 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="load data (validated first; idempotent)")
     formats = load.add_subparsers(title="formats", metavar="FORMAT", required=True)
     writing = argparse.ArgumentParser(add_help=False)
-    writing.add_argument("--batch-size", type=int, default=20_000,
+    writing.add_argument("--batch-size", type=_at_least(1, "the batch size"), default=20_000,
                          help="rows per transaction (default 20000; not with --bulk)")
-    writing.add_argument("--workers", type=int, default=2, help="concurrent writers (default 2; not with --bulk)")
+    writing.add_argument("--workers", type=_typed(parse_id, 1, 64, "workers"), default=2,
+                         help="concurrent writers (default 2; not with --bulk)")
     writing.add_argument("--bulk", action="store_true",
                          help="a first load into the local server of `graphrec neo4j start`, offline "
                               "(neo4j-admin database import full), then the schema: the same graph, faster. "
@@ -115,11 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", parents=[connection],
                                  help="export a subgraph snapshot (PyTorch Geometric) to a folder")
     export.add_argument("--out", type=Path, required=True, help="folder to write the snapshot into")
-    export.add_argument("--since", type=int, help="only interactions with ts >= SINCE (Unix seconds)")
-    export.add_argument("--users", type=int, nargs="+", metavar="ID", help="these users and their neighbourhood")
-    export.add_argument("--groups", type=int, nargs="+", metavar="ID", help="these groups and their neighbourhood")
-    export.add_argument("--hops", type=int, default=0, help="neighbourhood size around --users/--groups (default 0)")
-    export.add_argument("--min-interactions", type=int, default=0,
+    export.add_argument("--since", type=_typed(parse_timestamp),
+                        help="only interactions with ts >= SINCE (Unix seconds or an ISO 8601 date-time with offset)")
+    export.add_argument("--users", type=ID, nargs="+", metavar="ID", help="these users and their neighbourhood")
+    export.add_argument("--groups", type=ID, nargs="+", metavar="ID", help="these groups and their neighbourhood")
+    export.add_argument("--hops", type=_typed(parse_id, 0, 10, "hops"), default=0,
+                        help="neighbourhood size around --users/--groups (default 0)")
+    export.add_argument("--min-interactions", type=_at_least(0, "the minimum"), default=0,
                         help="only users with at least this many train interactions (default 0)")
     export.set_defaults(run=_export)
 
@@ -127,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="export, fit the configuration's model, evaluate it and write it back")
     train.add_argument("--config", type=Path, required=True,
                        help="a run configuration naming the model, e.g. training/gowalla-filter.toml")
-    train.add_argument("--epochs", type=int, help="override [train] epochs (trained kinds)")
+    train.add_argument("--epochs", type=_at_least(1, "epochs"), help="override [train] epochs (trained kinds)")
     train.add_argument("--run-dir", type=Path, help="where the run's files go (default runs/<config name>)")
     train.add_argument("--resume", action="store_true", help="continue the run's last checkpoint")
     train.add_argument("--no-write-back", action="store_true", help="fit and evaluate only")
@@ -151,27 +244,54 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", parents=[connection], help="the trained models; which is active")
     models.add_argument("--json", action="store_true", help="print the rows as JSON")
     models.set_defaults(run=_models)
+    forget = commands.add_parser("forget", help="delete a user and everything stored about them; name the model "
+                                                "versions that still carry what was learned from them")
+    forgettable = forget.add_subparsers(title="what", metavar="user", required=True)
+    forget_user = forgettable.add_parser(
+        "user", parents=[connection],
+        help="delete USER's node, interactions, memberships and vectors in every model version")
+    forget_user.add_argument("id", type=ID, metavar="USER")
+    forget_user.add_argument("--json", action="store_true", help="print JSON")
+    forget_user.set_defaults(run=_forget_user)
+
+    for name, verb in (("backup", "dump the local server's database into the file PATH"),
+                       ("restore", "replace the local server's database with the archive PATH")):
+        saving = commands.add_parser(
+            name, help=f"{verb} (neo4j-admin; a running server is stopped meanwhile and started again)")
+        saving.add_argument("path", type=Path, metavar="PATH")
+        saving.add_argument("--database", default="neo4j", help="the database (default neo4j)")
+        saving.add_argument("--force", action="store_true",
+                            help="overwrite an existing file" if name == "backup" else
+                            "replace a database that holds nodes")
+        saving.set_defaults(run=_backup if name == "backup" else _restore)
+
+    prune = commands.add_parser("prune", parents=[connection],
+                                help="remove old model versions: keep the active one and the newest ready ones; "
+                                     "abandoned write-backs (writer gone) go too, a live writer's never")
+    prune.add_argument("--keep", type=_at_least(1, "--keep"), default=2,
+                       help="versions to keep, the active one included (default 2)")
+    prune.set_defaults(run=_prune)
     activate = commands.add_parser("activate", parents=[connection], help="serve the embeddings of VERSION")
-    activate.add_argument("version", type=int)
+    activate.add_argument("version", type=_at_least(1, "a version"))
     activate.set_defaults(run=_activate)
 
     serving = argparse.ArgumentParser(add_help=False, parents=[connection])
-    serving.add_argument("-k", type=int, default=10, help="how many items (default 10)")
+    serving.add_argument("-k", type=K, default=10, help=f"how many items, 1 to {MAX_K} (default 10)")
     serving.add_argument("--filter", action="append", default=[], metavar="PROPERTY=VALUE",
                          help="only items whose PROPERTY equals VALUE (JSON when it parses, else a string)")
     serving.add_argument("--json", action="store_true", help="print JSON")
     serving.add_argument("--exact", action="store_true",
                          help="scan every item instead of taking candidates from the vector index (slower)")
     excluding = argparse.ArgumentParser(add_help=False)
-    excluding.add_argument("--exclude", type=int, nargs="+", default=[], metavar="ITEM", help="never these items")
+    excluding.add_argument("--exclude", type=ID, nargs="+", default=[], metavar="ITEM", help="never these items")
     recommend = commands.add_parser("recommend", help="top-k items for a user or a group (active model)")
     subjects = recommend.add_subparsers(title="for", metavar="user|group", required=True)
     for_user = subjects.add_parser("user", parents=[serving, excluding],
                                    help="by the user's vector; new users folded in, users without history: popular")
-    for_user.add_argument("id", type=int, metavar="USER")
+    for_user.add_argument("id", type=ID, metavar="USER")
     for_user.set_defaults(run=_recommend_user)
     for_group = subjects.add_parser("group", parents=[serving, excluding], help="by a group strategy")
-    for_group.add_argument("id", type=int, metavar="GROUP")
+    for_group.add_argument("id", type=ID, metavar="GROUP")
     for_group.add_argument("--strategy", choices=STRATEGIES, default="combined",
                            help="how members' scores make the group's (default combined: the group's own "
                                 "vector mixed with the members' average, or the average without one)")
@@ -179,15 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also leave out items any member already has")
     for_group.set_defaults(run=_recommend_group)
     similar = commands.add_parser("similar", parents=[serving], help="items most similar to ITEM (cosine)")
-    similar.add_argument("id", type=int, metavar="ITEM")
+    similar.add_argument("id", type=ID, metavar="ITEM")
     similar.set_defaults(run=_similar)
     explain = commands.add_parser("explain", help="why an item suits a user or a group")
     explained = explain.add_subparsers(title="for", metavar="user|group", required=True)
     for kind in ("user", "group"):
         why = explained.add_parser(kind, parents=[connection], help=f"why ITEM suits {kind.upper()}")
-        why.add_argument("id", type=int, metavar=kind.upper())
-        why.add_argument("item", type=int, metavar="ITEM")
-        why.add_argument("-n", type=int, default=3, help="how many of their own items to show (default 3)")
+        why.add_argument("id", type=ID, metavar=kind.upper())
+        why.add_argument("item", type=ID, metavar="ITEM")
+        why.add_argument("-n", type=_typed(parse_id, 1, MAX_K, "n"), default=3,
+                         help="how many of their own items to show (default 3)")
         why.add_argument("--json", action="store_true", help="print JSON")
         why.set_defaults(run=_explain, kind=kind)
 
@@ -200,14 +321,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _runner(args: argparse.Namespace) -> QueryRunner:
-    return QueryRunner(resolve_connection(args.uri, args.user, args.password, args.database))
+    return QueryRunner(resolve_connection(args.uri, args.user, _password(args), args.database))
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    """`--password`, or the first line of `--password-file` ('-': standard input), or None."""
+    if args.password_file is None:
+        return args.password
+    if args.password is not None:
+        raise UsageError("give --password or --password-file, not both")
+    source = args.password_file
+    text = sys.stdin.readline() if str(source) == "-" else source.read_text(encoding="utf-8").partition("\n")[0]
+    password = text.rstrip("\r\n")
+    if not password:
+        raise ConfigError(f"{'standard input' if str(source) == '-' else source} holds no password on its first line")
+    return password
 
 
 def _neo4j_start(args: argparse.Namespace) -> int:
     server = LocalServer.from_environment(bolt_port=args.bolt_port, http_port=args.http_port,
                                           heap=args.heap, pagecache=args.pagecache)
     already = server.status().running
-    status = server.start(password=args.password, timeout=args.timeout)
+    status = server.start(password=_password(args), timeout=args.timeout)
     print(("already running\n" if already else "started\n") + status.describe())
     return 0
 
@@ -329,14 +464,93 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _models(args: argparse.Namespace) -> int:
     from graphrec.writeback import list_models
+    from graphrec.writers import writers
 
     with _runner(args) as runner:
         rows = list_models(runner)
+        gone = {row["version"]: row["gone"] for row in writers(runner)}
+    for row in rows:  # abandoned: a 'writing' version whose writer is gone (graphrec.writers)
+        row["abandoned"] = gone.get(row["version"], False) if row["status"] == "writing" else None
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
+        return 0
+    shown = ("version", "active", "status", "created", "property", "dim", "users", "items", "groups", "metrics")
+    print(format_table([{**{key: row.get(key) for key in shown},
+                         "status": row["status"] + (" (abandoned: writer gone)" if row["abandoned"] else "")}
+                        for row in rows]))
+    abandoned = [row["version"] for row in rows if row["abandoned"]]
+    if abandoned:
+        print(f"abandoned write-backs: {', '.join(f'v{v}' for v in abandoned)}; `graphrec prune` removes them "
+              "(the next write-back does too)")
+    return 0
+
+
+def _forget_user(args: argparse.Namespace) -> int:
+    from graphrec.forget import forget_user
+
+    with _runner(args) as runner:
+        done = forget_user(runner, args.id)
+    if args.json:
+        print(json.dumps(asdict(done), indent=2))
+        return 0
+    groups = f" (groups {', '.join(map(str, done.groups))})" if done.groups else ""
+    vectors = f" ({', '.join(done.vectors)})" if done.vectors else ""
+    print(f"forgot user {done.user}: deleted the node, {done.interactions} interactions, {done.memberships} "
+          f"memberships{groups} and {len(done.vectors)} vectors{vectors}")
+    if done.models:
+        print(f"model versions that still carry what was learned from user {done.user} (every version created "
+              "before this forget):")
+        for model in done.models:
+            state = model["status"] + (", active" if model["active"] else "")
+            print(f"  v{model['version']} ({state}): {', '.join(model['stored']) or 'no stored data'}")
+        print("to stop using it: retrain without the user (`graphrec train --config CONFIG`), then `graphrec prune "
+              "--keep 1` removes the older versions; recomputing a training-free model automatically is not "
+              "part of this command")
     else:
-        shown = ("version", "active", "status", "created", "property", "dim", "users", "items", "groups", "metrics")
-        print(format_table([{key: row.get(key) for key in shown} for row in rows]))
+        print(f"no stored model version learned from user {done.user}")
+    print(f"not touched, outside the database: training run folders (runs/...: checkpoint.pt holds every user's "
+          f"vector) and exported snapshots (`graphrec export --out`) that include user {done.user}: delete them")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from graphrec.backup import backup
+
+    server = _local_server_only("backup")
+    path = backup(server, args.path, database=args.database, force=args.force)
+    print(f"database '{args.database}' of {server.home} backed up into {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from graphrec.backup import restore
+
+    server = _local_server_only("restore")
+    restore(server, args.path, database=args.database, force=args.force)
+    print(f"database '{args.database}' of {server.home} restored from {args.path}")
+    print(server.status().describe())
+    return 0
+
+
+def _local_server_only(what: str) -> LocalServer:
+    """The local server of `graphrec neo4j start`; an error when NEO4J_URI names another server."""
+    server = LocalServer.from_environment()
+    uri = os.environ.get("NEO4J_URI")
+    if uri and uri.rstrip("/") not in (server.bolt_uri, server.bolt_uri.replace("127.0.0.1", "localhost")):
+        raise ConfigError(f"{what} works on the local server graphrec manages ({server.bolt_uri}, home "
+                          f"{server.home}), not on NEO4J_URI={uri}; unset it (or set GRAPHREC_NEO4J_HOME)")
+    return server
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from graphrec.writeback import list_models, prune
+
+    with _runner(args) as runner:
+        removed = prune(runner, keep=args.keep)
+        left = list_models(runner)
+    print(f"removed: {', '.join(f'v{v}' for v in removed) or 'nothing'}; left: "
+          + (", ".join(f"v{m['version']} ({m['status']}{', active' if m['active'] else ''})" for m in left)
+             or "no model"))
     return 0
 
 
@@ -350,17 +564,28 @@ def _activate(args: argparse.Namespace) -> int:
 
 
 def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """`name=value` pairs → parameters; a value is JSON when it parses as JSON, else a string."""
+    """`name=value` pairs → parameters; a value is JSON when it parses as JSON, else a string.
+
+    Raises `UsageError` for a pair without `=` and for integers beyond the 64-bit range Neo4j stores.
+    """
     params: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.isidentifier():
-            raise ValueError(f"--param wants NAME=VALUE, got {pair!r}")
+            raise UsageError(f"--param wants NAME=VALUE, got {pair!r}")
         try:
             params[name] = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             params[name] = value
+        _check_integers(params[name], name)
     return params
+
+
+def _check_integers(value: Any, name: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+        raise UsageError(f"{name}: {value} is beyond the 64-bit integers Neo4j stores")
+    for inner in (value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()):
+        _check_integers(inner, name)
 
 
 def _cypher(args: argparse.Namespace) -> int:

@@ -45,11 +45,11 @@ def resolve_connection(
             if not local.is_configured():
                 raise ConfigError(
                     "no Neo4j server configured: run `graphrec neo4j start`, or set NEO4J_URI "
-                    "(and NEO4J_PASSWORD) or pass --uri/--password"
+                    "(and NEO4J_PASSWORD) or pass --uri and --password-file"
                 )
             uri = local.bolt_uri
         if password is None:
             if uri != local.bolt_uri or not local.password_file.exists():
-                raise ConfigError(f"no password for {uri}: set NEO4J_PASSWORD or pass --password")
+                raise ConfigError(f"no password for {uri}: set NEO4J_PASSWORD or pass --password-file")
             password = local.password()
     return Connection(uri=uri, user=user, password=password, database=database)

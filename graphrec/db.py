@@ -3,20 +3,52 @@
 Every query graphrec sends goes through a `QueryRunner`: `run` for a statement and its parameters, `run_file`
 for a statement kept in `cypher/`, and `write_batches` for bulk `UNWIND $rows` writes, one transaction per
 batch. Unit tests can swap in any object with the same methods to check the Cypher that would be sent.
+
+Transient failures (a deadlock, a leader switch, a server restarting or briefly unreachable: the driver's
+retryable errors) are retried with exponential backoff, 0.1 s doubling up to 2 s between tries, for
+`retry_seconds` (default `$GRAPHREC_RETRY_SECONDS`, else 10 s); a server that still does not answer then
+raises `ServerGone`, whose message names the URI and what to check. Statements run by `run` are retried
+whole, so graphrec's statements are idempotent (`MERGE`, `SET`, `REMOVE`) or fail loudly when repeated
+(`CREATE` of a Model, refused by its uniqueness constraint).
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import neo4j
 from tqdm import tqdm
 
 from graphrec import cypher_files
-from graphrec.config import Connection
+from graphrec.config import ConfigError, Connection
+
+DEFAULT_RETRY_SECONDS = 10.0
+"""How long transient errors are retried when `$GRAPHREC_RETRY_SECONDS` is not set."""
+
+T = TypeVar("T")
+
+
+class ServerGone(ConnectionError):
+    """The server did not answer, even after retrying for `retry_seconds`."""
+
+
+def default_retry_seconds() -> float:
+    """`$GRAPHREC_RETRY_SECONDS` when set (a number >= 0), else `DEFAULT_RETRY_SECONDS`."""
+    value = os.environ.get("GRAPHREC_RETRY_SECONDS")
+    if value is None:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ConfigError(f"GRAPHREC_RETRY_SECONDS must be a number of seconds >= 0, not {value!r}")
+    return seconds
 
 
 class QueryRunner:
@@ -24,15 +56,22 @@ class QueryRunner:
 
     Args:
         connection (Connection): where to connect and as whom.
+        retry_seconds (float, optional): how long transient errors are retried (default:
+            `default_retry_seconds()`).
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, retry_seconds: float | None = None) -> None:
         self.connection = connection
         self.database = connection.database
-        self.driver = neo4j.GraphDatabase.driver(
-            connection.uri, auth=(connection.user, connection.password),
-            notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
-        )
+        self.retry_seconds = default_retry_seconds() if retry_seconds is None else retry_seconds
+        try:
+            self.driver = neo4j.GraphDatabase.driver(
+                connection.uri, auth=(connection.user, connection.password),
+                notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
+                max_transaction_retry_time=self.retry_seconds,
+            )
+        except (ValueError, neo4j.exceptions.ConfigurationError) as error:
+            raise ConfigError(f"cannot use the Neo4j URI {connection.uri!r}: {error}") from None
 
     def __enter__(self) -> QueryRunner:
         return self
@@ -48,15 +87,44 @@ class QueryRunner:
 
     def verify(self) -> None:
         """Raise if the server cannot be reached or the credentials are refused."""
-        self.driver.verify_connectivity()
+        self.retrying(self.driver.verify_connectivity)
 
     def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement in an auto-commit transaction and return its rows as dicts.
 
-        Auto-commit, so that statements with `CALL { ... } IN TRANSACTIONS` run too.
+        Auto-commit, so that statements with `CALL { ... } IN TRANSACTIONS` run too; retried whole on a
+        transient error (see the module docstring).
         """
-        with self.driver.session(database=self.database) as session:
-            return session.run(query, params or {}).data()
+
+        def attempt() -> list[dict[str, Any]]:
+            with self.driver.session(database=self.database) as session:
+                return session.run(query, params or {}).data()
+
+        return self.retrying(attempt)
+
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """`attempt()`, tried again after transient errors with backoff for `retry_seconds`; raises
+        `ServerGone` when the server still does not answer, the last error otherwise."""
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                return attempt()
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
+                left = deadline - time.monotonic()
+                if error.is_retryable() and left > 0:
+                    time.sleep(min(delay, left))
+                    delay = min(delay * 2, 2.0)
+                    continue
+                if isinstance(error, (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)):
+                    raise self._gone(error) from error
+                raise
+
+    def _gone(self, error: Exception) -> ServerGone:
+        reason = " ".join(str(error).split())
+        return ServerGone(f"Neo4j at {self.connection.uri} does not answer (retried for {self.retry_seconds:g} s: "
+                          f"{reason}); is it running (`graphrec neo4j status`, `graphrec neo4j start`), and are "
+                          "--uri / NEO4J_URI right?")
 
     def run_file(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run every statement of `cypher/<name>.cypher` in order; return the last one's rows."""
@@ -101,9 +169,13 @@ class QueryRunner:
         with tqdm(total=total, desc=desc, unit="row", disable=desc is None or total <= batch_size) as bar:
 
             def write(stream: Sequence[Any]) -> None:
+                # execute_write retries transient errors itself, for max_transaction_retry_time.
                 with self.driver.session(database=self.database) as session:
                     for batch in _chunks(stream, batch_size):
-                        session.execute_write(_consume, query, {**(params or {}), "rows": batch})
+                        try:
+                            session.execute_write(_consume, query, {**(params or {}), "rows": batch})
+                        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired) as error:
+                            raise self._gone(error) from error
                         with lock:
                             bar.update(len(batch))
 

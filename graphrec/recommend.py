@@ -28,6 +28,7 @@ from typing import Any
 
 from graphrec import cypher_files
 from graphrec.db import QueryRunner
+from graphrec.writeback import is_reserved_property
 
 STRATEGIES = ("combined", "average", "least_misery", "most_pleasure", "borda", "group")
 """Group strategies (see `cypher/recommend_group.cypher`); 'combined' mixes the group's own vector with the
@@ -219,8 +220,8 @@ def _first(rows: list[dict[str, Any]], key: str) -> Any:
 
 
 def _id(kind: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RecommendError(f"a {kind} id is an integer, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**63) <= value < 2**63:
+        raise RecommendError(f"a {kind} id is an integer from -2**63 to 2**63 - 1, not {value!r}")
     return value
 
 
@@ -243,7 +244,7 @@ def _count(name: str, value: Any) -> int:
 def _filter(filter: Mapping[str, Any] | None) -> dict[str, Any]:
     checked = dict(filter or {})
     for key, value in checked.items():
-        if not isinstance(key, str) or not key or key == "id" or key.startswith("embedding_v"):
+        if not isinstance(key, str) or not key or is_reserved_property(key):
             raise RecommendError(f"cannot filter on item property {key!r}")
         if not isinstance(value, (str, int, float, bool)):
             raise RecommendError(f"a filter value is a string, number or boolean, not {value!r} (for {key!r})")

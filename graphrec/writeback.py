@@ -22,8 +22,8 @@ A write-back goes:
 Readers find the active version with `cypher/model_active.cypher` and read `n[m.property]` and
 `[:$(m.similar)]`. Since a version's data is complete before it can be activated and is only removed by
 `prune` once it is no longer active, a reader sees the old version or the new one, never a mix. A
-write-back killed midway leaves the previous version active and intact, and its own Model 'writing' until
-`prune` removes it.
+write-back killed midway leaves the previous version active and intact, and its own Model 'writing':
+abandoned once its writer is gone (`graphrec.writers`), removed by `prune` or by the next write-back.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ import numpy as np
 from graphrec import cypher_files
 from graphrec.db import QueryRunner
 from graphrec.model.base import Stored
+from graphrec.writers import WriterLease, abandoned_versions, writer_identity
 
 LABELS: dict[str, str] = {"user": "User", "item": "Item", "group": "Group"}
 """The kinds of embeddings a write-back takes, and the node label of each."""
@@ -56,7 +57,16 @@ RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
 MAX_DIMENSIONS = 4095
 """The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
 
-_GENERATED_NAME = re.compile(r"embedding_v[1-9][0-9]*(_mips|_fold)?")
+EMBEDDING_PREFIX = "embedding_v"
+"""Version N's vectors are the node property `embedding_vN` (items also `embedding_vN_mips` and `embedding_vN_fold`)."""
+
+RESERVED_PROPERTIES = frozenset({"id"})
+"""Node properties graphrec owns: the node key."""
+
+RESERVED_PROPERTY_PREFIXES: tuple[str, ...] = (EMBEDDING_PREFIX,)
+"""Prefixes of the node properties that models write back; one line per new kind of written-back property."""
+
+_GENERATED_NAME = re.compile(re.escape(EMBEDDING_PREFIX) + r"[1-9][0-9]*(_mips|_fold)?")
 _SIMILAR_TYPE = re.compile(r"SIMILAR_v[1-9][0-9]*")
 _ID_CHUNK = 50_000
 
@@ -65,11 +75,17 @@ class WritebackError(ValueError):
     """Embeddings that cannot be written (nothing was), or a version that cannot be activated."""
 
 
+def is_reserved_property(name: str) -> bool:
+    """Whether `name` is a node property graphrec writes itself (`RESERVED_PROPERTIES`, or a name starting with
+    one of `RESERVED_PROPERTY_PREFIXES`), which no loaded file may set."""
+    return name in RESERVED_PROPERTIES or name.startswith(RESERVED_PROPERTY_PREFIXES)
+
+
 def property_name(version: int) -> str:
     """The node property holding version `version`'s vectors: `embedding_v<version>`."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise WritebackError(f"a model version is a positive integer, not {version!r}")
-    return f"embedding_v{version}"
+    return f"{EMBEDDING_PREFIX}{version}"
 
 
 def mips_property_name(version: int) -> str:
@@ -170,32 +186,34 @@ def write_model(
     clock.lap("validate")
 
     _create_model(runner, version, checked, stored, run, max_norm, neighbours)
-    _clear_version(runner, version, batch_size)
-    clock.lap("prepare")
+    with WriterLease(runner, version):  # heartbeats; gives the version up if this block fails
+        remove_abandoned(runner, below=version, batch_size=batch_size)
+        _clear_version(runner, version, batch_size)
+        clock.lap("prepare")
 
-    if checked:
-        dim = checked["item"][1].shape[1]
-        query = cypher_files.statement(WRITE_METHODS[method])
-        write = _Writer(runner, query, version, dim, batch_size, workers, progress)
-        write("item", checked["item"][0], augmented)
-        _create_indexes(runner, version, dim)
-        for kind in ("user", "group"):
-            if kind in checked:
-                write(kind, *checked[kind])
-        if fold is not None:
-            write("fold", *fold)
-    clock.lap("vectors")
-    if neighbours is not None:
-        _write_neighbours(runner, version, neighbours, batch_size, progress)
-    clock.lap("neighbours")
+        if checked:
+            dim = checked["item"][1].shape[1]
+            query = cypher_files.statement(WRITE_METHODS[method])
+            write = _Writer(runner, query, version, dim, batch_size, workers, progress)
+            write("item", checked["item"][0], augmented)
+            _create_indexes(runner, version, dim)
+            for kind in ("user", "group"):
+                if kind in checked:
+                    write(kind, *checked[kind])
+            if fold is not None:
+                write("fold", *fold)
+        clock.lap("vectors")
+        if neighbours is not None:
+            _write_neighbours(runner, version, neighbours, batch_size, progress)
+        clock.lap("neighbours")
 
-    if checked:
-        _await_indexes(runner, version, index_timeout)
-    clock.lap("index")
+        if checked:
+            _await_indexes(runner, version, index_timeout)
+        clock.lap("index")
 
-    _check_counts(runner, version, checked, fold, neighbours)
-    _set_status(runner, version, ["writing"], "ready")
-    clock.lap("ready")
+        _check_counts(runner, version, checked, fold, neighbours)
+        _set_status(runner, version, ["writing"], "ready")
+        clock.lap("ready")
 
     if activate:
         _activate(runner, version)
@@ -267,23 +285,39 @@ def read_embeddings(
 def prune(runner: QueryRunner, keep: int = 2, *, batch_size: int = 10_000) -> list[int]:
     """Remove old versions so that `keep` remain: the active one and the newest 'ready' ones.
 
-    Every other version is removed: older 'ready' ones, 'writing' ones (interrupted write-backs; so never
-    prune while a write-back runs) and 'deleting' ones (interrupted prunes). For each, in this order: its
-    Model is marked 'deleting' (it can no longer be activated), its indexes dropped, its node properties
-    removed and its relationships deleted `batch_size` per transaction, its Model node deleted. Returns the removed versions.
+    Every other version is removed: older 'ready' ones, abandoned 'writing' ones (interrupted write-backs
+    whose writer is gone, see `graphrec.writers`; a live writer's version is left alone) and 'deleting' ones
+    (interrupted prunes). Each goes by `remove_version`: its vectors, item–item relationships and indexes.
+    Returns the removed versions.
     """
     if keep < 1:
         raise ValueError(f"keep must be at least 1 (the active model), not {keep}")
     models = sorted(list_models(runner), key=lambda m: m["version"], reverse=True)
+    abandoned = set(abandoned_versions(runner))
     kept = [m["version"] for m in models if m["active"]]
     kept += [m["version"] for m in models if m["status"] == "ready" and not m["active"]][: keep - len(kept)]
-    removed = [m["version"] for m in models if m["version"] not in kept]
-    for version in removed:
-        if not _set_status(runner, version, ["writing", "ready", "deleting"], "deleting", check=False):
-            continue  # activated meanwhile
-        _clear_version(runner, version, batch_size)
-        runner.run(cypher_files.statement("model_delete"), {"version": version})
-    return removed
+    candidates = [m["version"] for m in models if m["version"] not in kept
+                  and (m["status"] != "writing" or m["version"] in abandoned)]
+    return [version for version in candidates if remove_version(runner, version, batch_size)]
+
+
+def remove_abandoned(runner: QueryRunner, below: int | None = None, *, batch_size: int = 10_000) -> list[int]:
+    """Remove the abandoned 'writing' versions (numbered below `below`, when given); returns them."""
+    versions = [v for v in abandoned_versions(runner) if below is None or v < below]
+    return [version for version in versions if remove_version(runner, version, batch_size, statuses=("writing",))]
+
+
+def remove_version(runner: QueryRunner, version: int, batch_size: int = 10_000, *,
+                   statuses: tuple[str, ...] = ("writing", "ready", "deleting")) -> bool:
+    """Remove one version that is not active and has one of `statuses`: its Model is marked 'deleting' (it can
+    no longer be activated), its indexes dropped, its node properties removed `batch_size` nodes per
+    transaction, its Model node deleted. Returns False, changing nothing, when the version is active (or
+    activated meanwhile), has another status or does not exist."""
+    if not _set_status(runner, version, list(statuses), "deleting", check=False):
+        return False
+    _clear_version(runner, version, batch_size)
+    runner.run(cypher_files.statement("model_delete"), {"version": version})
+    return True
 
 
 class _Stopwatch:
@@ -422,7 +456,7 @@ def _create_model(
         "neighbours": 0 if neighbours is None else len(neighbours[0]),
         "dim": int(checked["item"][1].shape[1]) if vectors else None, "max_item_norm": max_norm,
         **{f"{kind}s": len(checked[kind][0]) if kind in checked else 0 for kind in LABELS},
-        **_run_json(run),
+        **_run_json(run), **writer_identity(),
     }
     runner.run(cypher_files.statement("model_create"), {
         "props": props, "group_weight": None if stored.group_weight is None else float(stored.group_weight)})

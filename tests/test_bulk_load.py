@@ -21,14 +21,15 @@ pytestmark = pytest.mark.neo4j
 
 
 def dump(runner: QueryRunner) -> dict[str, object]:
-    """Every node and relationship with its properties (JSON, so that 1 and 1.0 differ), the schema, the counts."""
+    """Every node and relationship with its properties (JSON, so that 1 and 1.0 differ; times as text), the schema,
+    the counts."""
     nodes = runner.run("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props")
     rels = runner.run("MATCH (a)-[r]->(b) RETURN labels(a) AS a, a.id AS a_id, type(r) AS type, "
                       "labels(b) AS b, b.id AS b_id, properties(r) AS props")
     schema = runner.run("SHOW INDEXES YIELD name, type, entityType, labelsOrTypes, properties, state "
                         "WHERE type <> 'LOOKUP' RETURN * ORDER BY name")
-    return {"nodes": sorted(json.dumps(row, sort_keys=True) for row in nodes),
-            "relationships": sorted(json.dumps(row, sort_keys=True) for row in rels),
+    return {"nodes": sorted(json.dumps(row, sort_keys=True, default=str) for row in nodes),
+            "relationships": sorted(json.dumps(row, sort_keys=True, default=str) for row in rels),
             "schema": schema, "summary": graph_summary(runner)}
 
 
@@ -49,7 +50,7 @@ def test_csv_tables_and_property_types_bulk_load_like_online(runner: QueryRunner
     tables = taste_clusters(n_users=60, n_items=40, n_groups=6, seed=3)
     paths: dict[str, object] = dict(tables.to_csv(str(tmp_path)))
     items = tables.items.copy()  # a DataFrame, with a property of each type the importer can store
-    items.loc[:3, "title"] = ['say "hi", twice', "two\nlines", "ünï", ""]
+    items.loc[:3, "title"] = ['say "hi", twice', "two\nlines\rand a carriage return", "ünï", ""]
     items["year"] = [1999, None] + [2001] * (len(items) - 2)
     items["score"] = [0.1 + 0.2, None] + [2.0] * (len(items) - 2)
     items["new"] = [True, None] + [False] * (len(items) - 2)
@@ -173,7 +174,7 @@ def test_a_failed_import_puts_the_database_back(runner: QueryRunner, server: Loc
     try:
         with pytest.raises(ServerError, match=r"(?s)the offline import failed .* left as it was.*import.log"):
             server.import_database("neo4j", ["--id-type=integer", f"--nodes=User={tmp_path / 'missing.csv'}"])
-        assert not (server.home / "import-aside-neo4j").exists()
+        assert not (server.home / "aside-neo4j").exists()
     finally:
         server.start()
     assert dump(runner) == before

@@ -164,7 +164,7 @@ def test_bad_lightgcn_file_is_rejected(runner: QueryRunner, tmp_path: Path, name
     ("groupRatingTrain.txt", "0 10 1\n9 11 1\n", "groupRatingTrain.txt, line 2, field 'group': unknown group 9"),
     ("groupRatingNegative.txt", "(0,14) 20\n(1,99) 23\n", "groupRatingNegative.txt, line 2, field 'pair': no test interaction"),
     ("groupMember.txt", "0 1,2\n1\n", "groupMember.txt, line 2: expected '<group> <user>,<user>,...'"),
-    ("userRatingTrain.txt", "1 10 good\n", "userRatingTrain.txt, line 1, field 'rating': 'good' is not a number"),
+    ("userRatingTrain.txt", "1 10 good\n", "userRatingTrain.txt, line 1, field 'rating': 'good' is not a rating"),
 ])
 def test_bad_group_benchmark_file_is_rejected(runner: QueryRunner, tmp_path: Path, name: str, text: str,
                                               message: str) -> None:

@@ -157,7 +157,7 @@ def write_import_files(dataset: Dataset, folder: Path) -> tuple[list[str], dict[
             arguments.append(f"{option}={path}")
     node_strings = [files[name][1][column] for name in ("users", "items", "groups")
                     for column in files[name][1].columns if column.endswith(":string")]
-    if any(values.str.contains("\n", regex=False).any() for values in node_strings):
+    if any(values.str.contains("[\r\n]", regex=True).any() for values in node_strings):
         arguments.append("--multiline-fields=true")
     return arguments, {name: len(frame) for name, (_, frame) in files.items()}
 

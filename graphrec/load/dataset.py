@@ -73,13 +73,20 @@ def _union(*columns: pd.Series) -> np.ndarray:
     return np.unique(np.concatenate([c.to_numpy(dtype=np.int64) for c in columns]))
 
 
-def merge_repeats(table: pd.DataFrame) -> pd.DataFrame:
+def merge_repeats(table: pd.DataFrame, source: str = "<input>") -> pd.DataFrame:
     """One row per (source, item): weights summed, the latest timestamp and the last row's split and
-    negatives kept, so that a load sets each interaction to the aggregate of its rows."""
+    negatives kept, so that a load sets each interaction to the aggregate of its rows. A sum beyond the
+    largest float is an `InputError` naming `source` (the files the table came from)."""
     if not table.duplicated(["source", "item"]).any():
         return table.reset_index(drop=True)
     grouped = table.groupby(["source", "item"], sort=False)
-    merged = grouped.agg(weight=("weight", "sum"), ts=("ts", "max"), split=("split", "last"),
-                         negatives=("negatives", "last")).reset_index()
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its pair
+        merged = grouped.agg(weight=("weight", "sum"), ts=("ts", "max"), split=("split", "last"),
+                             negatives=("negatives", "last")).reset_index()
     merged["ts"] = merged["ts"].astype("Int64")
+    infinite = ~np.isfinite(merged["weight"].to_numpy())
+    if infinite.any():
+        row = merged[infinite].iloc[0]
+        raise InputError(source, f"the weights of the repeated pair ({row['source']}, {row['item']}) sum to more "
+                         "than a 64-bit float holds", field="weight")
     return merged[INTERACTION_COLUMNS]

@@ -10,6 +10,10 @@ Group benchmark (AGREE, SIGIR 2018, and its successors; CAMRa2011, Mafengwo): a 
 `userRatingTrain.txt`, `userRatingTest.txt` (`<group-or-user> <item> [<rating>]`, rating 0 rows are not
 interactions; a rating becomes the weight) and optionally `groupRatingNegative.txt` / `userRatingNegative.txt`
 (`(<group-or-user>,<test item>) <neg> <neg> ...`), whose negatives are kept on the test interaction.
+
+Both are read strictly (`graphrec.load.source`, `graphrec.load.tokens`): UTF-8 text without NUL bytes, fields
+separated by ASCII spaces or tabs, ids 64-bit integers in plain digits, ratings finite numbers >= 0 (0: not an
+interaction, as in the format); an error names the file, the line and the field.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from graphrec.load.dataset import INTERACTION_COLUMNS, Dataset, InputError, empty_interactions, merge_repeats
+from graphrec.load.source import read_text
+from graphrec.load.tokens import SHORT_ID_PATTERN, TokenError, parse_id, parse_rating
 
 LIGHTGCN_SPLITS = {"train.txt": "train", "valid.txt": "valid", "test.txt": "test"}
 GROUP_FILES = {
@@ -28,7 +34,9 @@ GROUP_FILES = {
     ("user", "train"): "userRatingTrain.txt", ("user", "test"): "userRatingTest.txt",
 }
 NEGATIVE_FILES = {"group": "groupRatingNegative.txt", "user": "userRatingNegative.txt"}
-_PAIR = re.compile(r"^\((-?\d+),(-?\d+)\)$")
+_PAIR = re.compile(r"\(([^,()]*),([^,()]*)\)")
+_SEPARATOR = re.compile(r"[ \t]+")
+_SHORT_IDS = re.compile(rf"(?:{SHORT_ID_PATTERN})(?:[ \t]+(?:{SHORT_ID_PATTERN}))*")
 
 
 def read_lightgcn(directory: str | Path) -> Dataset:
@@ -38,7 +46,7 @@ def read_lightgcn(directory: str | Path) -> Dataset:
         raise InputError(str(directory / "train.txt"), "no such file (a LightGCN folder needs train.txt)")
     tables = [_lightgcn_file(directory / name, split)
               for name, split in LIGHTGCN_SPLITS.items() if (directory / name).is_file()]
-    dataset = Dataset(user_interactions=merge_repeats(pd.concat(tables, ignore_index=True)))
+    dataset = Dataset(user_interactions=merge_repeats(pd.concat(tables, ignore_index=True), str(directory)))
     for attribute, name in (("users", "user_list.txt"), ("items", "item_list.txt")):
         if (directory / name).is_file():
             setattr(dataset, attribute, _id_list(directory / name))
@@ -62,67 +70,78 @@ def read_group_benchmark(directory: str | Path) -> Dataset:
             _attach_negatives(directory / name, interactions[kind])
     return Dataset(
         memberships=memberships,
-        user_interactions=merge_repeats(interactions["user"]),
-        group_interactions=merge_repeats(interactions["group"]),
+        user_interactions=merge_repeats(interactions["user"], str(directory / "userRating*.txt")),
+        group_interactions=merge_repeats(interactions["group"], str(directory / "groupRating*.txt")),
     )
 
 
-def _lines(path: Path) -> list[tuple[int, list[str]]]:
-    """The non-blank lines of a file as (line number, tokens); an error if there are none."""
-    if not path.is_file():
-        raise InputError(str(path), "no such file")
-    with open(path, encoding="utf-8") as handle:
-        lines = [(number, line.split()) for number, line in enumerate(handle, start=1) if line.strip()]
-    if not lines:
-        raise InputError(str(path), "the file is empty", line=1)
-    return lines
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """The non-blank lines of a file as (line number, line without surrounding blanks)."""
+    text = read_text(path)
+    return [(number, stripped) for number, line in enumerate(text.split("\n"), start=1)
+            if (stripped := line.strip(" \t\r"))]
+
+
+def _tokens(lines: list[tuple[int, str]]) -> list[tuple[int, list[str]]]:
+    """Each line's fields, separated by ASCII spaces and tabs."""
+    return [(number, _SEPARATOR.split(line)) for number, line in lines]
 
 
 def _int(token: str, path: Path, number: int, field: str) -> int:
     try:
-        return int(token)
-    except ValueError:
-        raise InputError(str(path), f"{token!r} is not an integer id", line=number, field=field) from None
+        return parse_id(token)
+    except TokenError as error:
+        raise InputError(str(path), str(error), line=number, field=field) from None
 
 
 def _lightgcn_file(path: Path, split: str) -> pd.DataFrame:
     users: list[int] = []
     counts: list[int] = []
     items: list[int] = []
-    for number, tokens in _lines(path):
-        users.append(_int(tokens[0], path, number, "uid"))
-        try:
-            row_items = [int(token) for token in tokens[1:]]
-        except ValueError:
-            position = next(k for k, token in enumerate(tokens[1:], 1) if not token.lstrip("-").isdigit())
-            raise InputError(str(path), f"{tokens[position]!r} is not an integer id", line=number,
-                             field=f"iid #{position}") from None
-        counts.append(len(row_items))
-        items.extend(row_items)
+    for number, line in _lines(path):
+        if _SHORT_IDS.fullmatch(line):  # only short ids between spaces and tabs: in range, int() is exact
+            row = list(map(int, line.split()))
+        else:
+            row = [_int(token, path, number, "uid" if k == 0 else f"iid #{k}")
+                   for k, token in enumerate(_SEPARATOR.split(line))]
+        users.append(row[0])
+        counts.append(len(row) - 1)
+        items.extend(row[1:])
     sources = np.repeat(np.array(users, dtype=np.int64), counts)
     return _interaction_frame(sources, np.array(items, dtype=np.int64), np.ones(len(items)), split)
 
 
 def _id_list(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, sep=r"\s+", dtype=str)
-    if list(frame.columns[:2]) != ["org_id", "remap_id"]:
-        raise InputError(str(path), "expected the header 'org_id remap_id'", line=1)
-    ids = pd.to_numeric(frame["remap_id"], errors="coerce")
-    if ids.isna().any():
-        position = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise InputError(str(path), f"{frame['remap_id'].iloc[position]!r} is not an integer id",
-                         line=position + 2, field="remap_id")
-    return pd.DataFrame({"id": ids.astype("int64"), "org_id": frame["org_id"].astype(object)})
+    """`org_id remap_id` lines after that header: the node ids (`remap_id`) and their original ids (text)."""
+    lines = _tokens(_lines(path))
+    number, header = lines[0]
+    if header != ["org_id", "remap_id"]:
+        raise InputError(str(path), f"expected the header 'org_id remap_id', found {' '.join(header)!r}", line=number)
+    ids: list[int] = []
+    originals: list[str] = []
+    for number, tokens in lines[1:]:
+        if len(tokens) != 2:
+            raise InputError(str(path), f"expected '<org_id> <remap_id>', found {len(tokens)} fields", line=number)
+        originals.append(tokens[0])
+        ids.append(_int(tokens[1], path, number, "remap_id"))
+    if not ids:
+        raise InputError(str(path), "has a header but no data rows", line=number + 1)
+    frame = pd.DataFrame({"id": np.array(ids, dtype=np.int64), "org_id": pd.Series(originals, dtype=object)})
+    duplicated = frame["id"].duplicated()
+    if duplicated.any():
+        position = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise InputError(str(path), f"id {ids[position]} appears twice", line=lines[1 + position][0], field="remap_id")
+    return frame
 
 
 def _memberships(path: Path) -> pd.DataFrame:
     groups: list[int] = []
     users: list[int] = []
-    for number, tokens in _lines(path):
+    for number, tokens in _tokens(_lines(path)):
         if len(tokens) != 2:
             raise InputError(str(path), "expected '<group> <user>,<user>,...'", line=number)
         group = _int(tokens[0], path, number, "group")
-        members = [_int(token, path, number, "member") for token in tokens[1].split(",") if token]
+        members = [_int(token, path, number, "member") for token in tokens[1].split(",")]
         if not members:
             raise InputError(str(path), "a group needs at least one member", line=number, field="member")
         groups.extend([group] * len(members))
@@ -134,7 +153,7 @@ def _ratings(path: Path, split: str, known_groups: set[int] | None) -> pd.DataFr
     sources: list[int] = []
     items: list[int] = []
     weights: list[float] = []
-    for number, tokens in _lines(path):
+    for number, tokens in _tokens(_lines(path)):
         if len(tokens) not in (2, 3):
             raise InputError(str(path), "expected '<id> <item> [<rating>]'", line=number)
         source = _int(tokens[0], path, number, "group" if known_groups is not None else "user")
@@ -145,9 +164,9 @@ def _ratings(path: Path, split: str, known_groups: set[int] | None) -> pd.DataFr
         rating = 1.0
         if len(tokens) == 3:
             try:
-                rating = float(tokens[2])
-            except ValueError:
-                raise InputError(str(path), f"{tokens[2]!r} is not a number", line=number, field="rating") from None
+                rating = parse_rating(tokens[2])
+            except TokenError as error:
+                raise InputError(str(path), str(error), line=number, field="rating") from None
             if rating == 0:
                 continue
         sources.append(source)
@@ -162,11 +181,11 @@ def _attach_negatives(path: Path, interactions: pd.DataFrame) -> None:
     test = interactions["split"] == "test"
     position = {(s, i): k for k, s, i in zip(interactions.index[test], interactions["source"][test],
                                              interactions["item"][test])}
-    for number, tokens in _lines(path):
-        match = _PAIR.match(tokens[0])
+    for number, tokens in _tokens(_lines(path)):
+        match = _PAIR.fullmatch(tokens[0])
         if match is None:
             raise InputError(str(path), f"{tokens[0]!r} is not '(<id>,<test item>)'", line=number, field="pair")
-        key = (int(match.group(1)), int(match.group(2)))
+        key = (_int(match.group(1), path, number, "pair"), _int(match.group(2), path, number, "pair"))
         if key not in position:
             raise InputError(str(path), f"no test interaction {key} in the test file", line=number, field="pair")
         negatives = [_int(token, path, number, "negative") for token in tokens[1:]]

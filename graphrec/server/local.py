@@ -6,9 +6,15 @@ Layout (home defaults to `$XDG_DATA_HOME/graphrec/neo4j`, i.e. `~/.local/share/g
     <home>/conf/neo4j.conf    written on every start from the settings below
     <home>/data, logs, run    the database, `logs/console.log` (the server's output), the pid file
     <home>/import             the server's import folder; `graphrec.load.bulk` writes its CSV files here
-    <home>/import-aside-<db>  only during an offline import: the files of the (empty) database it replaces
+    <home>/aside-<db>         only during an offline import or a load: the files of the database it replaces
     <home>/password           the `neo4j` user's password, mode 0600, generated unless the user sets one
     <home>/ports              the Bolt and HTTP ports of the last start
+
+Security: the home and everything in it (the store, the logs, the password, `data/dbms/auth.ini`) are readable
+by their owner only: folders 0700, files 0600, kept so on every start (`secure_home`), and the Java processes run
+with the umask 077. The password never appears on a command line: the initial one reaches
+`neo4j-admin dbms set-initial-password` through an argument file (`@file`, a picocli feature Neo4j documents)
+that only the owner can read and that is deleted at once.
 
 The jars (server, Browser and their dependencies, about 140 MB) are fetched once by Maven into
 `$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine.
@@ -38,6 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import neo4j
 
@@ -48,6 +55,8 @@ BROWSER_VERSION = "5.24.0"
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
 USER = "neo4j"
+PRIVATE_UMASK = 0o077
+"""The umask of every Java process graphrec starts: what they create is for the owner only."""
 
 # The JVM flags of Neo4j 5.x's own launcher (java.nio must be open or vector indexes can stall) except
 # -XX:+AlwaysPreTouch: touching every page of the heap up front added ~1 s to each start of a 2 GB heap on
@@ -240,9 +249,7 @@ class LocalServer:
         """
         if self.status().running:
             return self.status()
-        java = shutil.which("java")
-        if java is None:
-            raise ServerError("Java 17 or 21 is needed to run Neo4j 5.26 (`java` not found on PATH)")
+        java = self._java()
         for port in (self.bolt_port, self.http_port):
             if not _port_free(port):
                 raise ServerError(f"port {port} on 127.0.0.1 is already in use (another server?); "
@@ -251,22 +258,23 @@ class LocalServer:
         self._write_config()
         self._ensure_password(java, lib, password)
         self._save_ports()
+        self.secure_home()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         archive = class_archive(java, "server")
         sharing, recording = class_sharing_flags(archive)
         self._recording_file.unlink(missing_ok=True)
         if recording is not None:
-            self._recording_file.write_text(f"{recording}\n{archive}\n")
-        with open(self.log_file, "ab") as log:
+            _write_private(self._recording_file, f"{recording}\n{archive}\n")
+        with open(self.log_file, "ab", opener=_private_opener) as log:
             process = subprocess.Popen(
                 [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, *sharing, "-cp", f"{lib}/*",
                  "org.neo4j.server.CommunityEntryPoint", f"--home-dir={self.home}",
                  f"--config-dir={self.home / 'conf'}", "--console-mode"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=self.home,
+                start_new_session=True, cwd=self.home, umask=PRIVATE_UMASK,
             )
         self._process = process
-        (self.home / "run" / "graphrec.pid").write_text(str(process.pid))
+        _write_private(self.home / "run" / "graphrec.pid", str(process.pid))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -332,8 +340,14 @@ class LocalServer:
         password = password or secrets.token_hex(16)
         if len(password) < 8:
             raise ServerError("Neo4j needs a password of at least 8 characters")
-        result = subprocess.run(self._admin_command(java, lib, "dbms", "set-initial-password", "--", password),
-                                env=self._admin_environment(), capture_output=True, text=True)
+        if any(ord(c) < 32 for c in password):
+            raise ServerError("a password cannot hold control characters (newlines, tabs...)")
+        self.secure_home()
+        with self._argument_file(["--", password]) as arguments:
+            result = subprocess.run(
+                self._admin_command(java, lib, "dbms", "set-initial-password", f"@{arguments}",
+                                    jvm=["-Dfile.encoding=UTF-8"]),
+                env=self._admin_environment(), capture_output=True, text=True, umask=PRIVATE_UMASK)
         if result.returncode != 0:
             first_lines = "\n".join((result.stdout + result.stderr).strip().splitlines()[:3])
             raise ServerError(f"could not set the initial password:\n{first_lines}")
@@ -341,32 +355,41 @@ class LocalServer:
         with os.fdopen(fd, "w") as out:
             out.write(password + "\n")
 
+    @contextmanager
+    def _argument_file(self, arguments: list[str]) -> Iterator[Path]:
+        """A file of `neo4j-admin` arguments (`@file`), readable by the owner only, deleted on exit: how a
+        secret reaches the tool without a command line that any local user can read in /proc."""
+        fd, name = tempfile.mkstemp(prefix="admin-arguments-", dir=self.home)  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(" ".join('"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"' for a in arguments) + "\n")
+            yield Path(name)
+        finally:
+            os.unlink(name)
+
+    def secure_home(self) -> None:
+        """Make the home and everything in it the owner's only: folders 0700, files 0600 (symbolic links and
+        the owner's other permission bits left as they are)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        for folder, subfolders, names in os.walk(self.home):
+            for path in [Path(folder), *(Path(folder) / name for name in subfolders + names)]:
+                if path.is_symlink():
+                    continue
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    path.chmod(mode & 0o700)
+
     def import_database(self, database: str, arguments: list[str],
                         output: Callable[[str], None] | None = None) -> str:
         """Build `database` of this stopped server with `neo4j-admin database import full ARGUMENTS`.
 
-        The database's current files (`data/databases/<database>`, `data/transactions/<database>`) are
-        moved into `<home>/import-aside-<database>/` first, so the importer writes a new store and never
-        overwrites one (no `--overwrite-destination`); they are deleted once the import has succeeded and
-        put back if it fails or is interrupted. The caller makes sure that the database held nothing worth
+        The database's current files are moved aside first (`_store_aside`), so the importer writes a new store
+        and never overwrites one (no `--overwrite-destination`); they are deleted once the import has succeeded
+        and put back if it fails or is interrupted. The caller makes sure that the database held nothing worth
         keeping (`graphrec.load.bulk` checks that it is empty). The importer's output is kept in
         `logs/import.log`, passed line by line to `output` when given, and returned.
         """
-        if self.status().running:
-            raise ServerError("the server must be stopped before an offline import")
-        self._write_config()
-        java = shutil.which("java")
-        if java is None:
-            raise ServerError("Java 17 or 21 is needed to run Neo4j 5.26 (`java` not found on PATH)")
-        aside = self.home / f"import-aside-{database}"
-        if aside.exists():
-            raise ServerError(f"an earlier import was interrupted: {aside} holds the files of the database it "
-                              f"replaced; move them back under {self.home / 'data'} or delete them")
-        store = {kind: self.home / "data" / kind / database for kind in ("databases", "transactions")}
-        aside.mkdir()
-        for kind, path in store.items():
-            if path.exists():
-                path.rename(aside / kind)
+        java = self._stopped_for("an offline import")
         archive = class_archive(java, "importer")
         sharing, recording = class_sharing_flags(archive)
         command = self._admin_command(java, install_jars(), "database", "import", "full", *arguments, database,
@@ -375,18 +398,101 @@ class LocalServer:
         lines: list[str] = []
         process: subprocess.Popen[str] | None = None
         try:
-            with open(log_path, "w") as log, subprocess.Popen(
+            with self._store_aside(database), open(log_path, "w") as log, subprocess.Popen(
                     command, env=self._admin_environment(), cwd=self.home, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, umask=PRIVATE_UMASK) as process:
                 for line in process.stdout:  # type: ignore[union-attr]
                     log.write(line)
                     lines.append(line)
                     if output is not None:
                         output(line.rstrip("\n"))
-            if process.returncode != 0:
-                tail = "".join(lines[-15:]).strip()
-                raise ServerError(f"the offline import failed (exit code {process.returncode}); the database "
-                                  f"was left as it was. The end of {log_path}:\n{tail}")
+                process.wait()
+                if process.returncode != 0:
+                    tail = "".join(lines[-15:]).strip()
+                    raise ServerError(f"the offline import failed (exit code {process.returncode}); the database "
+                                      f"was left as it was. The end of {log_path}:\n{tail}")
+        finally:
+            if recording is not None:
+                keep_class_archive(recording, archive, process is not None and process.returncode == 0)
+        return "".join(lines)
+
+    def dump_database(self, database: str, target: Path) -> None:
+        """Write `database` of this stopped server into the file `target` (a `neo4j-admin database dump`
+        archive, mode 0600), replacing it only once the dump is complete."""
+        if not self.has_database(database):
+            raise ServerError(f"there is no database '{database}' in {self.home} to back up")
+        java = self._stopped_for("a dump")
+        fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                self._run_admin(java, ["database", "dump", "--to-stdout", database], f"dumping '{database}'",
+                                stdout=out)
+            os.replace(partial, target)
+        finally:
+            Path(partial).unlink(missing_ok=True)
+
+    def load_database(self, database: str, source: Path) -> None:
+        """Replace `database` of this stopped server with the dump `source`.
+
+        The database's current files are moved aside first (`_store_aside`) and put back if the load fails, so a
+        bad dump never costs the database; the caller decides whether they may be replaced.
+        """
+        java = self._stopped_for("a load")
+        self.check_dump(source, java)
+        with self._store_aside(database), open(source, "rb") as dump:
+            self._run_admin(java, ["database", "load", "--from-stdin", database], f"loading {source}", stdin=dump)
+
+    def check_dump(self, source: Path, java: str | None = None) -> None:
+        """Raise `ServerError` unless `source` is a readable dump archive (`neo4j-admin database load --info`)."""
+        if not source.is_file():
+            raise ServerError(f"{source}: no such file")
+        java = java or self._java()
+        with open(source, "rb") as dump:
+            self._run_admin(java, ["database", "load", "--info", "--from-stdin", "neo4j"],
+                            f"reading {source} (is it a dump of `graphrec backup`?)", stdin=dump)
+
+    def _run_admin(self, java: str, arguments: list[str], what: str, **streams: Any) -> None:
+        """Run `neo4j-admin ARGUMENTS` (stdout to `streams['stdout']` when given); raise `ServerError` with the
+        start of its error output when it fails."""
+        result = subprocess.run(self._admin_command(java, install_jars(), *arguments, jvm=[f"-Xmx{self.heap}"]),
+                                env=self._admin_environment(), cwd=self.home, stderr=subprocess.PIPE,
+                                stdout=streams.get("stdout", subprocess.PIPE), stdin=streams.get("stdin"),
+                                umask=PRIVATE_UMASK)
+        if result.returncode != 0:
+            output = (result.stderr or b"").decode(errors="replace").strip().splitlines()
+            detail = next((line.strip() for line in output if line.strip()), "no output")
+            raise ServerError(f"{what} failed (neo4j-admin exit code {result.returncode}): {detail}")
+
+    def _java(self) -> str:
+        java = shutil.which("java")
+        if java is None:
+            raise ServerError("Java 17 or 21 is needed to run Neo4j 5.26 (`java` not found on PATH)")
+        return java
+
+    def _stopped_for(self, what: str) -> str:
+        """Check that the server is stopped, prepare the home for `neo4j-admin`; return the `java` to run."""
+        if self.status().running:
+            raise ServerError(f"the server must be stopped before {what}")
+        self._write_config()
+        self.secure_home()
+        return self._java()
+
+    @contextmanager
+    def _store_aside(self, database: str) -> Iterator[None]:
+        """Move `database`'s files (`data/databases/<database>`, `data/transactions/<database>`) into
+        `<home>/aside-<database>/` for the block: deleted when it succeeds, put back when it fails or is
+        interrupted. Refuses when an earlier block was cut short (its files are still aside)."""
+        aside = self.home / f"aside-{database}"
+        if aside.exists():
+            raise ServerError(f"an earlier import or load was interrupted: {aside} holds the files of the database "
+                              f"it replaced; move them back under {self.home / 'data'} or delete them")
+        store = {kind: self.home / "data" / kind / database for kind in ("databases", "transactions")}
+        aside.mkdir()
+        for kind, path in store.items():
+            if path.exists():
+                path.rename(aside / kind)
+        try:
+            yield
         except BaseException:
             for kind, path in store.items():
                 shutil.rmtree(path, ignore_errors=True)
@@ -394,11 +500,7 @@ class LocalServer:
                     (aside / kind).rename(path)
             aside.rmdir()
             raise
-        finally:
-            if recording is not None:
-                keep_class_archive(recording, archive, process is not None and process.returncode == 0)
         shutil.rmtree(aside)
-        return "".join(lines)
 
     def _admin_command(self, java: str, lib: Path, *arguments: str, jvm: list[str] | None = None) -> list[str]:
         """A `neo4j-admin` command line (`org.neo4j.cli.AdminTool`) on the server's classpath."""
@@ -474,6 +576,16 @@ class LocalServer:
         if not self.log_file.exists():
             return "(no log written)"
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _private_opener(path: str, flags: int) -> int:
+    """`open(..., opener=_private_opener)` creates the file for its owner only (mode 0600)."""
+    return os.open(path, flags, 0o600)
+
+
+def _write_private(path: Path, text: str) -> None:
+    with open(path, "w", opener=_private_opener) as out:
+        out.write(text)
 
 
 def _is_zombie(pid: int) -> bool:
