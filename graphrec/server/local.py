@@ -306,10 +306,7 @@ class LocalServer:
             "server.directories.run": self.home / "run",
             "server.directories.plugins": self.home / "plugins",
             "server.directories.import": self.home / "import",
-            "server.default_listen_address": "127.0.0.1",
-            "server.bolt.listen_address": f"127.0.0.1:{self.bolt_port}",
-            "server.http.enabled": "true",
-            "server.http.listen_address": f"127.0.0.1:{self.http_port}",
+            **self._address_settings(),
             "server.https.enabled": "false",
             "dbms.security.auth_enabled": "true",
             "server.memory.pagecache.size": self.pagecache,
@@ -322,6 +319,25 @@ class LocalServer:
         text = "# Written by graphrec on every start; edit graphrec/server/local.py instead.\n"
         text += "".join(f"{key}={value}\n" for key, value in settings.items())
         (self.home / "conf" / "neo4j.conf").write_text(text)
+
+    def _address_settings(self) -> dict[str, str]:
+        """Where the server listens and what it advertises: the ports graphrec chose, on 127.0.0.1.
+
+        The advertised addresses are what the discovery endpoint (`http://127.0.0.1:<http>/`, read by Browser
+        to pre-fill its connect form) and the routing table of a `neo4j://` client name; left unset they
+        would be `localhost:7687` and `localhost:7474` whatever the listen ports, sending such clients to
+        another server.
+        """
+        bolt, http = f"127.0.0.1:{self.bolt_port}", f"127.0.0.1:{self.http_port}"
+        return {
+            "server.default_listen_address": "127.0.0.1",
+            "server.default_advertised_address": "127.0.0.1",
+            "server.bolt.listen_address": bolt,
+            "server.bolt.advertised_address": bolt,
+            "server.http.enabled": "true",
+            "server.http.listen_address": http,
+            "server.http.advertised_address": http,
+        }
 
     def _ensure_password(self, java: str, lib: Path, password: str | None) -> None:
         if self.password_file.exists():
