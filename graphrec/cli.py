@@ -22,7 +22,7 @@ from graphrec.recommend import EXACT, STRATEGIES, Ranking, RecommendError, Recom
 from graphrec.server.local import LocalServer, ServerError
 
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "training" / "demo.toml"
+DEMO_CONFIG = (Path(__file__).parent / "configs" / "demo.toml").resolve()  # training/demo.toml, packaged
 GROUPS_CONFIG = DEMO_CONFIG.with_name("groups.toml")
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
+CYPHER_DIR = (Path(__file__).parent / "cypher").resolve()
+"""`cypher/`: in a checkout the repository's folder (`graphrec/cypher` links to it), in a wheel the package's copy."""
 
 
 def cypher_path(name: str) -> Path:
