@@ -1,6 +1,6 @@
 """A built wheel installed into a fresh virtual environment works from any folder.
 
-The wheel is built from this checkout without build isolation (the setuptools of the test environment) and
+The wheel is built from a copy of this checkout without build isolation (the setuptools of the test environment) and
 installed without its dependencies; the fresh environment borrows them from the test environment through a
 `.pth` line (a path, so the test environment's own editable graphrec is not activated). What is checked is
 what a wheel can get wrong: the package data (`cypher/`, the demo configs, the Browser guide and style)
@@ -10,6 +10,7 @@ inside the installed package, and the `graphrec` command running one query again
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -29,8 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    source = out / "source"  # a copy, so that the build leaves no build/ or egg-info in the checkout
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "runs", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(out), str(ROOT)], check=True, capture_output=True, text=True)
+                    "-w", str(out), str(source)], check=True, capture_output=True, text=True)
     (built,) = out.glob("graphrec-*.whl")
     return built
 
