@@ -20,14 +20,14 @@
 // No row when the group, its members or an active model do not exist.
 // Parameters: $group: group id; $k: integer >= 1; $strategy: one of the above; $exclude_member_items: boolean;
 // $filter: map; $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0.
-:param group => 5001
-:param k => 10
-:param strategy => 'average'
-:param exclude_member_items => false
-:param filter => {}
-:param exclude => []
-:param exact_max_items => 2000
-:param oversample => 100
+:param group => 5001;
+:param k => 10;
+:param strategy => 'average';
+:param exclude_member_items => false;
+:param filter => ({});
+:param exclude => [];
+:param exact_max_items => 2000;
+:param oversample => 100;
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (g:Group {id: $group})

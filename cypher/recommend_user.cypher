@@ -15,12 +15,12 @@
 // (the item's other properties as [name, value] pairs, vectors left out). No row when the user or an active model does not exist.
 // Parameters: $user: user id; $k: integer >= 1; $filter: map of item property -> required value;
 // $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0.
-:param user => 1
-:param k => 10
-:param filter => {}
-:param exclude => []
-:param exact_max_items => 5000
-:param oversample => 100
+:param user => 1;
+:param k => 10;
+:param filter => ({});
+:param exclude => [];
+:param exact_max_items => 5000;
+:param oversample => 100;
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (u:User {id: $user})
