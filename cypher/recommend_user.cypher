@@ -12,15 +12,17 @@
 // augmented to one norm M, see embedding_index_create). Scores are exact either way:
 // q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...) - 1 (float32 arithmetic).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, version, properties
-// (the item's other properties as [name, value] pairs, vectors left out). No row when the user or an active model does not exist.
+// (the item's other properties as [name, value] pairs, vectors left out), graph (with $draw, what Browser draws
+// for the row, see below; else null). No row when the user or an active model does not exist.
 // Parameters: $user: user id; $k: integer >= 1; $filter: map of item property -> required value;
-// $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0.
+// $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0; $draw: boolean.
 :param user => 1;
 :param k => 10;
 :param filter => ({});
 :param exclude => [];
 :param exact_max_items => 5000;
 :param oversample => 100;
+:param draw => true;
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (u:User {id: $user})
@@ -59,7 +61,44 @@ WITH m, basis, i, score WHERE NOT i IN seen AND NOT i.id IN $exclude
 ORDER BY score DESC, i.id
 LIMIT $k
 WITH m, basis, collect({i: i, score: score}) AS ranked
+// Browser's drawing, only with $draw (graphrec/cypher_files.py): per rank, the user -[:RECOMMENDED {rank,
+// score}]-> the item, and why: the user -[:INTERACTED]-> their own item most similar to it -[:SIMILAR
+// {similarity: cosine}]-> the item; APOC virtual nodes (without vectors) and relationships.
+OPTIONAL CALL (m, ranked) {
+    WITH * WHERE $draw
+    MATCH (u:User {id: $user})
+    UNWIND range(1, size(ranked)) AS rank
+    OPTIONAL CALL (m, u, ranked, rank) {
+        MATCH (u)-[seen:INTERACTED]->(j:Item)
+        WHERE j[m.property] IS NOT NULL AND ranked[rank - 1].i[m.property] IS NOT NULL
+        RETURN seen, j, 2 * vector.similarity.cosine(j[m.property], ranked[rank - 1].i[m.property]) - 1 AS similarity
+        ORDER BY similarity DESC, j.id
+        LIMIT 1
+    }
+    WITH u, collect({rank: rank, i: ranked[rank - 1].i, score: ranked[rank - 1].score, seen: seen, j: j,
+                     similarity: similarity}) AS why
+    CALL (u, why) {
+        UNWIND [u] + [w IN why | w.i] + [w IN why WHERE w.j IS NOT NULL | w.j] AS n
+        WITH DISTINCT n
+        RETURN collect({n: n, v: apoc.create.virtual.fromNode(n, [key IN keys(n) WHERE NOT key STARTS WITH 'embedding_v'])}) AS virtual
+    }
+    WITH why, virtual, [x IN virtual WHERE x.n = u][0].v AS vu
+    CALL (why, virtual, vu) {
+        UNWIND why AS w
+        WITH w.seen AS seen, w.j AS j, min(w.rank) AS first WHERE j IS NOT NULL
+        RETURN collect({first: first, r: apoc.create.vRelationship(vu, 'INTERACTED', properties(seen),
+                                                                   [x IN virtual WHERE x.n = j][0].v)}) AS interacted
+    }
+    // Browser draws every relationship of every row (it tells nodes apart, not relationships): a relationship
+    // shared by several rows goes in the first one only.
+    RETURN [w IN why | [x IN virtual WHERE x.n IN [w.i, w.j] | x.v] + [vu,
+            apoc.create.vRelationship(vu, 'RECOMMENDED', {rank: w.rank, score: round(w.score, 4)},
+                                      [x IN virtual WHERE x.n = w.i][0].v)] +
+            [y IN interacted WHERE y.first = w.rank | y.r] +
+            [x IN virtual WHERE x.n = w.j | apoc.create.vRelationship(x.v, 'SIMILAR', {similarity: round(w.similarity, 3)},
+                                                                      [y IN virtual WHERE y.n = w.i][0].v)]] AS drawings
+}
 UNWIND range(1, size(ranked)) AS rank
-WITH m, basis, rank, ranked[rank - 1].i AS i, ranked[rank - 1].score AS score
+WITH m, basis, rank, ranked[rank - 1].i AS i, ranked[rank - 1].score AS score, drawings[rank - 1] AS graph
 RETURN rank, i.id AS id, score, basis, m.version AS version,
-       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties
+       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties, graph

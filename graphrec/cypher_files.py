@@ -22,6 +22,11 @@ then the statements run, in order, stopping at the first error. Browser 5.24 sho
 each statement's status, never its rows (CypherScriptFrame); the parameters stay set, so the statement alone,
 run next, shows its rows or graph. From Python and `graphrec cypher`, `//` lines and lines starting with `:`
 are dropped, the rest is split on `;` and the values travel as parameters.
+
+Drawing: `recommend_user` and `recommend_group` take `$draw` (false from Python, true in their headers). With
+it, their column `graph` holds what Browser draws for each row: APOC virtual nodes (the nodes' properties
+without vectors) and relationships, among them `RECOMMENDED {rank, score}`; without it `graph` is null and
+nothing else of the query changes.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The local server as Browser and clients see it: advertised addresses that follow graphrec's ports."""
+"""The local server as Browser and clients see it: advertised addresses that follow graphrec's ports, APOC for
+the drawings."""
 
 from __future__ import annotations
 
@@ -31,3 +32,10 @@ def test_both_schemes_reach_this_server(server: LocalServer, scheme: str) -> Non
                                     auth=(USER, server.password())) as driver:
         summary = driver.execute_query("RETURN 1").summary
     assert (summary.server.address.host, summary.server.address.port) == ("127.0.0.1", server.bolt_port)
+
+
+def test_apoc_serves_the_virtual_graph_functions(server: LocalServer) -> None:
+    with neo4j.GraphDatabase.driver(server.bolt_uri, auth=(USER, server.password())) as driver:
+        record = driver.execute_query("RETURN apoc.version() AS version, "
+                                      "apoc.create.vNode(['Item'], {id: 1}) AS node").records[0]
+    assert record["version"].startswith("5.26") and record["node"]["id"] == 1

@@ -45,6 +45,7 @@ from graphrec.config import Connection
 
 NEO4J_VERSION = "5.26.30"
 BROWSER_VERSION = "5.24.0"
+APOC_VERSION = "5.26.19"  # the newest APOC core on Maven Central for Neo4j 5.26
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
 USER = "neo4j"
@@ -90,34 +91,52 @@ def jar_dir() -> Path:
 
 
 def install_jars() -> Path:
-    """Fetch Neo4j Community and Browser with Maven into the cache, once; return the jar folder.
+    """Fetch Neo4j Community and Browser with Maven into the cache, once; return the jar folder."""
+    return _maven_fetch("pom.xml", jar_dir(), f"Neo4j {NEO4J_VERSION} Community and Browser {BROWSER_VERSION}",
+                        "about 140 MB")
+
+
+def plugin_dir() -> Path:
+    """Where the server's plugins are cached: `$XDG_CACHE_HOME/graphrec/neo4j-<version>/apoc-<version>`."""
+    return jar_dir().parent / f"apoc-{APOC_VERSION}"
+
+
+def install_plugins() -> Path:
+    """Fetch APOC core (and the libraries it needs) with Maven into the cache, once; return their folder.
+
+    Only its virtual nodes and relationships are used: the drawing of `recommend_user` and `recommend_group`
+    (`$draw`), so that Browser draws recommendations with their scores and without the nodes' vectors.
+    """
+    return _maven_fetch("apoc-pom.xml", plugin_dir(), f"APOC {APOC_VERSION} core", "about 3 MB")
+
+
+def _maven_fetch(pom_name: str, target: Path, what: str, size: str) -> Path:
+    """Copy the runtime dependencies of `graphrec/server/<pom_name>` into `target` with Maven, once.
 
     Maven writes into a temporary folder that is renamed into place only when complete, so an interrupted
     download is never taken for a finished one.
     """
-    lib = jar_dir()
-    if lib.is_dir():
-        return lib
+    if target.is_dir():
+        return target
     mvn = shutil.which("mvn")
     if mvn is None:
         raise ServerError("Maven (`mvn`) is needed once to fetch the Neo4j jars; install it (apt-get install maven)")
-    lib.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix="lib.partial-", dir=lib.parent))
-    pom = files("graphrec.server").joinpath("pom.xml")
-    print(f"Fetching Neo4j {NEO4J_VERSION} Community and Browser {BROWSER_VERSION} from Maven Central "
-          f"into {lib} (once, about 140 MB)...", flush=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
+    pom = files("graphrec.server").joinpath(pom_name)
+    print(f"Fetching {what} from Maven Central into {target} (once, {size})...", flush=True)
     result = subprocess.run(
         [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime",
          f"-DoutputDirectory={partial}", f"-Dneo4j.version={NEO4J_VERSION}",
-         f"-Dbrowser.version={BROWSER_VERSION}"],
+         f"-Dbrowser.version={BROWSER_VERSION}", f"-Dapoc.version={APOC_VERSION}"],
         capture_output=True, text=True,
     )
     if result.returncode != 0:
         shutil.rmtree(partial, ignore_errors=True)
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
-        raise ServerError(f"Maven could not fetch the Neo4j jars:\n{tail}")
-    partial.rename(lib)
-    return lib
+        raise ServerError(f"Maven could not fetch {what}:\n{tail}")
+    partial.rename(target)
+    return target
 
 
 def class_archive(java: str, kind: str) -> Path:
@@ -248,6 +267,7 @@ class LocalServer:
                 raise ServerError(f"port {port} on 127.0.0.1 is already in use (another server?); "
                                   "choose others with --bolt-port / --http-port")
         lib = install_jars()
+        self._link_plugins(install_plugins())
         self._write_config()
         self._ensure_password(java, lib, password)
         self._save_ports()
@@ -259,7 +279,7 @@ class LocalServer:
             self._recording_file.write_text(f"{recording}\n{archive}\n")
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(
-                [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, *sharing, "-cp", f"{lib}/*",
+                [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, *sharing, "-cp", f"{lib}/*:{self.home / 'plugins'}/*",
                  "org.neo4j.server.CommunityEntryPoint", f"--home-dir={self.home}",
                  f"--config-dir={self.home / 'conf'}", "--console-mode"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -338,6 +358,19 @@ class LocalServer:
             "server.http.listen_address": http,
             "server.http.advertised_address": http,
         }
+
+    def _link_plugins(self, plugins: Path) -> None:
+        """Link the cached plugin jars into `<home>/plugins` (which the server's class path ends with), replacing
+        links to other cached versions; jars the user put there are left alone."""
+        folder = self.home / "plugins"
+        folder.mkdir(parents=True, exist_ok=True)
+        cache = plugin_dir().parent
+        for link in folder.iterdir():
+            if link.is_symlink() and Path(os.readlink(link)).is_relative_to(cache):
+                link.unlink()
+        for jar in sorted(plugins.glob("*.jar")):
+            if not (folder / jar.name).exists():
+                (folder / jar.name).symlink_to(jar)
 
     def _ensure_password(self, java: str, lib: Path, password: str | None) -> None:
         if self.password_file.exists():
