@@ -20,8 +20,9 @@ whole into Neo4j Browser (`check_header` enforces it; tests/test_cypher_files.py
 Pasted whole into Browser (its multi-statement mode, on by default), the `:param` lines set the parameters and
 then the statements run, in order, stopping at the first error. Browser 5.24 shows such a run as a list with
 each statement's status, never its rows (CypherScriptFrame); the parameters stay set, so the statement alone,
-run next, shows its rows or graph. From Python and `graphrec cypher`, `//` lines and lines starting with `:`
-are dropped, the rest is split on `;` and the values travel as parameters.
+run next, shows its rows or graph (graphrec's Browser guide, `graphrec.server.browser`, shows files as these
+two steps). From Python and `graphrec cypher`, `//` lines and lines starting with `:` are dropped, the rest is
+split on `;` and the values travel as parameters.
 
 Drawing: `recommend_user` and `recommend_group` take `$draw` (false from Python, true in their headers). With
 it, their column `graph` holds what Browser draws for each row: APOC virtual nodes (the nodes' properties

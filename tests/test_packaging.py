@@ -44,7 +44,7 @@ def test_the_wheel_holds_the_package_data(wheel: Path) -> None:
     cypher = {f"graphrec/cypher/{path.name}" for path in CYPHER_DIR.glob("*.cypher")}
     assert cypher and cypher <= names
     assert {"graphrec/configs/demo.toml", "graphrec/configs/groups.toml", "graphrec/server/pom.xml",
-            "graphrec/server/apoc-pom.xml"} <= names
+            "graphrec/server/apoc-pom.xml", "graphrec/browser/guide.html", "graphrec/browser/graphrec.grass"} <= names
     assert not [name for name in names if name.startswith("graphrec/configs/") and name.endswith(".py")]
 
 

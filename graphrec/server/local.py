@@ -8,10 +8,13 @@ Layout (home defaults to `$XDG_DATA_HOME/graphrec/neo4j`, i.e. `~/.local/share/g
     <home>/import             the server's import folder; `graphrec.load.bulk` writes its CSV files here
     <home>/import-aside-<db>  only during an offline import: the files of the (empty) database it replaces
     <home>/password           the `neo4j` user's password, mode 0600, generated unless the user sets one
+    <home>/plugins            links to the cached APOC core jars (on the server's class path, last)
     <home>/ports              the Bolt and HTTP ports of the last start
 
 The jars (server, Browser and their dependencies, about 140 MB) are fetched once by Maven into
-`$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine.
+`$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine; next to them,
+`apoc-<version>/` (APOC core, about 3 MB) and `browser-<hash>/neo4j-browser.zip` (Browser with graphrec's
+guide and style, which the server serves at /browser/: `graphrec.server.browser`).
 
 Class-data sharing: the first server (and the first offline import) on a machine records the classes it
 loaded in an archive next to the jars (`server-<jdk>.jsa`, about 130 MB; `importer-<jdk>.jsa`, about 30 MB),
@@ -42,6 +45,7 @@ from pathlib import Path
 import neo4j
 
 from graphrec.config import Connection
+from graphrec.server import browser
 
 NEO4J_VERSION = "5.26.30"
 BROWSER_VERSION = "5.24.0"
@@ -327,6 +331,7 @@ class LocalServer:
             "server.directories.plugins": self.home / "plugins",
             "server.directories.import": self.home / "import",
             **self._address_settings(),
+            **self._browser_settings(),
             "server.https.enabled": "false",
             "dbms.security.auth_enabled": "true",
             "server.memory.pagecache.size": self.pagecache,
@@ -358,6 +363,10 @@ class LocalServer:
             "server.http.listen_address": http,
             "server.http.advertised_address": http,
         }
+
+    def _browser_settings(self) -> dict[str, str]:
+        """Browser served with graphrec's guide and style (`graphrec.server.browser`)."""
+        return browser.settings(f"http://127.0.0.1:{self.http_port}", browser.install_bundle(install_jars()))
 
     def _link_plugins(self, plugins: Path) -> None:
         """Link the cached plugin jars into `<home>/plugins` (which the server's class path ends with), replacing
