@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import time
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -81,3 +83,18 @@ def test_docker_compose_sets_what_the_local_server_sets() -> None:
         if key != "internal.dbms.web_dir_path":  # the image's default, <NEO4J_HOME>/web, is where .browser is mounted
             assert env["NEO4J_" + key.replace("_", "__").replace(".", "_")].strip("'\"") == value, key
     assert "./.browser:/var/lib/neo4j/web" in compose and env["NEO4J_PLUGINS"] == """'["apoc"]'"""
+
+
+def test_a_new_bundle_removes_those_unused_for_a_week(tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    with zipfile.ZipFile(lib / "neo4j-browser-5.24.0.jar", "w") as jar:
+        jar.writestr("browser/", b"")
+        jar.writestr("browser/index.html", "<title>Neo4j Browser</title>")
+    stale, recent = tmp_path / "browser-stale", tmp_path / "browser-recent"
+    for folder, days in ((stale, browser.KEEP_DAYS + 1), (recent, browser.KEEP_DAYS - 1)):
+        folder.mkdir()
+        os.utime(folder, (time.time() - days * 86_400,) * 2)
+    folder = browser.install_bundle(lib)
+    assert (folder / browser.ARCHIVE).is_file() and recent.exists() and not stale.exists()
+    assert browser.install_bundle(lib) == folder  # built once per Browser jar and guide

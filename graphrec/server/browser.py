@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -38,6 +39,9 @@ GUIDE_FOLDER = "guides/graphrec"
 
 ARCHIVE = "neo4j-browser.zip"
 """The name Neo4j looks for in its web folder (`neo4j-browser*.zip`, the highest version wins)."""
+
+KEEP_DAYS = 7
+"""Cached bundles unused for this many days are removed when another is built."""
 
 _PLACEHOLDER = re.compile(r"\{\{(params|query) (\w+)\}\}")
 
@@ -85,8 +89,9 @@ def build_bundle(browser_jar: Path, target: Path) -> Path:
 def install_bundle(lib: Path) -> Path:
     """The web folder holding graphrec's `neo4j-browser.zip` for the Browser jar in `lib`, built when missing.
 
-    Bundles are cached next to `lib`, one folder per Browser jar and guide (`browser-<hash>`); building one
-    removes the others.
+    Bundles are cached next to `lib`, one folder per Browser jar and guide (`browser-<hash>`, about 15 MB);
+    using one marks it used (its modification time), and building one removes those unused for `KEEP_DAYS`
+    (checkouts with other guides share the cache, and a starting server reads its bundle after this returns).
     """
     (browser_jar,) = lib.glob("neo4j-browser-*.jar")
     digest = hashlib.sha256(browser_jar.name.encode())
@@ -97,8 +102,9 @@ def install_bundle(lib: Path) -> Path:
         folder.mkdir(exist_ok=True)
         build_bundle(browser_jar, folder / ARCHIVE)
         for other in lib.parent.glob("browser-*"):
-            if other != folder:
+            if other != folder and time.time() - other.stat().st_mtime > KEEP_DAYS * 86_400:
                 shutil.rmtree(other, ignore_errors=True)
+    os.utime(folder)
     return folder
 
 
