@@ -12,9 +12,9 @@
 // in Neo4j 5 DDL. Run as is in Browser, it indexes a property literally named "{property}".
 // Parameters: $name: index name; $dimensions: vector dimension (+ 1 when augmented);
 // $similarity: 'euclidean' or 'cosine'.
-:param name => 'item_embedding_v1_mips'
-:param dimensions => 65
-:param similarity => 'euclidean'
+:param name => 'graphrec_example_index';
+:param dimensions => 65;
+:param similarity => 'euclidean';
 CREATE VECTOR INDEX $name FOR (n:Item) ON n.`{property}`
 OPTIONS {indexConfig: {`vector.dimensions`: $dimensions, `vector.similarity_function`: $similarity,
                       `vector.quantization.enabled`: false}}

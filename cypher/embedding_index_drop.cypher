@@ -1,3 +1,3 @@
 // Drop the index $name when it exists (a pruned version's vector index). Parameters: $name: index name.
-:param name => 'item_embedding_v1_mips'
+:param name => 'graphrec_example_index';
 DROP INDEX $name IF EXISTS

@@ -2,9 +2,9 @@
 // Returns at most one row (none when there is no such model): version, ids (the ids that have a node of
 // that label holding a vector), vectors (aligned with ids).
 // Parameters: $label: 'User', 'Item' or 'Group'; $ids: list of integer ids; $version: integer or null.
-:param label => 'User'
-:param ids => [1, 2, 3]
-:param version => null
+:param label => 'User';
+:param ids => [1, 2, 3];
+:param version => null;
 MATCH (m:Model)
 WHERE ($version IS NULL AND m.active) OR m.version = $version
 WITH m ORDER BY m.version DESC LIMIT 1

@@ -2,8 +2,9 @@
 // transaction (run in an auto-commit session). Used by prune and to clear leftovers of a version number.
 // Returns one row: nodes (how many nodes held one of them).
 // Parameters: $properties: list of property names; $batch_size: integer.
-:param properties => ['embedding_v1', 'embedding_v1_mips']
-:param batch_size => 10000
+:param properties => [];
+:param batch_size => 10000;
+:auto
 MATCH (n:User|Item|Group)
 WHERE any(key IN $properties WHERE n[key] IS NOT NULL)
 CALL (n) {

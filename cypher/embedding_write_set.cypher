@@ -6,11 +6,11 @@
 // embedding_write_procedure, kept for benchmarks/bench_writeback.py.
 // Parameters: $label: 'User', 'Item' or 'Group'; $property, $mips_property: property names (embedding_v<N>,
 // embedding_v<N>_mips or null); $dim: integer; $rows: list of {id: integer, vec: list of floats}.
-:param label => 'Item'
-:param property => 'embedding_v1'
-:param mips_property => 'embedding_v1_mips'
-:param dim => 2
-:param rows => [{id: 1, vec: [0.5, -0.25, 0.75]}]
+:param label => 'Item';
+:param property => 'embedding_v1';
+:param mips_property => 'embedding_v1_mips';
+:param dim => 2;
+:param rows => [];
 UNWIND $rows AS row
 CALL (row) {
   MATCH (n:User {id: row.id}) WHERE $label = 'User' RETURN n

@@ -14,9 +14,9 @@
 // Returns one row: group, item, members, group_score, because, path, steps, interacted, kind, version. No row
 // when the group, a member, the item or an active model does not exist.
 // Parameters: $group: group id; $item: item id; $n: integer >= 1.
-:param group => 5001
-:param item => 1001
-:param n => 3
+:param group => 5001;
+:param item => 1001;
+:param n => 3;
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (g:Group {id: $group})

@@ -15,9 +15,9 @@
 // Returns one row: user, item, score, because, path, steps, interacted, kind, version. No row when the user, the
 // item or an active model does not exist.
 // Parameters: $user: user id; $item: item id; $n: integer >= 1.
-:param user => 1
-:param item => 1001
-:param n => 3
+:param user => 1;
+:param item => 1001;
+:param n => 3;
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (u:User {id: $user})

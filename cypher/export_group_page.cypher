@@ -6,8 +6,8 @@
 // Only interactions with $since null or ts >= $since are listed (one without ts is then left out); ids without
 // a Group node are skipped.
 // Parameters: $ids: list of group ids; $since: Unix seconds or null.
-:param ids => [5001, 5002]
-:param since => null
+:param ids => [5001, 5002];
+:param since => null;
 UNWIND $ids AS id
 MATCH (g:Group {id: id})
 CALL (g) {

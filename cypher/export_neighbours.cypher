@@ -4,10 +4,10 @@
 // then not followed); MEMBER_OF is always followed. The frontier's own nodes may appear in the answer.
 // Parameters: $users, $groups, $items: lists of integer ids (the frontier, possibly empty);
 //   $since: Unix seconds or null.
-:param users => [1]
-:param groups => []
-:param items => []
-:param since => null
+:param users => [1];
+:param groups => [];
+:param items => [];
+:param since => null;
 CALL () {
   UNWIND $users AS id
   MATCH (:User {id: id})-[r:INTERACTED|MEMBER_OF]-(n)

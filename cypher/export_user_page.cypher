@@ -8,10 +8,10 @@
 // fewer than $min_interactions listed train interactions are left out; ids without a User node are skipped.
 // Parameters: $ids: list of user ids; $since: Unix seconds or null; $min_interactions: integer;
 //   $groups: list of group ids (the groups of the export).
-:param ids => [1, 2, 3]
-:param since => null
-:param min_interactions => 0
-:param groups => [5001, 5002]
+:param ids => [1, 2, 3];
+:param since => null;
+:param min_interactions => 0;
+:param groups => [5001, 5002];
 UNWIND $ids AS id
 MATCH (u:User {id: id})
 CALL (u) {

@@ -4,8 +4,8 @@
 // Returns one row when the user existed: interactions and memberships (how many were deleted), groups (the ids
 // of the groups the user was a member of, ascending) and vectors (the names of the vector properties it held,
 // sorted); no row when there is no such user. Parameters: $user: user id; $prefixes: list of property prefixes.
-:param user => 1
-:param prefixes => ['embedding_v']
+:param user => -1;
+:param prefixes => ['embedding_v'];
 MATCH (u:User {id: $user})
 WITH u, COUNT { (u)-[:INTERACTED]->() } AS interactions,
      COLLECT { MATCH (u)-[:MEMBER_OF]->(g:Group) RETURN g.id ORDER BY g.id } AS groups,

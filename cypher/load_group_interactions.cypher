@@ -3,7 +3,7 @@
 //   ts (Unix seconds), split ('train'|'valid'|'test') and negatives (list of item ids), absent keys omitted.
 //   Both nodes must exist.
 // Run by graphrec.load in batches; idempotent (a re-load leaves exactly the row's properties).
-:param rows => [[1, 10, {weight: 1.0, split: 'train'}]]
+:param rows => [];
 UNWIND $rows AS row
 MATCH (s:Group {id: row[0]})
 MATCH (i:Item {id: row[1]})

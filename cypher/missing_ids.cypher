@@ -4,8 +4,8 @@
 // $label keeps its rows (a dynamic label, MATCH (n:$($label)), scans all nodes in 5.26).
 // Returns one row: missing (list of ids).
 // Parameters: $label: 'User', 'Item' or 'Group'; $ids: list of integer ids.
-:param label => 'User'
-:param ids => [1, 2, 3]
+:param label => 'User';
+:param ids => [1, 2, 3];
 UNWIND $ids AS id
 OPTIONAL CALL (id) {
   MATCH (n:User {id: id}) WHERE $label = 'User' RETURN n

@@ -4,7 +4,7 @@
 // Returns one row (version, previous: the version active before, or null) when $version is 'ready';
 // no row and no change otherwise.
 // Parameters: $version: integer.
-:param version => 1
+:param version => 1;
 MATCH (target:Model {version: $version})
 WHERE target.status = 'ready'
 CALL (target) {

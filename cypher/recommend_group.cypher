@@ -21,17 +21,19 @@
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
 // 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
 // group_score (null without a group side), unscored (member ids left out), version, properties ([name, value]
-// pairs, vectors left out). No row when the group, its members or an active model do not exist.
+// pairs, vectors left out), graph (with $draw, what Browser draws for the row, see below; else null). No row
+// when the group, its members or an active model do not exist.
 // Parameters: $group: group id; $k: integer >= 1; $strategy: one of the above; $exclude_member_items: boolean;
-// $filter: map; $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0.
-:param group => 5001
-:param k => 10
-:param strategy => 'average'
-:param exclude_member_items => false
-:param filter => {}
-:param exclude => []
-:param exact_max_items => 2000
-:param oversample => 100
+// $filter: map; $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0; $draw: boolean.
+:param group => 5001;
+:param k => 10;
+:param strategy => 'average';
+:param exclude_member_items => false;
+:param filter => ({});
+:param exclude => [];
+:param exact_max_items => 2000;
+:param oversample => 100;
+:param draw => true;
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (g:Group {id: $group})
@@ -156,10 +158,33 @@ WITH m, members, unscored, basis, p, CASE $strategy
 ORDER BY score DESC, p.i.id
 LIMIT $k
 WITH m, members, unscored, basis, collect({p: p, score: score}) AS ranked
+// Browser's drawing, only with $draw (graphrec/cypher_files.py): per rank, the group -[:RECOMMENDED {rank,
+// score}]-> the item, and why: each scored member -[:MEMBER_OF]-> the group and -[:SCORED {score}]-> the item
+// (the member's score, as in the column members); APOC virtual nodes (without vectors) and relationships.
+OPTIONAL CALL (members, ranked) {
+    WITH * WHERE $draw
+    MATCH (g:Group {id: $group})
+    CALL (members) {
+        UNWIND members AS x
+        MATCH (u:User {id: x.user})
+        RETURN collect({user: u.id, v: apoc.create.virtual.fromNode(u, [key IN keys(u) WHERE NOT key STARTS WITH 'embedding_v'])}) AS voters
+    }
+    WITH members, ranked, apoc.create.virtual.fromNode(g, [key IN keys(g) WHERE NOT key STARTS WITH 'embedding_v']) AS vg,
+         [x IN members | [v IN voters WHERE v.user = x.user][0].v] AS vmembers,
+         [r IN ranked | apoc.create.virtual.fromNode(r.p.i, [key IN keys(r.p.i) WHERE NOT key STARTS WITH 'embedding_v'])] AS vitems
+    WITH ranked, vg, vmembers, vitems, [v IN vmembers | apoc.create.vRelationship(v, 'MEMBER_OF', {}, vg)] AS vmember_of
+    // Browser draws every relationship of every row (it tells nodes apart, not relationships): MEMBER_OF goes in
+    // the first row only.
+    RETURN [n IN range(0, size(ranked) - 1) | [vg, vitems[n],
+            apoc.create.vRelationship(vg, 'RECOMMENDED', {rank: n + 1, score: round(ranked[n].score, 4)}, vitems[n])] +
+            vmembers + CASE n WHEN 0 THEN vmember_of ELSE [] END +
+            [x IN range(0, size(vmembers) - 1) |
+             apoc.create.vRelationship(vmembers[x], 'SCORED', {score: round(ranked[n].p.scores[x], 4)}, vitems[n])]] AS drawings
+}
 UNWIND range(1, size(ranked)) AS rank
-WITH m, members, unscored, basis, rank, ranked[rank - 1].p AS p, ranked[rank - 1].score AS score
-WITH m, members, unscored, basis, rank, p.i AS i, p, score
+WITH m, members, unscored, basis, rank, ranked[rank - 1].p AS p, ranked[rank - 1].score AS score, drawings[rank - 1] AS graph
+WITH m, members, unscored, basis, rank, p.i AS i, p, score, graph
 RETURN rank, i.id AS id, score, $strategy AS strategy, basis, m.kind AS kind,
        [x IN range(0, size(members) - 1) | {user: members[x].user, score: p.scores[x]}] AS members,
        p.group AS group_score, unscored, m.version AS version,
-       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties
+       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties, graph

@@ -18,16 +18,17 @@
 // those, so it may return fewer than $k). Scores are exact either way:
 // q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...) - 1 (float32 arithmetic).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
-// properties (the item's other properties as [name, value] pairs, vectors left out). No row when the user or
-// an active model does not exist.
+// properties (the item's other properties as [name, value] pairs, vectors left out), graph (with $draw, what
+// Browser draws for the row, see below; else null). No row when the user or an active model does not exist.
 // Parameters: $user: user id; $k: integer >= 1; $filter: map of item property -> required value;
-// $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0.
-:param user => 1
-:param k => 10
-:param filter => {}
-:param exclude => []
-:param exact_max_items => 5000
-:param oversample => 100
+// $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0; $draw: boolean.
+:param user => 1;
+:param k => 10;
+:param filter => ({});
+:param exclude => [];
+:param exact_max_items => 5000;
+:param oversample => 100;
+:param draw => true;
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (u:User {id: $user})
@@ -78,7 +79,54 @@ WITH m, basis, i, weights + CASE WHEN q IS NULL OR i[m.mips_property] IS NULL TH
 ORDER BY score DESC, i.id
 LIMIT $k
 WITH m, basis, collect({i: i, score: score}) AS ranked
+// Browser's drawing, only with $draw (graphrec/cypher_files.py): per rank, the user -[:RECOMMENDED {rank,
+// score}]-> the item, and why: the user -[:INTERACTED]-> the own item that explains it best -[:SIMILAR]-> the
+// item, with {weight: w(j -> i)} when the model has item–item weights, else {similarity: cosine of the
+// vectors}; APOC virtual nodes (without vectors) and relationships.
+OPTIONAL CALL (m, ranked) {
+    WITH * WHERE $draw
+    MATCH (u:User {id: $user})
+    UNWIND range(1, size(ranked)) AS rank
+    OPTIONAL CALL (m, u, ranked, rank) {
+        WITH m, u, ranked[rank - 1].i AS i
+        MATCH (u)-[seen:INTERACTED]->(j:Item) WHERE coalesce(seen.split, '') <> 'test'
+        CALL (m, i, j) {
+            WITH * WHERE m.similar IS NOT NULL
+            MATCH (j)-[s:$(m.similar)]->(i)
+            RETURN {weight: round(s.weight, 4)} AS why, s.weight AS strength
+          UNION ALL
+            WITH * WHERE m.similar IS NULL AND j[m.property] IS NOT NULL AND i[m.property] IS NOT NULL
+            WITH 2 * vector.similarity.cosine(j[m.property], i[m.property]) - 1 AS similarity
+            RETURN {similarity: round(similarity, 3)} AS why, similarity AS strength
+        }
+        RETURN seen, j, why
+        ORDER BY strength DESC, j.id
+        LIMIT 1
+    }
+    WITH u, collect({rank: rank, i: ranked[rank - 1].i, score: ranked[rank - 1].score, seen: seen, j: j,
+                     why: why}) AS why
+    CALL (u, why) {
+        UNWIND [u] + [w IN why | w.i] + [w IN why WHERE w.j IS NOT NULL | w.j] AS n
+        WITH DISTINCT n
+        RETURN collect({n: n, v: apoc.create.virtual.fromNode(n, [key IN keys(n) WHERE NOT key STARTS WITH 'embedding_v'])}) AS virtual
+    }
+    WITH why, virtual, [x IN virtual WHERE x.n = u][0].v AS vu
+    CALL (why, virtual, vu) {
+        UNWIND why AS w
+        WITH w.seen AS seen, w.j AS j, min(w.rank) AS first WHERE j IS NOT NULL
+        RETURN collect({first: first, r: apoc.create.vRelationship(vu, 'INTERACTED', properties(seen),
+                                                                   [x IN virtual WHERE x.n = j][0].v)}) AS interacted
+    }
+    // Browser draws every relationship of every row (it tells nodes apart, not relationships): a relationship
+    // shared by several rows goes in the first one only.
+    RETURN [w IN why | [x IN virtual WHERE x.n IN [w.i, w.j] | x.v] + [vu,
+            apoc.create.vRelationship(vu, 'RECOMMENDED', {rank: w.rank, score: round(w.score, 4)},
+                                      [x IN virtual WHERE x.n = w.i][0].v)] +
+            [y IN interacted WHERE y.first = w.rank | y.r] +
+            [x IN virtual WHERE x.n = w.j | apoc.create.vRelationship(x.v, 'SIMILAR', w.why,
+                                                                      [y IN virtual WHERE y.n = w.i][0].v)]] AS drawings
+}
 UNWIND range(1, size(ranked)) AS rank
-WITH m, basis, rank, ranked[rank - 1].i AS i, ranked[rank - 1].score AS score
+WITH m, basis, rank, ranked[rank - 1].i AS i, ranked[rank - 1].score AS score, drawings[rank - 1] AS graph
 RETURN rank, i.id AS id, score, basis, m.kind AS kind, m.version AS version,
-       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties
+       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties, graph

@@ -4,9 +4,9 @@
 // Returns one row: version, items (the model's number of items), user, group, item (each null or {exists,
 // has_vector}; group also {members}; item also {known}: it has a vector or item–item weights in the model).
 // Parameters: $user, $group, $item: ids or null.
-:param user => 1
-:param group => null
-:param item => null
+:param user => 1;
+:param group => null;
+:param item => null;
 OPTIONAL MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 OPTIONAL MATCH (u:User {id: $user})

@@ -10,11 +10,11 @@
 // properties ([name, value] pairs, vectors left out). No row when the model can say nothing of the item (no
 // vector, no neighbours) or there is no active model.
 // Parameters: $item: item id; $k: integer >= 1; $filter: map; $exact_max_items: integer; $oversample: integer >= 0.
-:param item => 1001
-:param k => 10
-:param filter => {}
-:param exact_max_items => 2000
-:param oversample => 20
+:param item => 1001;
+:param k => 10;
+:param filter => ({});
+:param exact_max_items => 2000;
+:param oversample => 20;
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (i:Item {id: $item})

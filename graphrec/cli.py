@@ -29,7 +29,7 @@ from graphrec.recommend import EXACT, MAX_K, STRATEGIES, Ranking, RecommendError
 from graphrec.server.local import LocalServer, ServerError
 
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "training" / "demo.toml"
+DEMO_CONFIG = (Path(__file__).parent / "configs" / "demo.toml").resolve()  # training/demo.toml, packaged
 GROUP_CONFIGS = [DEMO_CONFIG.with_name(name) for name in
                  ("groups.toml", "groups-users.toml", "groups-only.toml", "groups-popularity.toml")]
 """`graphrec evaluate`'s default models: the group model, its baselines and popularity."""
@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     start.set_defaults(run=_neo4j_start)
     server_cmds.add_parser("stop", help="shut the server down cleanly").set_defaults(run=_neo4j_stop)
     server_cmds.add_parser("status", help="whether it runs, and where").set_defaults(run=_neo4j_status)
+    bundle = server_cmds.add_parser("browser-bundle", help="write graphrec's Browser (guide and style) as "
+                                    "DIR/neo4j-browser.zip, for a Docker server's web folder (see README)")
+    bundle.add_argument("dir", type=Path, metavar="DIR")
+    bundle.set_defaults(run=_neo4j_browser_bundle)
 
     init = commands.add_parser("init", parents=[connection], help="apply cypher/schema.cypher (idempotent)")
     init.set_defaults(run=_init)
@@ -357,6 +361,14 @@ def _neo4j_status(args: argparse.Namespace) -> int:
     status = LocalServer.from_environment().status()
     print(status.describe())
     return 0 if status.running else 3
+
+
+def _neo4j_browser_bundle(args: argparse.Namespace) -> int:
+    from graphrec.server import browser
+    from graphrec.server.local import install_jars
+
+    print(f"wrote {browser.export_bundle(install_jars(), args.dir)}")
+    return 0
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -1,16 +1,43 @@
 """The project's Cypher statements, read from the `.cypher` files under `cypher/`.
 
-A `.cypher` file may hold several statements separated by `;`. Lines that start with `//` are comments and
-lines that start with `:` (`:param k => 20`) are Neo4j Browser commands; both are dropped before a statement
-is sent through the driver, so the same file runs unchanged in Browser, in `cypher-shell` and from Python.
+Every file has the same form, so that its text runs unchanged from Python, in `cypher-shell` and pasted
+whole into Neo4j Browser (`check_header` enforces it; tests/test_cypher_files.py checks every file):
+
+    // What the statement does and returns, and its parameters (any number of `//` lines).
+    :param user => 1;
+    :param filter => ({});
+    MATCH ... the statement(s), separated by `;`
+
+- The header: `//` comment lines first, then one `:param NAME => VALUE;` line per parameter `$NAME` that the
+  statements use (no other), each ending in `;`. VALUE is a Cypher expression that Browser sends to the server
+  (`RETURN VALUE`), so integers stay integers; a map is written in parentheses, `({})`, since Browser reads
+  `=> {...}` as a query to run. A file without parameters has no `:param` line.
+- Then the statements; no `:` line among them, but for `:auto` alone on the line before a statement that runs
+  `CALL {...} IN TRANSACTIONS` (Browser runs it in an auto-commit transaction then, as graphrec always does).
+- Defaults are small examples; in the files that write, they touch nothing graphrec made (empty `rows`, an
+  index name and a model version of their own), so that pasting a file into a real database is safe.
+
+Pasted whole into Browser (its multi-statement mode, on by default), the `:param` lines set the parameters and
+then the statements run, in order, stopping at the first error. Browser 5.24 shows such a run as a list with
+each statement's status, never its rows (CypherScriptFrame); the parameters stay set, so the statement alone,
+run next, shows its rows or graph (graphrec's Browser guide, `graphrec.server.browser`, shows files as these
+two steps). From Python and `graphrec cypher`, `//` lines and lines starting with `:` are dropped, the rest is
+split on `;` and the values travel as parameters.
+
+Drawing: `recommend_user` and `recommend_group` take `$draw` (false from Python, true in their headers). With
+it, their column `graph` holds what Browser draws for each row: APOC virtual nodes (the nodes' properties
+without vectors) and relationships, among them `RECOMMENDED {rank, score}`; without it `graph` is null and
+nothing else of the query changes.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
-CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
+CYPHER_DIR = (Path(__file__).parent / "cypher").resolve()
+"""`cypher/`: in a checkout the repository's folder (`graphrec/cypher` links to it), in a wheel the package's copy."""
 
 
 def cypher_path(name: str) -> Path:
@@ -34,6 +61,52 @@ def statement(name: str) -> str:
     if len(found) != 1:
         raise ValueError(f"{cypher_path(name)} holds {len(found)} statements, expected exactly one")
     return found[0]
+
+
+def browser_params(name: str) -> list[str]:
+    """The `:param` lines of `cypher/<name>.cypher`, in order."""
+    return [line.strip() for line in cypher_path(name).read_text(encoding="utf-8").splitlines()
+            if line.startswith(":param")]
+
+
+_PARAM_LINE = re.compile(r":param (\w+) => (.+);")
+_STRING_OR_NAME = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
+
+
+def check_header(path: Path) -> list[str]:
+    """What breaks the file form above in the `.cypher` file `path`, as messages naming the line (empty: none)."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    problems: list[str] = []
+    if not lines or not lines[0].startswith("//"):
+        problems.append(f"{path}:1: a file starts with its `//` header comment")
+    declared: dict[str, int] = {}
+    part = "comments"
+    for number, line in enumerate(lines, 1):
+        where = f"{path}:{number}"
+        if line.startswith("//") and part == "comments":
+            continue
+        if line.rstrip() == ":auto" and part != "statements":
+            part = "statements"
+        elif line.startswith(":"):
+            found = _PARAM_LINE.fullmatch(line.rstrip())
+            if part == "statements":
+                problems.append(f"{where}: a `:` line after the statements began")
+            elif found is None:
+                problems.append(f"{where}: not of the form `:param NAME => VALUE;`")
+            elif found.group(2).startswith("{"):
+                problems.append(f"{where}: a map value must be in parentheses, `({found.group(2)})`")
+            elif found.group(1) in declared:
+                problems.append(f"{where}: ${found.group(1)} is set twice")
+            else:
+                declared[found.group(1)] = number
+                part = "params"
+        elif line.strip():
+            part = "statements"
+    used = set(re.findall(r"\$(\w+)", _STRING_OR_NAME.sub("", ";".join(split_statements(text)))))
+    problems += [f"{path}: ${param} is used but has no `:param {param} => ...;` line" for param in sorted(used - set(declared))]
+    problems += [f"{path}:{declared[param]}: ${param} is set but not used" for param in sorted(set(declared) - used)]
+    return problems
 
 
 def split_statements(text: str) -> tuple[str, ...]:

@@ -178,6 +178,7 @@ class Recommender:
     def _ranked(self, name: str, params: dict[str, Any], oversample: int | None = None) -> list[dict[str, Any]]:
         """Run a ranking query; repeat it as an exact scan when index candidates left fewer than k rows."""
         query = cypher_files.statement(name)
+        params = {**params, "draw": False}  # Browser's drawing (column graph) is not for Python
         rows = self.runner.run(query, {**params, "exact_max_items": self.exact_max_items,
                                        "oversample": self.oversample if oversample is None else oversample})
         if len(rows) < params["k"] and self.exact_max_items < EXACT:

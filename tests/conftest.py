@@ -87,7 +87,8 @@ def connection(local_server: LocalServer | None) -> Iterator[Connection]:
     else:
         from testcontainers.community.neo4j import Neo4jContainer
 
-        with Neo4jContainer("neo4j:5.26-community", password=PASSWORD) as container:
+        # APOC core (its virtual nodes draw recommendations in Browser); the image copies it from its labs folder.
+        with Neo4jContainer("neo4j:5.26-community", password=PASSWORD).with_env("NEO4J_PLUGINS", '["apoc"]') as container:
             yield Connection(container.get_connection_url(), "neo4j", PASSWORD, "neo4j")
 
 

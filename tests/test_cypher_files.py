@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from graphrec import cypher_files
@@ -29,6 +31,37 @@ def test_unknown_file_names_the_known_ones() -> None:
 def test_statement_refuses_a_file_with_several() -> None:
     with pytest.raises(ValueError, match="holds 3 statements"):
         cypher_files.statement("schema")
+
+
+@pytest.mark.parametrize("path", sorted(cypher_files.CYPHER_DIR.glob("*.cypher")), ids=lambda p: p.stem)
+def test_every_file_has_the_header_browser_and_the_driver_accept(path: Path) -> None:
+    assert cypher_files.check_header(path) == []
+
+
+@pytest.mark.parametrize("text, problem", [
+    (":param k => 3;\nRETURN $k", "starts with its `//` header"),
+    ("// k\n:param k => 3\nRETURN $k", "2: not of the form `:param NAME => VALUE;`"),
+    ("// m\n:param m => {a: 1};\nRETURN $m", "2: a map value must be in parentheses, `({a: 1})`"),
+    ("// k\n:param k => 3;\n:param k => 4;\nRETURN $k", "3: $k is set twice"),
+    ("// k\n:param k => 3;\nRETURN $k, $n", "$n is used but has no `:param n => ...;` line"),
+    ("// k\n:param k => 3;\n:param x => 1;\nRETURN $k", "3: $x is set but not used"),
+    ("// k\n:param k => 3;\nRETURN $k;\n:param j => 1;\nRETURN $j", "4: a `:` line after the statements began"),
+    ("// k\n// more\n:param k => 3;\n// late\n:param j => 1;\nRETURN $k, $j", "5: a `:` line after"),
+])
+def test_header_problems_name_the_line(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "bad.cypher"
+    path.write_text(text)
+    found = cypher_files.check_header(path)
+    assert any(problem in message for message in found), found
+
+
+def test_a_good_header_with_auto_and_strings_passes(tmp_path: Path) -> None:
+    path = tmp_path / "good.cypher"
+    path.write_text("// ok\n:param rows => [];\n:param f => ({});\n:auto\n"
+                    "UNWIND $rows AS r CALL (r) { RETURN '$not_a_param' AS s } IN TRANSACTIONS RETURN $f")
+    assert cypher_files.check_header(path) == []
+    assert cypher_files.split_statements(path.read_text()) == (
+        "UNWIND $rows AS r CALL (r) { RETURN '$not_a_param' AS s } IN TRANSACTIONS RETURN $f",)
 
 
 @pytest.mark.neo4j

@@ -279,7 +279,7 @@ def test_a_short_index_answer_is_repeated_as_an_exact_scan() -> None:
     assert ranking.ids == [101, 102, 103]
     (first, first_params), lookup, (second, second_params) = fake.sent
     assert first == second == cypher_files.statement("recommend_user")  # the same text, values as parameters
-    assert first_params == {"user": 5, "k": 3, "filter": {"genre": "jazz"}, "exclude": [],
+    assert first_params == {"user": 5, "k": 3, "filter": {"genre": "jazz"}, "exclude": [], "draw": False,
                             "exact_max_items": 2000, "oversample": 10}
     assert second_params["exact_max_items"] > 50_000 and second_params["oversample"] == 0
 

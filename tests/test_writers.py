@@ -46,6 +46,7 @@ def test_a_killed_write_back_is_shown_abandoned_and_the_next_one_removes_it(
         from graphrec.config import Connection
         from graphrec.db import QueryRunner
         from graphrec import writeback
+        from graphrec.model.base import Stored
         real = writeback._create_indexes
 
         def create_then_die(*args):  # killed between its item vectors and its indexes, as by the OOM killer

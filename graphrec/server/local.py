@@ -8,6 +8,7 @@ Layout (home defaults to `$XDG_DATA_HOME/graphrec/neo4j`, i.e. `~/.local/share/g
     <home>/import             the server's import folder; `graphrec.load.bulk` writes its CSV files here
     <home>/aside-<db>         only during an offline import or a load: the files of the database it replaces
     <home>/password           the `neo4j` user's password, mode 0600, generated unless the user sets one
+    <home>/plugins            links to the cached APOC core jars (on the server's class path, last)
     <home>/ports              the Bolt and HTTP ports of the last start
 
 Security: the home and everything in it (the store, the logs, the password, `data/dbms/auth.ini`) are readable
@@ -17,7 +18,9 @@ with the umask 077. The password never appears on a command line: the initial on
 that only the owner can read and that is deleted at once.
 
 The jars (server, Browser and their dependencies, about 140 MB) are fetched once by Maven into
-`$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine.
+`$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine; next to them,
+`apoc-<version>/` (APOC core, about 3 MB) and `browser-<hash>/neo4j-browser.zip` (Browser with graphrec's
+guide and style, which the server serves at /browser/: `graphrec.server.browser`).
 
 Class-data sharing: the first server (and the first offline import) on a machine records the classes it
 loaded in an archive next to the jars (`server-<jdk>.jsa`, about 130 MB; `importer-<jdk>.jsa`, about 30 MB),
@@ -49,9 +52,11 @@ from typing import Any
 import neo4j
 
 from graphrec.config import Connection
+from graphrec.server import browser
 
 NEO4J_VERSION = "5.26.30"
 BROWSER_VERSION = "5.24.0"
+APOC_VERSION = "5.26.19"  # the newest APOC core on Maven Central for Neo4j 5.26
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
 USER = "neo4j"
@@ -99,34 +104,52 @@ def jar_dir() -> Path:
 
 
 def install_jars() -> Path:
-    """Fetch Neo4j Community and Browser with Maven into the cache, once; return the jar folder.
+    """Fetch Neo4j Community and Browser with Maven into the cache, once; return the jar folder."""
+    return _maven_fetch("pom.xml", jar_dir(), f"Neo4j {NEO4J_VERSION} Community and Browser {BROWSER_VERSION}",
+                        "about 140 MB")
+
+
+def plugin_dir() -> Path:
+    """Where the server's plugins are cached: `$XDG_CACHE_HOME/graphrec/neo4j-<version>/apoc-<version>`."""
+    return jar_dir().parent / f"apoc-{APOC_VERSION}"
+
+
+def install_plugins() -> Path:
+    """Fetch APOC core (and the libraries it needs) with Maven into the cache, once; return their folder.
+
+    Only its virtual nodes and relationships are used: the drawing of `recommend_user` and `recommend_group`
+    (`$draw`), so that Browser draws recommendations with their scores and without the nodes' vectors.
+    """
+    return _maven_fetch("apoc-pom.xml", plugin_dir(), f"APOC {APOC_VERSION} core", "about 3 MB")
+
+
+def _maven_fetch(pom_name: str, target: Path, what: str, size: str) -> Path:
+    """Copy the runtime dependencies of `graphrec/server/<pom_name>` into `target` with Maven, once.
 
     Maven writes into a temporary folder that is renamed into place only when complete, so an interrupted
     download is never taken for a finished one.
     """
-    lib = jar_dir()
-    if lib.is_dir():
-        return lib
+    if target.is_dir():
+        return target
     mvn = shutil.which("mvn")
     if mvn is None:
         raise ServerError("Maven (`mvn`) is needed once to fetch the Neo4j jars; install it (apt-get install maven)")
-    lib.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix="lib.partial-", dir=lib.parent))
-    pom = files("graphrec.server").joinpath("pom.xml")
-    print(f"Fetching Neo4j {NEO4J_VERSION} Community and Browser {BROWSER_VERSION} from Maven Central "
-          f"into {lib} (once, about 140 MB)...", flush=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
+    pom = files("graphrec.server").joinpath(pom_name)
+    print(f"Fetching {what} from Maven Central into {target} (once, {size})...", flush=True)
     result = subprocess.run(
         [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime",
          f"-DoutputDirectory={partial}", f"-Dneo4j.version={NEO4J_VERSION}",
-         f"-Dbrowser.version={BROWSER_VERSION}"],
+         f"-Dbrowser.version={BROWSER_VERSION}", f"-Dapoc.version={APOC_VERSION}"],
         capture_output=True, text=True,
     )
     if result.returncode != 0:
         shutil.rmtree(partial, ignore_errors=True)
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
-        raise ServerError(f"Maven could not fetch the Neo4j jars:\n{tail}")
-    partial.rename(lib)
-    return lib
+        raise ServerError(f"Maven could not fetch {what}:\n{tail}")
+    partial.rename(target)
+    return target
 
 
 def class_archive(java: str, kind: str) -> Path:
@@ -255,6 +278,7 @@ class LocalServer:
                 raise ServerError(f"port {port} on 127.0.0.1 is already in use (another server?); "
                                   "choose others with --bolt-port / --http-port")
         lib = install_jars()
+        self._link_plugins(install_plugins())
         self._write_config()
         self._ensure_password(java, lib, password)
         self._save_ports()
@@ -267,7 +291,7 @@ class LocalServer:
             _write_private(self._recording_file, f"{recording}\n{archive}\n")
         with open(self.log_file, "ab", opener=_private_opener) as log:
             process = subprocess.Popen(
-                [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, *sharing, "-cp", f"{lib}/*",
+                [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, *sharing, "-cp", f"{lib}/*:{self.home / 'plugins'}/*",
                  "org.neo4j.server.CommunityEntryPoint", f"--home-dir={self.home}",
                  f"--config-dir={self.home / 'conf'}", "--console-mode"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -314,10 +338,8 @@ class LocalServer:
             "server.directories.run": self.home / "run",
             "server.directories.plugins": self.home / "plugins",
             "server.directories.import": self.home / "import",
-            "server.default_listen_address": "127.0.0.1",
-            "server.bolt.listen_address": f"127.0.0.1:{self.bolt_port}",
-            "server.http.enabled": "true",
-            "server.http.listen_address": f"127.0.0.1:{self.http_port}",
+            **self._address_settings(),
+            **self._browser_settings(),
             "server.https.enabled": "false",
             "dbms.security.auth_enabled": "true",
             "server.memory.pagecache.size": self.pagecache,
@@ -330,6 +352,42 @@ class LocalServer:
         text = "# Written by graphrec on every start; edit graphrec/server/local.py instead.\n"
         text += "".join(f"{key}={value}\n" for key, value in settings.items())
         (self.home / "conf" / "neo4j.conf").write_text(text)
+
+    def _address_settings(self) -> dict[str, str]:
+        """Where the server listens and what it advertises: the ports graphrec chose, on 127.0.0.1.
+
+        The advertised addresses are what the discovery endpoint (`http://127.0.0.1:<http>/`, read by Browser
+        to pre-fill its connect form) and the routing table of a `neo4j://` client name; left unset they
+        would be `localhost:7687` and `localhost:7474` whatever the listen ports, sending such clients to
+        another server.
+        """
+        bolt, http = f"127.0.0.1:{self.bolt_port}", f"127.0.0.1:{self.http_port}"
+        return {
+            "server.default_listen_address": "127.0.0.1",
+            "server.default_advertised_address": "127.0.0.1",
+            "server.bolt.listen_address": bolt,
+            "server.bolt.advertised_address": bolt,
+            "server.http.enabled": "true",
+            "server.http.listen_address": http,
+            "server.http.advertised_address": http,
+        }
+
+    def _browser_settings(self) -> dict[str, str]:
+        """Browser served with graphrec's guide and style (`graphrec.server.browser`)."""
+        return browser.settings(f"http://127.0.0.1:{self.http_port}", browser.install_bundle(install_jars()))
+
+    def _link_plugins(self, plugins: Path) -> None:
+        """Link the cached plugin jars into `<home>/plugins` (which the server's class path ends with), replacing
+        links to other cached versions; jars the user put there are left alone."""
+        folder = self.home / "plugins"
+        folder.mkdir(parents=True, exist_ok=True)
+        cache = plugin_dir().parent
+        for link in folder.iterdir():
+            if link.is_symlink() and Path(os.readlink(link)).is_relative_to(cache):
+                link.unlink()
+        for jar in sorted(plugins.glob("*.jar")):
+            if not (folder / jar.name).exists():
+                (folder / jar.name).symlink_to(jar)
 
     def _ensure_password(self, java: str, lib: Path, password: str | None) -> None:
         if self.password_file.exists():
