@@ -103,27 +103,32 @@ def _csr_tensor(matrix: sp.csr_matrix) -> Tensor:
         )
 
 
-def _columns(rows: sp.spmatrix | sp.sparray, num_items: int) -> Tensor:
-    r""":math:`\mathbf{X}^\top` of binary rows :math:`\mathbf{X}` (:math:`b \times |I|`) as a dense
-    ``float32`` :math:`|I| \times b` tensor."""
-    rows = binary_csr(rows)
+def checked_rows(rows: sp.spmatrix | sp.sparray, num_items: int) -> sp.csr_matrix:
+    r"""Interaction rows as :func:`binary_csr`, an error unless they have :obj:`num_items` columns."""
     if rows.shape[1] != num_items:
         raise ValueError(f"rows have {rows.shape[1]} columns, the model {num_items} items")
-    return torch.from_numpy(np.ascontiguousarray(rows.T.toarray()))
+    return binary_csr(rows)
+
+
+def interaction_columns(rows: sp.spmatrix | sp.sparray, num_items: int) -> Tensor:
+    r""":math:`\mathbf{X}^\top` of binary rows :math:`\mathbf{X}` (:math:`b \times |I|`) as a dense
+    ``float32`` :math:`|I| \times b` tensor."""
+    rows = checked_rows(rows, num_items)
+    columns = torch.zeros(num_items, rows.shape[0])
+    row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    columns[torch.from_numpy(rows.indices.astype(np.int64)), torch.from_numpy(row_of_entry)] = 1.0
+    return columns
 
 
 class ItemItemModel(ABC):
-    r"""The shape every model of this module has:
-    :math:`s(\mathbf{r}) = \mathbf{r}\mathbf{S} + (\mathbf{r}\mathbf{A})\mathbf{B}^\top`.
+    r"""The contract every model of this module keeps:
+    :math:`s(\mathbf{r}) = \mathbf{r}\mathbf{S} + (\mathbf{r}\mathbf{A})\mathbf{B}^\top`, for any binary rows.
 
-    Subclasses implement :meth:`fit` (setting :attr:`num_items` and the factors) and :meth:`_apply`
-    (:math:`\mathbf{S}^\top \mathbf{Z}`, i.e. :math:`(\mathbf{X}\mathbf{S})^\top` for
-    :math:`\mathbf{Z} = \mathbf{X}^\top`).
+    Attributes:
+        num_items (int): :math:`|I|`, set by :meth:`fit`.
     """
 
     num_items: int
-    _a: Tensor
-    _b: Tensor
 
     @abstractmethod
     def fit(self, interactions: sp.spmatrix | sp.sparray) -> ItemItemModel:
@@ -131,31 +136,20 @@ class ItemItemModel(ABC):
         :math:`\mathbf{R}`). Returns the model."""
 
     @abstractmethod
-    def _apply(self, columns: Tensor) -> Tensor:
-        r""":math:`\mathbf{S}^\top \mathbf{Z}` for a dense ``float32`` :math:`|I| \times b` block
-        :math:`\mathbf{Z}`."""
-
     def scores(self, rows: sp.spmatrix | sp.sparray) -> np.ndarray:
         r"""The exact scores :math:`\mathbf{X}\mathbf{S} + (\mathbf{X}\mathbf{A})\mathbf{B}^\top`
         (``float32``, :math:`b \times |I|`) of :math:`b` interaction rows :math:`\mathbf{X}` (a sparse
         :math:`b \times |I|` matrix, binarised), users of the train graph or not."""
-        columns = _columns(rows, self.num_items)
-        out = self._apply(columns)
-        out.addmm_(self._b, self._a.T @ columns)
-        return out.T.contiguous().numpy()
 
+    @abstractmethod
     def item_rows(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
         r"""Rows :obj:`items` of :math:`\mathbf{S}` as a dense ``float32`` array
         (:obj:`len(items)` :math:`\times |I|`)."""
-        items = np.asarray(items, dtype=np.int64)
-        columns = torch.zeros(self.num_items, items.size)
-        columns[torch.from_numpy(items), torch.arange(items.size)] = 1.0
-        return self._apply(columns).T.contiguous().numpy()
 
+    @abstractmethod
     def factors(self) -> tuple[np.ndarray, np.ndarray]:
         r"""The low-rank factors :math:`(\mathbf{A}, \mathbf{B})`, ``float32`` :math:`|I| \times k` each
         (:math:`k = 0` for a model without them)."""
-        return self._a.numpy(), self._b.numpy()
 
 
 class SpectralFilter(ItemItemModel):
@@ -191,8 +185,8 @@ class SpectralFilter(ItemItemModel):
 
     @abstractmethod
     def basis(self, columns: Tensor) -> Iterator[Tensor]:
-        r"""Yields :math:`b_t(\mathbf{P})\mathbf{Z}` for :math:`t = 0, 1, \dots` (one per coefficient).
-        A yielded block may be overwritten once the next one is asked for."""
+        r"""Yields :math:`b_t(\mathbf{P})\mathbf{Z}` for :math:`t = 0, 1, \dots` (without end; each a new
+        tensor, :math:`\mathbf{Z}` itself first)."""
 
     @abstractmethod
     def response(self, eigenvalues: np.ndarray) -> np.ndarray:
@@ -238,10 +232,27 @@ class SpectralFilter(ItemItemModel):
         return out
 
     def _apply(self, columns: Tensor) -> Tensor:
+        r""":math:`\mathbf{S}^\top \mathbf{Z}`, i.e. :math:`(\mathbf{X}\mathbf{S})^\top` for
+        :math:`\mathbf{Z} = \mathbf{X}^\top` (:math:`|I| \times b`)."""
         out = self.polynomial(self.degree(-self.power) * columns).mul_(self.degree(self.power))
         if self.split:
             out.addmm_(self._split_b, self._split_a.T @ columns, alpha=-1.0)
         return out
+
+    def scores(self, rows: sp.spmatrix | sp.sparray) -> np.ndarray:
+        columns = interaction_columns(rows, self.num_items)
+        out = self._apply(columns)
+        out.addmm_(self._b, self._a.T @ columns)
+        return out.T.contiguous().numpy()
+
+    def item_rows(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
+        items = np.asarray(items, dtype=np.int64)
+        columns = torch.zeros(self.num_items, items.size)
+        columns[torch.from_numpy(items), torch.arange(items.size)] = 1.0
+        return self._apply(columns).T.contiguous().numpy()
+
+    def factors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._a.numpy(), self._b.numpy()
 
 
 def _monomials(model: SpectralFilter, columns: Tensor) -> Iterator[Tensor]:
@@ -459,7 +470,7 @@ def truncated_scores(rows: sp.spmatrix | sp.sparray, neighbours: tuple[np.ndarra
     (``float32``, :math:`b \times |I|`), :math:`\mathbf{S}_n` the :obj:`neighbours` (:func:`top_neighbours`)
     as a sparse matrix: :math:`s(u, i) = \sum_{j \in N(u)} w_{ji} + (\sum_{j \in N(u)} \mathbf{A}_j)^\top
     \mathbf{B}_i` for binary rows :math:`\mathbf{X}`."""
-    rows = binary_csr(rows)
+    rows = checked_rows(rows, a.shape[0])
     out = (rows @ neighbour_matrix(*neighbours)).toarray().astype(np.float32)
     out += (rows @ a) @ b.T
     return out
