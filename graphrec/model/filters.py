@@ -206,12 +206,10 @@ class SpectralFilter(ItemItemModel):
         sigma, vectors = top_singular_vectors(normalized, rank, self.seed) if rank else (np.zeros(0), None)
         self.singular_values = sigma
         vectors = torch.zeros(self.num_items, 0) if vectors is None else torch.from_numpy(vectors.astype(np.float32))
-        a, b = self._ideal(vectors[:, : self.k])
+        self._ideal_a, self._ideal_b = (f.contiguous() for f in self._ideal(vectors[:, : self.k]))
         gain = torch.from_numpy(self.response(sigma[: self.split] ** 2).astype(np.float32))
-        self._split_a = self.degree(-self.power) * vectors[:, : self.split]
-        self._split_b = self.degree(self.power) * vectors[:, : self.split] * gain
-        self._a = torch.cat([a, self._split_a], 1).contiguous()
-        self._b = torch.cat([b, self._split_b], 1).contiguous()
+        self._split_a = (self.degree(-self.power) * vectors[:, : self.split]).contiguous()
+        self._split_b = (self.degree(self.power) * vectors[:, : self.split] * gain).contiguous()
         return self
 
     def degree(self, power: float) -> Tensor:
@@ -231,28 +229,30 @@ class SpectralFilter(ItemItemModel):
                 out.add_(block, alpha=float(coefficient))
         return out
 
-    def _apply(self, columns: Tensor) -> Tensor:
-        r""":math:`\mathbf{S}^\top \mathbf{Z}`, i.e. :math:`(\mathbf{X}\mathbf{S})^\top` for
-        :math:`\mathbf{Z} = \mathbf{X}^\top` (:math:`|I| \times b`)."""
+    def _filtered_rows(self, columns: Tensor) -> Tensor:
+        r""":math:`\mathbf{X}\mathbf{D}_I^{-\beta} h(\mathbf{P}) \mathbf{D}_I^{\beta}` (:math:`b \times |I|`,
+        contiguous) for :math:`\mathbf{Z} = \mathbf{X}^\top`: the operator before any split."""
         out = self.polynomial(self.degree(-self.power) * columns).mul_(self.degree(self.power))
-        if self.split:
-            out.addmm_(self._split_b, self._split_a.T @ columns, alpha=-1.0)
-        return out
+        return out.T.contiguous()
 
     def scores(self, rows: sp.spmatrix | sp.sparray) -> np.ndarray:
-        columns = interaction_columns(rows, self.num_items)
-        out = self._apply(columns)
-        out.addmm_(self._b, self._a.T @ columns)
-        return out.T.contiguous().numpy()
+        # The split cancels out of the exact scores; r A is a product with the sparse rows.
+        rows = checked_rows(rows, self.num_items)
+        out = self._filtered_rows(interaction_columns(rows, self.num_items))
+        out.addmm_(torch.from_numpy(rows @ self._ideal_a.numpy()), self._ideal_b.T)
+        return out.numpy()
 
     def item_rows(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
         items = np.asarray(items, dtype=np.int64)
         columns = torch.zeros(self.num_items, items.size)
         columns[torch.from_numpy(items), torch.arange(items.size)] = 1.0
-        return self._apply(columns).T.contiguous().numpy()
+        out = self._filtered_rows(columns)
+        out.addmm_(self._split_a[torch.from_numpy(items)], self._split_b.T, alpha=-1.0)
+        return out.numpy()
 
     def factors(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._a.numpy(), self._b.numpy()
+        return (torch.cat([self._ideal_a, self._split_a], 1).numpy(),
+                torch.cat([self._ideal_b, self._split_b], 1).numpy())
 
 
 def _monomials(model: SpectralFilter, columns: Tensor) -> Iterator[Tensor]:
