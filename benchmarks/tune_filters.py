@@ -45,11 +45,11 @@ def cache_svd() -> None:
     """Makes `top_singular_vectors` remember its largest answer per matrix and serve smaller k from it."""
     compute, memory = filters.top_singular_vectors, {}
 
-    def cached(matrix: sp.csr_matrix, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        key = (matrix.shape, matrix.nnz, float(matrix.sum()), seed)
+    def cached(matrix: sp.csr_matrix, k: int, seed: int = 0, solver: str = "propack") -> tuple[np.ndarray, np.ndarray]:
+        key = (matrix.shape, matrix.nnz, float(matrix.sum()), seed, solver)
         if key not in memory or memory[key][0].size < k:
             started = time.perf_counter()
-            memory[key] = compute(matrix, k, seed)
+            memory[key] = compute(matrix, k, seed, solver)
             print(f"  SVD k={k}: {time.perf_counter() - started:.0f} s", flush=True)
         sigma, vectors = memory[key]
         return sigma[:k], vectors[:, :k]

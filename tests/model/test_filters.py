@@ -130,6 +130,19 @@ def test_decomposition(make, dense, split: int) -> None:
     np.testing.assert_allclose(model.item_rows([4, 1]), s[[4, 1]], atol=1e-6)
 
 
+@pytest.mark.parametrize("make, dense", MODELS[:2])
+def test_randomized_svd(make, dense) -> None:
+    """The randomized solver is exact when its sketch spans the whole space (a small graph)."""
+    graph = random_graph(seed=2)
+    model = make()
+    model.svd = "randomized"
+    model.fit(graph)
+    rows = new_rows(graph.shape[1])
+    np.testing.assert_allclose(model.scores(rows), dense(graph, rows.toarray()), atol=2e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="unknown SVD solver"):
+        GFCF(svd="lapack")
+
+
 def test_split_moves_top_components_out_of_s() -> None:
     """With split = m, S's top-m eigencomponents are gone: S V_m = 0 (GF-CF's S = P, beta = 0)."""
     graph = random_graph(seed=4)
