@@ -18,6 +18,7 @@ the prefixes of `top_neighbours`. Prints each family's settings best first.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import math
@@ -41,16 +42,24 @@ K = 20
 CHUNK = 512
 
 
-def cache_svd() -> None:
-    """Makes `top_singular_vectors` remember its largest answer per matrix and serve smaller k from it."""
+def cache_svd(directory: Path | None) -> None:
+    """Makes `top_singular_vectors` remember its largest answer per matrix (in `directory` too, when given) and
+    serve smaller k from it."""
     compute, memory = filters.top_singular_vectors, {}
 
     def cached(matrix: sp.csr_matrix, k: int, seed: int = 0, solver: str = "propack") -> tuple[np.ndarray, np.ndarray]:
-        key = (matrix.shape, matrix.nnz, float(matrix.sum()), seed, solver)
+        key = (matrix.shape, matrix.nnz, round(float(matrix.sum()), 3), seed, solver)
+        path = directory / f"svd-{hashlib.sha1(str(key).encode()).hexdigest()[:12]}.npz" if directory else None
+        if key not in memory and path and path.is_file():
+            stored = np.load(path)
+            memory[key] = stored["sigma"], stored["vectors"]
         if key not in memory or memory[key][0].size < k:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             memory[key] = compute(matrix, k, seed, solver)
-            print(f"  SVD k={k}: {time.perf_counter() - started:.0f} s", flush=True)
+            print(f"  SVD ({solver}) k={k}: {time.perf_counter() - started:.0f} s, "
+                  f"{time.process_time() - cpu:.0f} s CPU", flush=True)
+            if path:
+                np.savez(path, sigma=memory[key][0], vectors=memory[key][1])
         sigma, vectors = memory[key]
         return sigma[:k], vectors[:, :k]
 
@@ -150,9 +159,11 @@ def tune_bspm(fit, users, lists) -> list[tuple]:
     return [("bspm", *s) for s in settings]
 
 
-def tune_chebycf(fit, users, lists) -> list[tuple]:
-    powers, orders, flatness, ks, weights = (0.3, 0.4, 0.5), (6, 8, 10), (1.0, 1.5, 2.0, 3.0), (256, 512), \
-        (0.1, 0.2, 0.3)
+CHEBYCF_POWERS = (0.3, 0.4, 0.5)
+
+
+def tune_chebycf(fit, users, lists, powers: tuple[float, ...] = CHEBYCF_POWERS) -> list[tuple]:
+    orders, flatness, ks, weights = (6, 8, 10), (1.0, 1.5, 2.0, 3.0), (512,), (0.1, 0.2, 0.3)
     keys = []
     for power in powers:
         model = ChebyCF(order=max(orders), k=max(ks), ideal_weight=1.0, power=power).fit(fit)
@@ -207,13 +218,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--users", type=int, default=10000, help="validation users evaluated (0: all)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--chebycf-powers", type=float, nargs="+", default=CHEBYCF_POWERS,
+                        help="degree-normalisation powers of ChebyCF's grid (one pass each)")
+    parser.add_argument("--svd-cache", type=Path, help="a folder to keep SVDs in between runs")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"skipped: no data at {args.data}")
         return 0
     torch.set_num_threads(args.threads)
-    cache_svd()
+    cache_svd(args.svd_cache)
     train, _ = read_split(args.data)
     fit, valid = holdout(train, args.fraction, args.seed)
     users = np.unique(valid.nonzero()[0])
@@ -226,7 +240,7 @@ def main() -> int:
         lists = TopLists(fit, valid, users)
         tune, names = FAMILIES[family]
         started = time.perf_counter()
-        keys = tune(fit, users, lists)
+        keys = tune(fit, users, lists, tuple(args.chebycf_powers)) if family == "chebycf" else tune(fit, users, lists)
         rows = sorted(((lists.metrics(key), key) for key in keys), key=lambda r: -r[0]["recall@20"])
         print(f"{family} ({time.perf_counter() - started:.0f} s): best first, setting = ({names})")
         for metrics, key in rows[:10]:

@@ -454,6 +454,51 @@ class ChebyCF(SpectralFilter):
                 f"ideal_weight={self.ideal_weight}, power={self.power}, split={self.split})")
 
 
+def spectral_embeddings(
+    num_users: int,
+    num_items: int,
+    user_index: Tensor,
+    item_index: Tensor,
+    embedding_dim: int = 64,
+    power: float = 0.5,
+    std: float = 0.1,
+    seed: int = 0,
+) -> Tensor:
+    r"""Layer-0 embeddings of :class:`~graphrec.model.lightgcn.LightGCN` from the spectrum of the interaction graph, users first: with
+    :math:`\tilde{\mathbf{R}} = \mathbf{D}_U^{-1/2}\mathbf{R}\mathbf{D}_I^{-1/2} \approx \mathbf{U}_d
+    \boldsymbol{\Sigma}_d \mathbf{V}_d^\top` (top :math:`d` = :obj:`embedding_dim` singular triplets),
+
+    .. math::
+        \mathbf{X}^{(0)} = c \begin{pmatrix} \mathbf{U}_d \boldsymbol{\Sigma}_d^{p} \\
+        \mathbf{V}_d \boldsymbol{\Sigma}_d^{p} \end{pmatrix},
+
+    :math:`c` such that the entries' root mean square is :obj:`std`. :math:`[\mathbf{U}_d; \mathbf{V}_d]` are
+    eigenvectors of :math:`\hat{\mathbf{A}}` (:math:`\hat{\mathbf{A}} [\mathbf{u}; \mathbf{v}] = \sigma
+    [\mathbf{u}; \mathbf{v}]`), so an untrained LightGCN so initialised already scores
+    :math:`c^2 \mathbf{U}_d\, f(\boldsymbol{\Sigma}_d)^2 \boldsymbol{\Sigma}_d^{2p} \mathbf{V}_d^\top` with
+    :math:`f(\sigma) = \sum_l \alpha_l \sigma^l`: a low-pass graph filter that training then refines.
+    Computed with the randomized solver of :func:`top_singular_vectors`.
+
+    Args:
+        num_users (int), num_items (int), user_index (torch.Tensor), item_index (torch.Tensor): The graph, as
+            for :func:`~graphrec.model.lightgcn.normalized_adjacency`.
+        embedding_dim (int, optional): :math:`d`. (default: :obj:`64`)
+        power (float, optional): :math:`p`. (default: :obj:`0.5`)
+        std (float, optional): Root mean square of the entries; the official LightGCN code draws its
+            initial embeddings with standard deviation 0.1. (default: :obj:`0.1`)
+        seed (int, optional): Seed of the SVD. (default: :obj:`0`)
+    """
+    interactions = binary_csr(sp.csr_matrix(
+        (np.ones(user_index.numel(), dtype=np.float32), (user_index.numpy(), item_index.numpy())),
+        shape=(num_users, num_items)))
+    normalized, _ = normalized_interactions(interactions)
+    sigma, vectors = top_singular_vectors(normalized, embedding_dim, seed, "randomized")
+    users = normalized @ vectors / sigma
+    weights = np.vstack([users, vectors]) * sigma**power
+    weights *= std / np.sqrt(np.mean(weights**2))
+    return torch.from_numpy(weights.astype(np.float32))
+
+
 def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     r"""Each item's :math:`n` largest entries of its row of :math:`\mathbf{S}`, itself left out (the diagonal
     never changes a ranking: a user's own items are never recommended), computed :obj:`block_size` rows at a
