@@ -83,15 +83,34 @@ def normalized_interactions(interactions: sp.csr_matrix) -> tuple[sp.csr_matrix,
     return sp.csr_matrix(normalized @ sp.diags(degree_power(item_degree, -0.5))), item_degree
 
 
-def top_singular_vectors(matrix: sp.csr_matrix, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+SVD_SOLVERS = ("propack", "randomized")
+
+
+def top_singular_vectors(matrix: sp.csr_matrix, k: int, seed: int = 0,
+                         solver: str = "propack") -> tuple[np.ndarray, np.ndarray]:
     r"""The :math:`k` largest singular values (descending, ``float64``) of a sparse matrix and their right
-    singular vectors as the columns of a :math:`n \times k` ``float64`` array, by
-    :func:`scipy.sparse.linalg.svds` (PROPACK, start vector seeded by :obj:`seed`)."""
+    singular vectors as the columns of an :math:`n \times k` ``float64`` array.
+
+    :obj:`solver` ``"propack"``: :func:`scipy.sparse.linalg.svds` with PROPACK (converged Lanczos
+    bidiagonalisation, start vector seeded by :obj:`seed`). ``"randomized"``: :func:`torch.svd_lowrank` (Halko
+    et al., 2011) in ``float32`` with :math:`k + \max(k/4, 32)` columns and 4 power iterations, seeded: about
+    5x faster on Gowalla at :math:`k = 512`, but its trailing vectors are only approximate.
+    """
     if not 0 < k < min(matrix.shape):
         raise ValueError(f"k must be in [1, {min(matrix.shape) - 1}] for a {matrix.shape} matrix, got {k}")
-    _, sigma, vt = svds(matrix, k=k, solver="propack", random_state=seed)
+    if solver == "propack":
+        _, sigma, vt = svds(matrix, k=k, solver="propack", random_state=seed)
+        vectors = vt.T
+    elif solver == "randomized":
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            _, sigma, vectors = torch.svd_lowrank(_csr_tensor(matrix), q=min(k + max(k // 4, 32), min(matrix.shape)),
+                                                  niter=4)
+        sigma, vectors = sigma[:k].double().numpy(), vectors[:, :k].double().numpy()
+    else:
+        raise ValueError(f"unknown SVD solver {solver!r}; expected one of {SVD_SOLVERS}")
     order = np.argsort(-sigma, kind="stable")
-    return sigma[order], vt[order].T
+    return sigma[order], vectors[:, order]
 
 
 def _csr_tensor(matrix: sp.csr_matrix) -> Tensor:
@@ -103,27 +122,32 @@ def _csr_tensor(matrix: sp.csr_matrix) -> Tensor:
         )
 
 
-def _columns(rows: sp.spmatrix | sp.sparray, num_items: int) -> Tensor:
-    r""":math:`\mathbf{X}^\top` of binary rows :math:`\mathbf{X}` (:math:`b \times |I|`) as a dense
-    ``float32`` :math:`|I| \times b` tensor."""
-    rows = binary_csr(rows)
+def checked_rows(rows: sp.spmatrix | sp.sparray, num_items: int) -> sp.csr_matrix:
+    r"""Interaction rows as :func:`binary_csr`, an error unless they have :obj:`num_items` columns."""
     if rows.shape[1] != num_items:
         raise ValueError(f"rows have {rows.shape[1]} columns, the model {num_items} items")
-    return torch.from_numpy(np.ascontiguousarray(rows.T.toarray()))
+    return binary_csr(rows)
+
+
+def interaction_columns(rows: sp.spmatrix | sp.sparray, num_items: int) -> Tensor:
+    r""":math:`\mathbf{X}^\top` of binary rows :math:`\mathbf{X}` (:math:`b \times |I|`) as a dense
+    ``float32`` :math:`|I| \times b` tensor."""
+    rows = checked_rows(rows, num_items)
+    columns = torch.zeros(num_items, rows.shape[0])
+    row_of_entry = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    columns[torch.from_numpy(rows.indices.astype(np.int64)), torch.from_numpy(row_of_entry)] = 1.0
+    return columns
 
 
 class ItemItemModel(ABC):
-    r"""The shape every model of this module has:
-    :math:`s(\mathbf{r}) = \mathbf{r}\mathbf{S} + (\mathbf{r}\mathbf{A})\mathbf{B}^\top`.
+    r"""The contract every model of this module keeps:
+    :math:`s(\mathbf{r}) = \mathbf{r}\mathbf{S} + (\mathbf{r}\mathbf{A})\mathbf{B}^\top`, for any binary rows.
 
-    Subclasses implement :meth:`fit` (setting :attr:`num_items` and the factors) and :meth:`_apply`
-    (:math:`\mathbf{S}^\top \mathbf{Z}`, i.e. :math:`(\mathbf{X}\mathbf{S})^\top` for
-    :math:`\mathbf{Z} = \mathbf{X}^\top`).
+    Attributes:
+        num_items (int): :math:`|I|`, set by :meth:`fit`.
     """
 
     num_items: int
-    _a: Tensor
-    _b: Tensor
 
     @abstractmethod
     def fit(self, interactions: sp.spmatrix | sp.sparray) -> ItemItemModel:
@@ -131,31 +155,20 @@ class ItemItemModel(ABC):
         :math:`\mathbf{R}`). Returns the model."""
 
     @abstractmethod
-    def _apply(self, columns: Tensor) -> Tensor:
-        r""":math:`\mathbf{S}^\top \mathbf{Z}` for a dense ``float32`` :math:`|I| \times b` block
-        :math:`\mathbf{Z}`."""
-
     def scores(self, rows: sp.spmatrix | sp.sparray) -> np.ndarray:
         r"""The exact scores :math:`\mathbf{X}\mathbf{S} + (\mathbf{X}\mathbf{A})\mathbf{B}^\top`
         (``float32``, :math:`b \times |I|`) of :math:`b` interaction rows :math:`\mathbf{X}` (a sparse
         :math:`b \times |I|` matrix, binarised), users of the train graph or not."""
-        columns = _columns(rows, self.num_items)
-        out = self._apply(columns)
-        out.addmm_(self._b, self._a.T @ columns)
-        return out.T.contiguous().numpy()
 
+    @abstractmethod
     def item_rows(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
         r"""Rows :obj:`items` of :math:`\mathbf{S}` as a dense ``float32`` array
         (:obj:`len(items)` :math:`\times |I|`)."""
-        items = np.asarray(items, dtype=np.int64)
-        columns = torch.zeros(self.num_items, items.size)
-        columns[torch.from_numpy(items), torch.arange(items.size)] = 1.0
-        return self._apply(columns).T.contiguous().numpy()
 
+    @abstractmethod
     def factors(self) -> tuple[np.ndarray, np.ndarray]:
         r"""The low-rank factors :math:`(\mathbf{A}, \mathbf{B})`, ``float32`` :math:`|I| \times k` each
         (:math:`k = 0` for a model without them)."""
-        return self._a.numpy(), self._b.numpy()
 
 
 class SpectralFilter(ItemItemModel):
@@ -178,21 +191,24 @@ class SpectralFilter(ItemItemModel):
     Args:
         k (int): Singular vectors of the ideal low-pass part (0: none, no SVD unless :obj:`split`).
         split (int): Top spectral components of :math:`\mathbf{S}` moved into the factors.
-        seed (int): Seed of the SVD's start vector.
+        seed (int): Seed of the SVD.
+        svd (str): The SVD solver, one of :data:`SVD_SOLVERS` (see :func:`top_singular_vectors`).
     """
 
     power: float = 0.0
     coefficients: np.ndarray
 
-    def __init__(self, k: int, split: int, seed: int) -> None:
+    def __init__(self, k: int, split: int, seed: int, svd: str) -> None:
         if k < 0 or split < 0:
             raise ValueError("k and split must be >= 0")
-        self.k, self.split, self.seed = k, split, seed
+        if svd not in SVD_SOLVERS:
+            raise ValueError(f"unknown SVD solver {svd!r}; expected one of {SVD_SOLVERS}")
+        self.k, self.split, self.seed, self.svd = k, split, seed, svd
 
     @abstractmethod
     def basis(self, columns: Tensor) -> Iterator[Tensor]:
-        r"""Yields :math:`b_t(\mathbf{P})\mathbf{Z}` for :math:`t = 0, 1, \dots` (one per coefficient).
-        A yielded block may be overwritten once the next one is asked for."""
+        r"""Yields :math:`b_t(\mathbf{P})\mathbf{Z}` for :math:`t = 0, 1, \dots` (without end; each a new
+        tensor, :math:`\mathbf{Z}` itself first)."""
 
     @abstractmethod
     def response(self, eigenvalues: np.ndarray) -> np.ndarray:
@@ -209,15 +225,13 @@ class SpectralFilter(ItemItemModel):
         self._norm = _csr_tensor(normalized)
         self._norm_t = _csr_tensor(sp.csr_matrix(normalized.T))
         rank = max(self.k, self.split)
-        sigma, vectors = top_singular_vectors(normalized, rank, self.seed) if rank else (np.zeros(0), None)
+        sigma, vectors = top_singular_vectors(normalized, rank, self.seed, self.svd) if rank else (np.zeros(0), None)
         self.singular_values = sigma
         vectors = torch.zeros(self.num_items, 0) if vectors is None else torch.from_numpy(vectors.astype(np.float32))
-        a, b = self._ideal(vectors[:, : self.k])
+        self._ideal_a, self._ideal_b = (f.contiguous() for f in self._ideal(vectors[:, : self.k]))
         gain = torch.from_numpy(self.response(sigma[: self.split] ** 2).astype(np.float32))
-        self._split_a = self.degree(-self.power) * vectors[:, : self.split]
-        self._split_b = self.degree(self.power) * vectors[:, : self.split] * gain
-        self._a = torch.cat([a, self._split_a], 1).contiguous()
-        self._b = torch.cat([b, self._split_b], 1).contiguous()
+        self._split_a = (self.degree(-self.power) * vectors[:, : self.split]).contiguous()
+        self._split_b = (self.degree(self.power) * vectors[:, : self.split] * gain).contiguous()
         return self
 
     def degree(self, power: float) -> Tensor:
@@ -237,11 +251,30 @@ class SpectralFilter(ItemItemModel):
                 out.add_(block, alpha=float(coefficient))
         return out
 
-    def _apply(self, columns: Tensor) -> Tensor:
+    def _filtered_rows(self, columns: Tensor) -> Tensor:
+        r""":math:`\mathbf{X}\mathbf{D}_I^{-\beta} h(\mathbf{P}) \mathbf{D}_I^{\beta}` (:math:`b \times |I|`,
+        contiguous) for :math:`\mathbf{Z} = \mathbf{X}^\top`: the operator before any split."""
         out = self.polynomial(self.degree(-self.power) * columns).mul_(self.degree(self.power))
-        if self.split:
-            out.addmm_(self._split_b, self._split_a.T @ columns, alpha=-1.0)
-        return out
+        return out.T.contiguous()
+
+    def scores(self, rows: sp.spmatrix | sp.sparray) -> np.ndarray:
+        # The split cancels out of the exact scores; r A is a product with the sparse rows.
+        rows = checked_rows(rows, self.num_items)
+        out = self._filtered_rows(interaction_columns(rows, self.num_items))
+        out.addmm_(torch.from_numpy(rows @ self._ideal_a.numpy()), self._ideal_b.T)
+        return out.numpy()
+
+    def item_rows(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
+        items = np.asarray(items, dtype=np.int64)
+        columns = torch.zeros(self.num_items, items.size)
+        columns[torch.from_numpy(items), torch.arange(items.size)] = 1.0
+        out = self._filtered_rows(columns)
+        out.addmm_(self._split_a[torch.from_numpy(items)], self._split_b.T, alpha=-1.0)
+        return out.numpy()
+
+    def factors(self) -> tuple[np.ndarray, np.ndarray]:
+        return (torch.cat([self._ideal_a, self._split_a], 1).numpy(),
+                torch.cat([self._ideal_b, self._split_b], 1).numpy())
 
 
 def _monomials(model: SpectralFilter, columns: Tensor) -> Iterator[Tensor]:
@@ -269,10 +302,12 @@ class GFCF(SpectralFilter):
         ideal_weight (float, optional): :math:`\alpha`. (default: :obj:`0.3`)
         split (int, optional): See :class:`SpectralFilter`. (default: :obj:`0`)
         seed (int, optional): Seed of the SVD. (default: :obj:`0`)
+        svd (str, optional): SVD solver (:func:`top_singular_vectors`). (default: :obj:`"propack"`)
     """
 
-    def __init__(self, k: int = 256, ideal_weight: float = 0.3, split: int = 0, seed: int = 0) -> None:
-        super().__init__(k, split, seed)
+    def __init__(self, k: int = 256, ideal_weight: float = 0.3, split: int = 0, seed: int = 0,
+                 svd: str = "propack") -> None:
+        super().__init__(k, split, seed, svd)
         self.ideal_weight = ideal_weight
         self.coefficients = np.array([0.0, 1.0])
 
@@ -318,11 +353,12 @@ class BSPM(SpectralFilter):
         sharpen_time (float, optional): :math:`T` (``T_s``). (default: :obj:`2.5`)
         split (int, optional): See :class:`SpectralFilter`. (default: :obj:`0`)
         seed (int, optional): Seed of the SVD. (default: :obj:`0`)
+        svd (str, optional): SVD solver (:func:`top_singular_vectors`). (default: :obj:`"propack"`)
     """
 
     def __init__(self, k: int = 448, ideal_weight: float = 0.2, sharpen_time: float = 2.5, split: int = 0,
-                 seed: int = 0) -> None:
-        super().__init__(k, split, seed)
+                 seed: int = 0, svd: str = "propack") -> None:
+        super().__init__(k, split, seed, svd)
         self.ideal_weight, self.sharpen_time = ideal_weight, sharpen_time
         self.sharpen = np.array([(-sharpen_time) ** t / math.factorial(t) for t in range(5)])
         self.coefficients = np.concatenate([[0.0], self.sharpen])
@@ -385,13 +421,15 @@ class ChebyCF(SpectralFilter):
         power (float, optional): :math:`\beta` of the degree normalisation. (default: :obj:`0.4`)
         split (int, optional): See :class:`SpectralFilter`. (default: :obj:`0`)
         seed (int, optional): Seed of the SVD. (default: :obj:`0`)
+        svd (str, optional): SVD solver (:func:`top_singular_vectors`). (default: :obj:`"propack"`)
     """
 
     def __init__(self, order: int = 8, flatness: float = 1.5, k: int = 512, ideal_weight: float = 0.2,
-                 power: float = 0.4, split: int = 0, seed: int = 0) -> None:
+                 power: float = 0.4, split: int = 0, seed: int = 0,
+                 svd: str = "propack") -> None:
         if order < 1:
             raise ValueError("order must be >= 1")
-        super().__init__(k, split, seed)
+        super().__init__(k, split, seed, svd)
         self.order, self.flatness, self.ideal_weight, self.power = order, flatness, ideal_weight, power
         self.coefficients = plateau_coefficients(order, flatness)
 
@@ -414,6 +452,51 @@ class ChebyCF(SpectralFilter):
     def __repr__(self) -> str:
         return (f"ChebyCF(order={self.order}, flatness={self.flatness}, k={self.k}, "
                 f"ideal_weight={self.ideal_weight}, power={self.power}, split={self.split})")
+
+
+def spectral_embeddings(
+    num_users: int,
+    num_items: int,
+    user_index: Tensor,
+    item_index: Tensor,
+    embedding_dim: int = 64,
+    power: float = 0.5,
+    std: float = 0.1,
+    seed: int = 0,
+) -> Tensor:
+    r"""Layer-0 embeddings of :class:`~graphrec.model.lightgcn.LightGCN` from the spectrum of the interaction graph, users first: with
+    :math:`\tilde{\mathbf{R}} = \mathbf{D}_U^{-1/2}\mathbf{R}\mathbf{D}_I^{-1/2} \approx \mathbf{U}_d
+    \boldsymbol{\Sigma}_d \mathbf{V}_d^\top` (top :math:`d` = :obj:`embedding_dim` singular triplets),
+
+    .. math::
+        \mathbf{X}^{(0)} = c \begin{pmatrix} \mathbf{U}_d \boldsymbol{\Sigma}_d^{p} \\
+        \mathbf{V}_d \boldsymbol{\Sigma}_d^{p} \end{pmatrix},
+
+    :math:`c` such that the entries' root mean square is :obj:`std`. :math:`[\mathbf{U}_d; \mathbf{V}_d]` are
+    eigenvectors of :math:`\hat{\mathbf{A}}` (:math:`\hat{\mathbf{A}} [\mathbf{u}; \mathbf{v}] = \sigma
+    [\mathbf{u}; \mathbf{v}]`), so an untrained LightGCN so initialised already scores
+    :math:`c^2 \mathbf{U}_d\, f(\boldsymbol{\Sigma}_d)^2 \boldsymbol{\Sigma}_d^{2p} \mathbf{V}_d^\top` with
+    :math:`f(\sigma) = \sum_l \alpha_l \sigma^l`: a low-pass graph filter that training then refines.
+    Computed with the randomized solver of :func:`top_singular_vectors`.
+
+    Args:
+        num_users (int), num_items (int), user_index (torch.Tensor), item_index (torch.Tensor): The graph, as
+            for :func:`~graphrec.model.lightgcn.normalized_adjacency`.
+        embedding_dim (int, optional): :math:`d`. (default: :obj:`64`)
+        power (float, optional): :math:`p`. (default: :obj:`0.5`)
+        std (float, optional): Root mean square of the entries; the official LightGCN code draws its
+            initial embeddings with standard deviation 0.1. (default: :obj:`0.1`)
+        seed (int, optional): Seed of the SVD. (default: :obj:`0`)
+    """
+    interactions = binary_csr(sp.csr_matrix(
+        (np.ones(user_index.numel(), dtype=np.float32), (user_index.numpy(), item_index.numpy())),
+        shape=(num_users, num_items)))
+    normalized, _ = normalized_interactions(interactions)
+    sigma, vectors = top_singular_vectors(normalized, embedding_dim, seed, "randomized")
+    users = normalized @ vectors / sigma
+    weights = np.vstack([users, vectors]) * sigma**power
+    weights *= std / np.sqrt(np.mean(weights**2))
+    return torch.from_numpy(weights.astype(np.float32))
 
 
 def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
@@ -459,7 +542,7 @@ def truncated_scores(rows: sp.spmatrix | sp.sparray, neighbours: tuple[np.ndarra
     (``float32``, :math:`b \times |I|`), :math:`\mathbf{S}_n` the :obj:`neighbours` (:func:`top_neighbours`)
     as a sparse matrix: :math:`s(u, i) = \sum_{j \in N(u)} w_{ji} + (\sum_{j \in N(u)} \mathbf{A}_j)^\top
     \mathbf{B}_i` for binary rows :math:`\mathbf{X}`."""
-    rows = binary_csr(rows)
+    rows = checked_rows(rows, a.shape[0])
     out = (rows @ neighbour_matrix(*neighbours)).toarray().astype(np.float32)
     out += (rows @ a) @ b.T
     return out

@@ -14,14 +14,13 @@ neighbours.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
-import torch
-from torch import Tensor
 from tqdm import tqdm
 
-from graphrec.model.filters import ItemItemModel, _csr_tensor, binary_csr, degree_power, neighbour_matrix
-from graphrec.model.lightgcn import _spmm
+from graphrec.model.filters import ItemItemModel, binary_csr, checked_rows, degree_power, neighbour_matrix
 
 
 class ItemKNN(ItemItemModel):
@@ -65,12 +64,19 @@ class ItemKNN(ItemItemModel):
         similarity = neighbour_matrix(indices, weights)
         similarity.eliminate_zeros()
         self.similarity = similarity
-        self._similarity_t = _csr_tensor(sp.csr_matrix(similarity.T))
-        self._a = self._b = torch.zeros(num_items, 0)
         return self
 
-    def _apply(self, columns: Tensor) -> Tensor:
-        return _spmm(self._similarity_t, columns)
+    def scores(self, rows: sp.spmatrix | sp.sparray) -> np.ndarray:
+        r""":math:`\mathbf{X}\mathbf{S}` by a sparse-sparse product (the rows are short, :math:`\mathbf{S}` has
+        :math:`n` entries a row)."""
+        return (checked_rows(rows, self.num_items) @ self.similarity).toarray()
+
+    def item_rows(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self.similarity[np.asarray(items, dtype=np.int64)].toarray()
+
+    def factors(self) -> tuple[np.ndarray, np.ndarray]:
+        empty = np.zeros((self.num_items, 0), dtype=np.float32)
+        return empty, empty.copy()
 
     def __repr__(self) -> str:
         return f"ItemKNN(neighbours={self.neighbours}, shrink={self.shrink}, asymmetry={self.asymmetry})"

@@ -7,8 +7,9 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from graphrec.model import LightGCN, normalized_adjacency
 from graphrec.model.filters import (BSPM, GFCF, ChebyCF, binary_csr, neighbour_matrix, plateau_coefficients,
-                                    row_metrics, top_neighbours, truncated_scores)
+                                    row_metrics, spectral_embeddings, top_neighbours, truncated_scores)
 from graphrec.model.itemknn import ItemKNN
 
 # 3 users x 4 items, a chain: u0-{i0,i1}, u1-{i1,i2}, u2-{i2,i3}.
@@ -128,6 +129,19 @@ def test_decomposition(make, dense, split: int) -> None:
     x = rows.toarray()
     np.testing.assert_allclose(model.scores(rows), x @ s + (x @ a) @ b.T, atol=2e-5, rtol=1e-4)
     np.testing.assert_allclose(model.item_rows([4, 1]), s[[4, 1]], atol=1e-6)
+
+
+@pytest.mark.parametrize("make, dense", MODELS[:2])
+def test_randomized_svd(make, dense) -> None:
+    """The randomized solver is exact when its sketch spans the whole space (a small graph)."""
+    graph = random_graph(seed=2)
+    model = make()
+    model.svd = "randomized"
+    model.fit(graph)
+    rows = new_rows(graph.shape[1])
+    np.testing.assert_allclose(model.scores(rows), dense(graph, rows.toarray()), atol=2e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="unknown SVD solver"):
+        GFCF(svd="lapack")
 
 
 def test_split_moves_top_components_out_of_s() -> None:
@@ -276,3 +290,22 @@ def test_neighbour_matrix_and_row_metrics() -> None:
                           ks=(2,))
     assert metrics["recall@2"] == pytest.approx(0.5)
     assert metrics["ndcg@2"] == pytest.approx(0.5)
+
+
+def test_spectral_embeddings_are_eigenvectors_of_the_adjacency() -> None:
+    """Â X0 = X0 Sigma^{1/2}-scaled columns times sigma: each column is an eigenvector of the LightGCN adjacency,
+    so an untrained LightGCN's scores are U f(Sigma)^2 Sigma^{2p} V^T."""
+    graph = random_graph(seed=13).tocoo()
+    users, items = torch.from_numpy(graph.row.astype(np.int64)), torch.from_numpy(graph.col.astype(np.int64))
+    x = spectral_embeddings(30, 24, users, items, embedding_dim=4, power=0.0, std=0.1)
+    assert x.shape == (54, 4)
+    assert x.pow(2).mean().sqrt().item() == pytest.approx(0.1, rel=1e-5)
+    sigma = np.linalg.svd(dense_parts(graph.tocsr(), 4)[0], compute_uv=False)[:4]
+    adj = normalized_adjacency(30, 24, users, items)
+    torch.testing.assert_close(torch.sparse.mm(adj, x), x * torch.from_numpy(sigma).float(), atol=1e-5, rtol=1e-4)
+    model = LightGCN(30, 24, embedding_dim=4, num_layers=3)
+    model.embedding.weight.data.copy_(x)
+    user_emb, item_emb = model.user_item_embeddings(adj)
+    f = (1 + sigma + sigma**2 + sigma**3) / 4
+    np.testing.assert_allclose((user_emb @ item_emb.T).detach().numpy(),
+                               (x[:30].numpy() * f**2) @ x[30:].numpy().T, atol=1e-5)
