@@ -29,9 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from graphrec.evaluation.scorers import PopularityScorer
 from graphrec.load.text_formats import read_lightgcn
-from graphrec.model.filters import (BSPM, GFCF, ChebyCF, ItemItemModel, row_metrics, top_neighbours,
+from graphrec.model.filters import (BSPM, GFCF, SVD_SOLVERS, ChebyCF, ItemItemModel, row_metrics, top_neighbours,
                                     truncated_scores)
 from graphrec.model.itemknn import ItemKNN
 
@@ -91,18 +90,18 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def evaluate(name: str, data: Path, neighbours: int, threads: int) -> dict:
+def evaluate(name: str, data: Path, neighbours: int, threads: int, svd: str) -> dict:
     """Fits and scores one model (run in a fresh process); returns its row of the table."""
     torch.set_num_threads(threads)
     train, test = read_split(data)
     started = time.perf_counter()
     base, served = name.removesuffix("-served"), name.endswith("-served")
     if base == "popularity":
-        popularity = PopularityScorer(torch.from_numpy(np.vstack(train.nonzero())), train.shape[1])
-        score = lambda rows: popularity(torch.arange(rows.shape[0]), None).numpy()  # noqa: E731
+        popularity = np.asarray(train.sum(axis=0), dtype=np.float32)  # each item's number of train users
+        score = lambda rows: np.repeat(popularity, rows.shape[0], axis=0)  # noqa: E731
         extra = {}
     else:
-        model = MODELS[base]().fit(train)
+        model = (MODELS[base]() if base == "itemknn" else MODELS[base](svd=svd)).fit(train)
         score, extra = model.scores, {"model": repr(model)}
         if served:
             kept = top_neighbours(model, neighbours)
@@ -122,6 +121,7 @@ def main() -> int:
                                                         "gfcf-served", "chebycf-served"])
     parser.add_argument("--neighbours", type=int, default=200, help="rows of S kept per item when served")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--svd", choices=SVD_SOLVERS, default="propack", help="the filters' SVD solver")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -133,10 +133,10 @@ def main() -> int:
     context = multiprocessing.get_context("spawn")
     rows = []
     header = f"{'model':<18} {'Recall@20':>9} {'NDCG@20':>8} {'fit s':>7} {'score s':>8} {'peak RSS MiB':>12}"
-    print(f"{args.data.name}: full ranking, train items excluded; {args.threads} torch threads")
+    print(f"{args.data.name}: full ranking, train items excluded; {args.threads} torch threads, SVD {args.svd}")
     for name in args.models:
         with context.Pool(1) as pool:
-            row = pool.apply(evaluate, (name, args.data, args.neighbours, args.threads))
+            row = pool.apply(evaluate, (name, args.data, args.neighbours, args.threads, args.svd))
         rows.append(row)
         print(f"  {name}: {row['recall@20']:.4f} / {row['ndcg@20']:.4f}  {row.get('model', '')}", flush=True)
     print("\n" + header)

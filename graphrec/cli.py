@@ -256,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete USER's node, interactions, memberships and vectors in every model version")
     forget_user.add_argument("id", type=ID, metavar="USER")
     forget_user.add_argument("--json", action="store_true", help="print JSON")
+    forget_user.add_argument("--refit", type=Path, metavar="CONFIG",
+                             help="then recompute CONFIG's training-free model (filter, itemknn, popularity) "
+                                  "without the user, write it back as a new active version and prune the "
+                                  "versions that learned from them")
     forget_user.set_defaults(run=_forget_user)
 
     for name, verb in (("backup", "dump the local server's database into the file PATH"),
@@ -499,30 +503,52 @@ def _models(args: argparse.Namespace) -> int:
 
 def _forget_user(args: argparse.Namespace) -> int:
     from graphrec.forget import forget_user
+    from graphrec.runconfig import read_config
 
+    config = read_config(args.refit) if args.refit else None
+    if config is not None and config.train is not None:
+        raise ValueError(f"--refit {args.refit}: kind {config.model.kind!r} is trained; --refit takes a "
+                         "training-free kind (filter, itemknn, popularity); retrain with `graphrec train`")
     with _runner(args) as runner:
         done = forget_user(runner, args.id)
+        refitted = _refit(runner, config, args, done) if config is not None else None
     if args.json:
-        print(json.dumps(asdict(done), indent=2))
+        print(json.dumps({**asdict(done), "refitted": refitted}, indent=2))
         return 0
     groups = f" (groups {', '.join(map(str, done.groups))})" if done.groups else ""
     vectors = f" ({', '.join(done.vectors)})" if done.vectors else ""
     print(f"forgot user {done.user}: deleted the node, {done.interactions} interactions, {done.memberships} "
           f"memberships{groups} and {len(done.vectors)} vectors{vectors}")
-    if done.models:
+    if refitted is not None:
+        print(f"recomputed {config.name!r} without user {done.user} as v{refitted['version']} (active); pruned "
+              f"{', '.join(f'v{v}' for v in refitted['pruned']) or 'nothing'}")
+    elif done.models:
         print(f"model versions that still carry what was learned from user {done.user} (every version created "
               "before this forget):")
         for model in done.models:
             state = model["status"] + (", active" if model["active"] else "")
             print(f"  v{model['version']} ({state}): {', '.join(model['stored']) or 'no stored data'}")
-        print("to stop using it: retrain without the user (`graphrec train --config CONFIG`), then `graphrec prune "
-              "--keep 1` removes the older versions; recomputing a training-free model automatically is not "
-              "part of this command")
+        print("to stop using them: `graphrec forget user ID --refit CONFIG` recomputes a training-free model "
+              "without the user (minutes); a trained one: `graphrec train --config CONFIG`, then `graphrec prune "
+              "--keep 1` removes the older versions")
     else:
         print(f"no stored model version learned from user {done.user}")
     print(f"not touched, outside the database: training run folders (runs/...: checkpoint.pt holds every user's "
           f"vector) and exported snapshots (`graphrec export --out`) that include user {done.user}: delete them")
     return 0
+
+
+def _refit(runner: Any, config: Any, args: argparse.Namespace, done: Any) -> dict[str, Any]:
+    """Fit `config`'s training-free model on the graph without the forgotten user, write it back (active),
+    then remove every version created before the forget."""
+    from graphrec.conductor import conduct
+    from graphrec.writeback import list_models, remove_version
+
+    conduct(runner, [config], Path("runs") / f"{args.refit.stem}-forget", write_back=True,
+            progress=not args.json)
+    version = max(m["version"] for m in list_models(runner))
+    pruned = [m["version"] for m in done.models if remove_version(runner, m["version"])]
+    return {"version": version, "pruned": pruned}
 
 
 def _backup(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ STORED_DATA: dict[str, str] = {
     "items": "item vectors",
     "groups": "group vectors",
     "users": "other users' vectors",
+    "neighbours": "item–item weights",
 }
 """The Model property counting each kind of data a version stores, and its name in reports; one line per new
 kind a model writes back (e.g. item-item weights)."""

@@ -28,9 +28,11 @@ from tqdm import tqdm
 
 from graphrec.model import (GroupLightGCN, LightGCN, NegativeSampler, evaluate, group_train_epoch, member_matrix,
                             normalized_adjacency, train_epoch, tripartite_adjacency)
+from graphrec.model.filters import spectral_embeddings
 
 
 VALIDATIONS = ("auto", "holdout", "none")
+INITS = ("normal", "spectral")
 
 
 @dataclass
@@ -51,8 +53,11 @@ class TrainConfig:
         the last). group_weight: alpha of the combined group score of `GroupLightGCN`, fixed in [0, 1];
         absent (None, the default): learned. group_loss_weight: weight of the groups' BPR term against the
         users', 1.0. The monitor may name a group metric (`group_ndcg@10`) when the run has groups.
-        `embedding_dim`, `num_layers` and `group_weight` are the model's (the `[model]` table); the rest is
-        the `[train]` table of a run configuration.
+        init: the layer-0 embeddings: `normal` (default: N(0, 0.1^2), as the official code) or `spectral`
+        (`graphrec.model.filters.spectral_embeddings`: the top singular vectors of the normalised user–item
+        matrix, i.e. LightGCN started from a low-pass graph filter; user–item graphs only).
+        `embedding_dim`, `num_layers`, `group_weight` and `init` are the model's (the `[model]` table); the
+        rest is the `[train]` table of a run configuration.
     """
 
     embedding_dim: int = 64
@@ -72,9 +77,12 @@ class TrainConfig:
     validation: str = "auto"
     group_weight: float | None = None
     group_loss_weight: float = 1.0
+    init: str = "normal"
 
     def __post_init__(self) -> None:
         self.ks = tuple(self.ks)
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {INITS}, not {self.init!r}")
         if self.validation not in VALIDATIONS:
             raise ValueError(f"validation must be one of {VALIDATIONS}, not {self.validation!r}")
         name, _, k = self.monitor.removeprefix("group_").partition("@")
@@ -213,7 +221,13 @@ class _Graph:
         if groups is None:
             self.model: LightGCN = LightGCN(num_users, num_items, config.embedding_dim, config.num_layers)
             self.adj = normalized_adjacency(num_users, num_items, train[0], train[1])
+            if config.init == "spectral":
+                with torch.no_grad():
+                    self.model.embedding.weight.copy_(spectral_embeddings(
+                        num_users, num_items, train[0], train[1], config.embedding_dim, seed=config.seed))
         else:
+            if config.init != "normal":
+                raise ValueError(f"init {config.init!r} is for user–item graphs; a graph with groups starts normal")
             self.model = GroupLightGCN(num_users, num_items, groups.num_groups, config.embedding_dim,
                                        config.num_layers, config.group_weight)
             self.adj = tripartite_adjacency(num_users, num_items, groups.num_groups, train, groups.train,

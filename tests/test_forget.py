@@ -4,6 +4,7 @@ versions that learned from them named."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,7 +88,7 @@ def test_forget_from_the_command_line(trained: QueryRunner, connection: Connecti
         "forget):",
         "  v1 (ready): item vectors (40), group vectors (6), other users' vectors (60)",
         "  v2 (ready, active): item vectors (40), group vectors (6), other users' vectors (60)"]
-    assert "`graphrec train --config CONFIG`" in out[4] and "not part of this command" in out[4]
+    assert "`graphrec train --config CONFIG`" in out[4] and "--refit CONFIG" in out[4]
     assert "checkpoint.pt" in out[5]
 
     assert main(["forget", "user", str(user), *flags(connection)]) == 1
@@ -97,3 +98,28 @@ def test_forget_from_the_command_line(trained: QueryRunner, connection: Connecti
     assert main(["forget", "user", str(other), "--json", *flags(connection)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["user"] == other and [m["version"] for m in report["models"]] == [1, 2]
+
+
+def test_forget_with_refit_recomputes_the_training_free_model_without_the_user(
+        trained: QueryRunner, connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "knn.toml"
+    config.write_text('[model]\nkind = "itemknn"\nneighbours = 10\n\n[evaluate]\nprotocol = "full"\n'
+                      'task = "user"\nfull_ks = [10]\n')
+    user = trained.run("MATCH (u:User) RETURN min(u.id) AS id")[0]["id"]
+    assert main(["forget", "user", str(user), "--refit", str(config), "--json", *flags(connection)]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["refitted"] == {"version": 3, "pruned": [1, 2]}
+    models = trained.run("MATCH (m:Model) RETURN m.version AS version, m.active AS active, m.kind AS kind")
+    assert models == [{"version": 3, "active": True, "kind": "itemknn"}]
+    assert trained.run("MATCH (u:User {id: $user}) RETURN u", {"user": user}) == []
+    assert trained.run("MATCH ()-[s:SIMILAR_v3]->() RETURN count(s) AS n")[0]["n"] > 0
+
+
+def test_refit_refuses_a_trained_kind_before_forgetting(trained: QueryRunner, connection: Connection,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    user = trained.run("MATCH (u:User) RETURN min(u.id) AS id")[0]["id"]
+    assert main(["forget", "user", str(user), "--refit", "training/demo.toml", *flags(connection)]) == 1
+    assert "is trained" in capsys.readouterr().err
+    assert trained.run("MATCH (u:User {id: $user}) RETURN u.id AS id", {"user": user}) == [{"id": user}]

@@ -131,3 +131,21 @@ def test_a_group_monitor_needs_groups(tmp_path: Path) -> None:
     train, valid = planted()
     with pytest.raises(ValueError, match="monitor 'group_hr@5' needs groups"):
         fit(40, 20, train, valid, config(monitor="group_hr@5"), tmp_path, progress=False)
+
+
+def test_spectral_init_starts_from_the_graph_filter_and_scores_the_planted_tastes_untrained(tmp_path: Path) -> None:
+    from graphrec.model.filters import spectral_embeddings
+
+    train, valid = planted()
+    untrained = fit(40, 20, train, valid, config(lr=0.0, epochs=1, init="spectral", embedding_dim=4), tmp_path,
+                    progress=False)
+    assert torch.equal(untrained.model.embedding.weight.detach(),
+                       spectral_embeddings(40, 20, train[0], train[1], 4, seed=1))
+    # The two tastes are the graph's two leading components: without a step of training the spectral start
+    # already ranks each user's unseen items of their taste first (chance: 1/3).
+    assert untrained.best_metrics["hr@5"] >= 0.9
+    normal = fit(40, 20, train, valid, config(lr=0.0, epochs=1, embedding_dim=4), tmp_path / "normal",
+                 progress=False)
+    assert normal.best_metrics["hr@5"] < 0.7
+    with pytest.raises(ValueError, match="init must be one of"):
+        config(init="svd")

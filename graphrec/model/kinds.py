@@ -122,6 +122,8 @@ class LightGCNSpec(Spec):
             the data has group train interactions: `graphrec.model.group.GroupLightGCN`), `users` (the
             user–item graph alone) or `groups` (the group–item graph alone, groups in the users' place).
         group_weight: alpha of the combined group score, fixed in [0, 1]; None (default): learned.
+        init: layer-0 embeddings, `normal` (default) or `spectral` (from the graph's top singular vectors:
+            `graphrec.training.TrainConfig.init`).
     """
 
     kind: ClassVar[str] = "lightgcn"
@@ -130,8 +132,11 @@ class LightGCNSpec(Spec):
     num_layers: int = 3
     graph: str = "auto"
     group_weight: float | None = None
+    init: str = "normal"
 
     def __post_init__(self) -> None:
+        if self.init not in ("normal", "spectral"):
+            raise ValueError(f"init must be 'normal' or 'spectral', not {self.init!r}")
         if self.graph not in GRAPHS:
             raise ValueError(f"graph must be one of {GRAPHS}, not {self.graph!r}")
         if isinstance(self.embedding_dim, bool) or not isinstance(self.embedding_dim, int) or self.embedding_dim < 1:
@@ -144,7 +149,7 @@ class LightGCNSpec(Spec):
         from graphrec.training import GroupTask, fit
 
         config = replace(train, embedding_dim=self.embedding_dim, num_layers=self.num_layers,
-                         group_weight=self.group_weight)
+                         group_weight=self.group_weight, init=self.init)
         has_groups = bool(data.group_train.size(1))
         graph = self.graph if self.graph != "auto" else ("both" if has_groups else "users")
         if graph == "groups":
@@ -293,7 +298,7 @@ class FilterSpec(Spec):
         filter: `chebycf` (default), `bspm` or `gfcf`.
         neighbours: item–item weights kept per item for serving (default 200); the evaluation scores this
             served form.
-        k, ideal_weight, sharpen_time, order, flatness, power, split, seed: the filter's hyper-parameters
+        k, ideal_weight, sharpen_time, order, flatness, power, split, seed, svd: the filter's hyper-parameters
             (`graphrec.model.filters`); None (the default) keeps the filter's own default, a key the filter
             does not take is an error.
     """
@@ -309,6 +314,7 @@ class FilterSpec(Spec):
     power: float | None = None
     split: int | None = None
     seed: int | None = None
+    svd: str | None = None
 
     def __post_init__(self) -> None:
         if self.filter not in FILTERS:
