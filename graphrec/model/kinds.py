@@ -288,9 +288,8 @@ class ItemItem(Fitted):
         neighbours = (data.item_ids[weights.row], data.item_ids[weights.col], weights.data.astype(np.float64))
         if not self.a.shape[1]:
             return Stored(neighbours=neighbours)
-        users = self.rows["user"]
-        vectors = {"item": (data.item_ids, self.b), "user": (data.user_ids, users @ self.a)}
-        groups = data.group_matrix()
+        vectors = {"item": (data.item_ids, self.b), "user": (data.user_ids, self.rows["user"] @ self.a)}
+        groups = data.group_matrix()  # the group's own history: rows["group"] may mix in its members
         has_history = np.diff(groups.indptr) > 0
         if has_history.any():
             vectors["group"] = (data.group_ids[has_history], groups[has_history] @ self.a)
