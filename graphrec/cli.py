@@ -31,8 +31,10 @@ from graphrec.server.local import LocalServer, ServerError
 
 DEMO_CONFIG = (Path(__file__).parent / "configs" / "demo.toml").resolve()  # training/demo.toml, packaged
 GROUP_CONFIGS = [DEMO_CONFIG.with_name(name) for name in
-                 ("groups.toml", "groups-users.toml", "groups-only.toml", "groups-popularity.toml")]
-"""`graphrec evaluate`'s default models: the group model, its baselines and popularity."""
+                 ("groups-filter.toml", "groups.toml", "groups-users.toml", "groups-only.toml",
+                  "groups-popularity.toml")]
+"""`graphrec evaluate`'s default models: the group model (a graph filter), LightGCN with groups in the graph,
+its baselines and popularity."""
 
 
 class UsageError(ValueError):
@@ -235,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="export once, fit several models and evaluate them side by side")
     evaluate.add_argument("--config", type=Path, nargs="+", default=GROUP_CONFIGS, metavar="FILE",
                           help="run configurations, one model each; the first's [export] and [evaluate] apply "
-                               "(default: training/groups.toml, groups-users.toml, groups-only.toml, "
-                               "groups-popularity.toml)")
+                               "(default: training/groups-filter.toml, groups.toml, groups-users.toml, "
+                               "groups-only.toml, groups-popularity.toml)")
     evaluate.add_argument("--protocol", choices=("sampled", "full"), help="override [evaluate] protocol")
     evaluate.add_argument("--task", choices=("group", "user", "both"), help="override [evaluate] task")
     evaluate.add_argument("--out", type=Path, default=Path("runs") / "evaluate",

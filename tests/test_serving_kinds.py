@@ -32,6 +32,7 @@ SPECS = {
     "itemknn": ("itemknn", {"neighbours": 10, "shrink": 2.0}),
     "gfcf": ("filter", {"filter": "gfcf", "k": 8, "neighbours": 10}),
     "chebycf": ("filter", {"filter": "chebycf", "k": 8, "neighbours": 10}),
+    "group_filter": ("filter", {"filter": "chebycf", "k": 8, "neighbours": 10, "group_weight": 0.3}),
 }
 BASIS = {"popularity": "popular", "itemknn": "folded_in"}
 TRAIN = TrainConfig(lr=0.05, batch_size=128, epochs=5, ks=(10,), monitor="recall@10", validation="none")
@@ -99,6 +100,25 @@ def test_cypher_serves_the_fitted_top_k_of_every_model_kind(runner: QueryRunner,
             continue  # least misery over weights alone: items some member reaches and another does not score 0
         ranking = recommender.recommend_group(group, K, strategy="least_misery")
         assert_same_ranking(ranking.items, ids, scores, dict(zip(snapshot.item_ids.tolist(), least.tolist())))
+    if "group_weight" not in params:
+        return
+    # the group side of a filter with group_weight a: a * own + (1 - a) * members' mean, Cypher's 'combined';
+    # a group without train interactions of its own ranks by its members' average, (1 - a) times less
+    groups = model.scorer("group")(torch.arange(len(snapshot.group_ids)), None).numpy()
+    own = {int(g): set() for g in snapshot.group_ids}
+    train = snapshot.group_interactions["train"]
+    for g, i in zip(snapshot.group_ids[train[0].numpy()], snapshot.item_ids[train[1].numpy()]):
+        own[int(g)].add(int(i))
+    served_groups = 0
+    for index, group in enumerate(snapshot.group_ids.tolist()):
+        scale = 1.0 if own[group] else 1 / (1 - params["group_weight"])
+        ids, scores = offline_top(groups[index] * scale, snapshot.item_ids, own[group], K)
+        ranking = recommender.recommend_group(group, K, strategy="combined")
+        assert ranking.basis == ("combined" if own[group] else "members")
+        assert_same_ranking(ranking.items, ids, scores, dict(zip(snapshot.item_ids.tolist(),
+                                                                 (groups[index] * scale).tolist())))
+        served_groups += bool(own[group])
+    assert served_groups >= 3
 
 
 def test_a_weighted_model_serves_scores_similar_items_and_explanations_computed_by_hand(runner: QueryRunner) -> None:

@@ -7,7 +7,7 @@ fits a `graphrec.model.base.Fitted` from `TrainingData`.
 | `mf` | matrix factorisation trained with BPR (LightGCN with 0 layers) | user, item vectors; fold-in `propagate` |
 | `lightgcn` | LightGCN (BPR), with groups in the graph when the data has group history | user, item, group vectors; fold-in `propagate` |
 | `itemknn` | item-kNN: cosine item–item similarity, top-n per item | item–item weights |
-| `filter` | a graph filter (GF-CF, BSPM-EM, ChebyCF), training free | item–item weights (top-n per item), user, item, group vectors, item fold vectors; fold-in `sum` |
+| `filter` | a graph filter (GF-CF, BSPM-EM, ChebyCF), training free; with `group_weight`, groups by their own and their members' histories | item–item weights (top-n per item), user, item, group vectors, item fold vectors; fold-in `sum`; `group_weight` |
 """
 
 from __future__ import annotations
@@ -233,19 +233,44 @@ class ItemItem(Fitted):
     r"""A fitted model of the shape :math:`s(\mathbf{r}) = \mathbf{r}\mathbf{S}_n + (\mathbf{r}\mathbf{A})
     \mathbf{B}^\top` (`graphrec.model.filters`), scored in its served form: :math:`\mathbf{S}_n` holds each
     item's `n` strongest weights (what write-back stores as `SIMILAR_vN` relationships), so the evaluation
-    measures what Cypher serves. Users and groups are scored from their train rows (a group by its own
-    history, like a user: fold-in).
+    measures what Cypher serves. Users are scored from their train rows. A group is scored from its own train
+    row like a user (fold-in) when `group_weight` is None, else from its own and its members' rows,
+
+    .. math::
+        \mathbf{x}_g = \alpha\, \mathbf{r}_g + (1 - \alpha) \frac{1}{|\mathcal{M}_g|}
+        \sum_{m \in \mathcal{M}_g} \mathbf{r}_m, \qquad s(g) = s(\mathbf{x}_g)
+
+    (:math:`\alpha` = `group_weight`, :math:`\mathcal{M}_g` the group's members): the
+    filter is linear in the row, so :math:`s(g) = \alpha\, s(\mathbf{r}_g) + (1 - \alpha)` times the
+    members' mean score, which `recommend_group.cypher` serves as its `combined` strategy. A group without
+    history of its own gets the members' mean (times :math:`1 - \alpha`: the same ranking).
     """
 
     def __init__(self, kind: str, data: TrainingData, weights: Any, a: np.ndarray, b: np.ndarray,
-                 record: dict[str, Any]) -> None:
+                 record: dict[str, Any], group_weight: float | None = None) -> None:
         self.kind = kind  # type: ignore[misc]
         self.data, self.weights, self.a, self.b = data, weights, a.astype(np.float32), b.astype(np.float32)
+        self.group_weight = group_weight
         self.rows = {"user": data.user_matrix(), "group": data.group_matrix()}
+        if group_weight is not None:
+            self.rows["group"] = group_weight * self.rows["group"] + (1 - group_weight) * self._member_means()
         self.record = record
 
+    def _member_means(self) -> Any:
+        """The (groups x items) mean train row of each group's members (`graphrec.model.group.member_matrix`;
+        a member without train interactions adds a zero row, as its stored vector is zero in Cypher)."""
+        import scipy.sparse as sp
+
+        from graphrec.model.group import member_matrix
+
+        data = self.data
+        group, user, weight = (part.numpy() for part in member_matrix(data.memberships, data.num_groups,
+                                                                      data.num_users))
+        mean = sp.csr_matrix((weight.astype(np.float32), (group, user)), shape=(data.num_groups, data.num_users))
+        return mean @ self.rows["user"]
+
     def score_rows(self, rows: Any) -> np.ndarray:
-        """Served-form scores of binary interaction rows (b x |I|)."""
+        """Served-form scores of interaction rows (b x |I|; binary, or a group's weighted mix)."""
         out = np.asarray((rows @ self.weights).todense(), dtype=np.float32)
         if self.a.shape[1]:
             out += (rows @ self.a) @ self.b.T
@@ -269,11 +294,12 @@ class ItemItem(Fitted):
         if not self.a.shape[1]:
             return Stored(neighbours=neighbours)
         vectors = {"item": (data.item_ids, self.b), "user": (data.user_ids, self.rows["user"] @ self.a)}
-        groups = self.rows["group"]
+        groups = data.group_matrix()  # the group's own history: rows["group"] may mix in its members
         has_history = np.diff(groups.indptr) > 0
         if has_history.any():
             vectors["group"] = (data.group_ids[has_history], groups[has_history] @ self.a)
-        return Stored(vectors=vectors, fold=(data.item_ids, self.a), fold_in="sum", neighbours=neighbours)
+        return Stored(vectors=vectors, fold=(data.item_ids, self.a), fold_in="sum", neighbours=neighbours,
+                      group_weight=self.group_weight if "group" in vectors else None)
 
 
 def _served_weights(model: Any, neighbours: int) -> Any:
@@ -291,7 +317,7 @@ FILTERS = ("gfcf", "bspm", "chebycf")
 @register
 @dataclass
 class FilterSpec(Spec):
-    """A training-free graph filter (`graphrec.model.filters`): GF-CF, BSPM-EM or ChebyCF, served as each
+    r"""A training-free graph filter (`graphrec.model.filters`): GF-CF, BSPM-EM or ChebyCF, served as each
     item's `neighbours` strongest item–item weights (relationships) plus low-rank vectors.
 
     Attributes:
@@ -301,6 +327,9 @@ class FilterSpec(Spec):
         k, ideal_weight, sharpen_time, order, flatness, power, split, seed, svd: the filter's hyper-parameters
             (`graphrec.model.filters`); None (the default) keeps the filter's own default, a key the filter
             does not take is an error.
+        group_weight: :math:`\alpha` in [0, 1] of a group's row :math:`\alpha \mathbf{r}_g + (1 - \alpha)`
+            (its members' mean row) (`ItemItem`), served by `recommend_group`'s `combined` strategy; None
+            (default): a group is scored by its own history alone. Needs the low-rank part (k > 0).
     """
 
     kind: ClassVar[str] = "filter"
@@ -315,13 +344,21 @@ class FilterSpec(Spec):
     split: int | None = None
     seed: int | None = None
     svd: str | None = None
+    group_weight: float | None = None
 
     def __post_init__(self) -> None:
         if self.filter not in FILTERS:
             raise ValueError(f"filter must be one of {FILTERS}, not {self.filter!r}")
         if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 1:
             raise ValueError(f"neighbours must be a positive integer, not {self.neighbours!r}")
-        self.build()
+        model = self.build()
+        if self.group_weight is not None:
+            if isinstance(self.group_weight, bool) or not isinstance(self.group_weight, (int, float)) \
+                    or not 0 <= self.group_weight <= 1:
+                raise ValueError(f"group_weight must be a number in [0, 1], not {self.group_weight!r}")
+            if not max(model.k, model.split):
+                raise ValueError("group_weight needs the low-rank part (k > 0): Cypher mixes group and member "
+                                 "scores only for models with vectors")
 
     def build(self) -> Any:
         """The unfitted filter."""
@@ -329,7 +366,7 @@ class FilterSpec(Spec):
 
         model = {"gfcf": GFCF, "bspm": BSPM, "chebycf": ChebyCF}[self.filter]
         given = {f.name: getattr(self, f.name) for f in fields(self)
-                 if f.name not in ("filter", "neighbours") and getattr(self, f.name) is not None}
+                 if f.name not in ("filter", "neighbours", "group_weight") and getattr(self, f.name) is not None}
         try:
             return model(**given)
         except TypeError as error:
@@ -342,7 +379,8 @@ class FilterSpec(Spec):
         a, b = model.factors()
         weights = _served_weights(model, min(self.neighbours, data.num_items - 1))
         return ItemItem(self.kind, data, weights, a, b, {"seconds": time.perf_counter() - started,
-                                                          "model": repr(model), "neighbours": int(weights.nnz)})
+                                                          "model": repr(model), "neighbours": int(weights.nnz)},
+                        group_weight=self.group_weight)
 
 
 @register
