@@ -140,6 +140,7 @@ def test_every_command_with_hostile_arguments_fails_in_one_line(
         assert "Traceback" not in out
     assert dump(served) == before
 
+    (tmp_path / "plain").write_text("a file, not a folder")
     local = [
         (["backup", str(tmp_path)], 1, "is a folder: give the archive's file name"),
         (["backup", str(tmp_path / "x.dump")], 1, "there is no database 'neo4j'"),
@@ -149,6 +150,8 @@ def test_every_command_with_hostile_arguments_fails_in_one_line(
         (["neo4j", "start", "--timeout", "-1"], 2, "seconds must be from"),
         (["neo4j", "start", "--password-file", str(tmp_path / "missing")], 1, "missing"),
         (["neo4j", "restart"], 2, "invalid choice: 'restart'"),
+        (["neo4j", "browser-bundle"], 2, "the following arguments are required: DIR"),
+        (["neo4j", "browser-bundle", str(tmp_path / "plain" / "web")], 1, "Not a directory"),
         (["nonsense"], 2, "invalid choice: 'nonsense'"),
         ([], 2, "a command is needed"),
     ]
