@@ -97,6 +97,8 @@ class Stored:
         fold_in: how a source without a stored vector gets one: "sum", "propagate" or None (no vectors).
         neighbours: (from item ids, to item ids, weights) of the item–item weights, or None.
         group_weight: :math:`\\alpha` of the combined group score (models with group vectors), or None.
+        text: (item ids, text vectors (n, t)) of the items' text (`graphrec.text`), or None: stored beside
+            the model's own vectors with a cosine index of their own (similar items by meaning, diversity).
     """
 
     vectors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
@@ -104,6 +106,7 @@ class Stored:
     fold_in: str | None = None
     neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     group_weight: float | None = None
+    text: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if (self.fold_in is None) != (not self.vectors):
