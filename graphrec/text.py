@@ -28,6 +28,7 @@ DIMENSIONS = 384
 """The dimension of multilingual-e5-small's vectors."""
 
 _ID_CHUNK = 10_000
+_MEMO: dict[str, np.ndarray] = {}
 
 
 class TextError(ValueError):
@@ -35,7 +36,8 @@ class TextError(ValueError):
 
 
 def encode(texts: Sequence[str], *, batch_size: int = 64, progress: bool = True, threads: int | None = None) -> np.ndarray:
-    """The (len(texts), 384) float32 unit vectors of `texts`, embedded as E5 passages.
+    """The (len(texts), 384) float32 unit vectors of `texts`, embedded as E5 passages; a text already embedded
+    in this process (or repeated) is embedded once.
 
     Args:
         texts: the texts (any language the model covers; an empty text gets a vector too).
@@ -44,13 +46,15 @@ def encode(texts: Sequence[str], *, batch_size: int = 64, progress: bool = True,
         threads: OpenMP threads of the engine (default: the engine's, all cores); set before its first use.
     """
     model = _model(threads)
-    out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-    with tqdm(total=len(texts), desc="item text", unit="item", disable=not progress) as bar:
-        for start in range(0, len(texts), batch_size):
-            chunk = [str(t) for t in texts[start : start + batch_size]]
-            out[start : start + len(chunk)] = np.asarray(model.passage(chunk), dtype=np.float32).reshape(len(chunk), -1)
+    texts = [str(t) for t in texts]
+    new = list(dict.fromkeys(t for t in texts if t not in _MEMO))
+    with tqdm(total=len(new), desc="item text", unit="item", disable=not progress) as bar:
+        for start in range(0, len(new), batch_size):
+            chunk = new[start : start + batch_size]
+            vectors = np.asarray(model.passage(chunk), dtype=np.float32).reshape(len(chunk), -1)
+            _MEMO.update(zip(chunk, vectors))
             bar.update(len(chunk))
-    return out
+    return np.array([_MEMO[t] for t in texts], dtype=np.float32).reshape(len(texts), DIMENSIONS)
 
 
 def _model(threads: int | None) -> Any:

@@ -114,7 +114,7 @@ def main() -> int:
         snapshot = export_snapshot(runner)
         texts = item_texts(runner, snapshot.item_ids, ("name",))
         tick, cpu = time.perf_counter(), time.process_time()
-        encode(texts, progress=False)
+        encode(texts, progress=False)  # embedded once per process: the runs below reuse these
         seconds, cpu = time.perf_counter() - tick, time.process_time() - cpu
         print(f"\n=== encoder {ENCODER}: {len(texts)} item names in {seconds:.2f} s, {len(texts) / seconds:.1f} "
               f"items/s; {cpu:.2f} s of CPU time, {len(texts) / cpu:.0f} items per CPU second (load {_load()})")

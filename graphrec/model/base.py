@@ -147,8 +147,14 @@ class DotScorer:
     def __init__(self, sources: Tensor, items: Tensor) -> None:
         self.sources, self.items = sources, items
 
+    max_cells: ClassVar[int] = 1 << 24
+    """Candidate vectors gathered at once (rows x candidates x d floats): a member aggregation scores every
+    member of many groups in one call, and wide (text-fused) vectors would otherwise take gigabytes."""
+
     def __call__(self, sources: Tensor, items: Tensor | None = None) -> Tensor:
         vectors = self.sources[sources]
         if items is None:
             return vectors @ self.items.T
-        return torch.einsum("bd,bcd->bc", vectors, self.items[items])
+        step = max(1, self.max_cells // max(1, items.size(1) * self.items.size(1)))
+        return torch.cat([torch.einsum("bd,bcd->bc", vectors[k : k + step], self.items[items[k : k + step]])
+                          for k in range(0, max(len(vectors), 1), step)])
