@@ -25,7 +25,7 @@ from graphrec.config import ConfigError, resolve_connection
 from graphrec.db import QueryRunner
 from graphrec.load import BulkLoadRefused, InputError
 from graphrec.load.tokens import INT64_MAX, INT64_MIN, TokenError, parse_id, parse_number, parse_timestamp
-from graphrec.recommend import EXACT, MAX_K, STRATEGIES, Ranking, RecommendError, Recommender
+from graphrec.recommend import EXACT, MAX_K, SIMILAR_BY, STRATEGIES, Ranking, RecommendError, Recommender
 from graphrec.server.local import LocalServer, ServerError
 
 
@@ -294,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="scan every item instead of taking candidates from the vector index (slower)")
     excluding = argparse.ArgumentParser(add_help=False)
     excluding.add_argument("--exclude", type=ID, nargs="+", default=[], metavar="ITEM", help="never these items")
+    excluding.add_argument("--diversity", type=_weight, default=None, metavar="LAMBDA",
+                           help="re-rank the 3k best by MMR with this weight in [0, 1] (default: none)")
+    excluding.add_argument("--diversity-by", choices=("graph", "text"), default="graph",
+                           help="the vectors MMR compares: the model's item vectors (graph, default) or text")
     recommend = commands.add_parser("recommend", help="top-k items for a user or a group (active model)")
     subjects = recommend.add_subparsers(title="for", metavar="user|group", required=True)
     for_user = subjects.add_parser("user", parents=[serving, excluding],
@@ -310,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     for_group.set_defaults(run=_recommend_group)
     similar = commands.add_parser("similar", parents=[serving], help="items most similar to ITEM (cosine)")
     similar.add_argument("id", type=ID, metavar="ITEM")
+    similar.add_argument("--by", choices=SIMILAR_BY, default="graph",
+                         help="similar by the model's vectors or weights (graph, default), the items' text "
+                              "vectors (text: a version trained with [text]) or the mean of both")
     similar.set_defaults(run=_similar)
     explain = commands.add_parser("explain", help="why an item suits a user or a group")
     explained = explain.add_subparsers(title="for", metavar="user|group", required=True)
@@ -662,10 +669,22 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})"
 
 
+def _weight(text: str) -> float:
+    """An argparse type: a number from 0 to 1 (an MMR weight)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a weight from 0 to 1, not {text}")
+    return value
+
+
 def _recommend_user(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
         ranking = _recommender(runner, args).recommend_user(args.id, args.k, filter=parse_params(args.filter),
-                                                    exclude=args.exclude)
+                                                    exclude=args.exclude, diversity=args.diversity,
+                                                    diversity_by=args.diversity_by)
     _print_ranking(ranking, args.json)
     return 0
 
@@ -674,14 +693,16 @@ def _recommend_group(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
         ranking = _recommender(runner, args).recommend_group(
             args.id, args.k, strategy=args.strategy, exclude_member_items=args.exclude_member_items,
-            filter=parse_params(args.filter), exclude=args.exclude)
+            filter=parse_params(args.filter), exclude=args.exclude, diversity=args.diversity,
+            diversity_by=args.diversity_by)
     _print_ranking(ranking, args.json)
     return 0
 
 
 def _similar(args: argparse.Namespace) -> int:
     with _runner(args) as runner:
-        ranking = _recommender(runner, args).similar_items(args.id, args.k, filter=parse_params(args.filter))
+        ranking = _recommender(runner, args).similar_items(args.id, args.k, by=args.by,
+                                                              filter=parse_params(args.filter))
     _print_ranking(ranking, args.json)
     return 0
 

@@ -7,7 +7,9 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
    `[export]`; every configuration must ask for the same);
 2. **fit** each configuration's model (`graphrec.model.kinds`) on the train interactions, with early stopping
    data chosen by its `[train] validation` (trained kinds): the `valid` split, else the `test` split (`auto`,
-   as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or none;
+   as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or none; a
+   configuration with `[text]` reads its items' text from the server, embeds it (`graphrec.text`, once per
+   set of properties) and wraps the model with it (`graphrec.model.text`);
 3. **evaluate** every fitted model on the test split with one `graphrec.evaluation.run.Evaluator` (the same
    cases for all), under the first configuration's `[evaluate]`;
 4. **write back** (`write_back=True`) each model's stored form as a new version (`graphrec.writeback`).
@@ -24,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -32,7 +35,9 @@ from graphrec.evaluation.report import Report, save_report
 from graphrec.evaluation.run import Evaluator, ordered_splits
 from graphrec.export import Snapshot, export_snapshot
 from graphrec.model.base import Fitted, TrainingData
+from graphrec.model.text import with_text
 from graphrec.runconfig import ConfigError, RunConfig
+from graphrec.text import ENCODER, encode, item_texts
 from graphrec.writeback import write_model
 
 
@@ -86,11 +91,21 @@ def conduct(
     report = Report(evaluation.protocol, evaluation.task, notes=evaluator.notes,
                     config={"evaluate": asdict(evaluation), "models": {}})
     fitted: dict[str, Fitted] = {}
+    texts: dict[tuple[str, ...], np.ndarray] = {}
     for config in configs:
         clock.lap("_")
-        fitted[config.name] = config.model.fit(training_data(snapshot, config), config.train, run_dir / config.name,
+        data = training_data(snapshot, config)
+        fitted[config.name] = config.model.fit(data, config.train, run_dir / config.name,
                                                progress=progress, resume=resume)
         clock.lap(f"fit {config.name}")
+        if config.text is not None:
+            if config.text.properties not in texts:
+                if runner is None:
+                    raise ValueError("[text] needs a runner: the items' text is read from the server")
+                texts[config.text.properties] = encode(
+                    item_texts(runner, snapshot.item_ids, config.text.properties), progress=progress)
+                clock.lap(f"embed text {config.name}")
+            fitted[config.name] = with_text(fitted[config.name], data, texts[config.text.properties], config.text)
         report.config["models"][config.name] = _params(config)
     for config in configs:
         evaluator.set_judge(config.name, fitted[config.name])
@@ -119,6 +134,8 @@ def conduct(
 
 def _params(config: RunConfig) -> dict[str, Any]:
     params = config.model.params()
+    if config.text is not None:
+        params["text"] = {**asdict(config.text), "encoder": ENCODER}
     if config.train is not None:
         params["train"] = {k: v for k, v in asdict(config.train).items()
                            if k not in ("embedding_dim", "num_layers", "group_weight")}

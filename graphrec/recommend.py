@@ -53,6 +53,9 @@ EXACT = 2**62
 MAX_K = 1000
 """The largest k a query accepts."""
 
+SIMILAR_BY = ("graph", "text", "both")
+"""What similar items are similar by: the model's graph vectors or weights, the items' text, or both."""
+
 class RecommendError(LookupError):
     """A recommendation that cannot be made: unknown id, no active model, invalid argument."""
 
@@ -112,12 +115,17 @@ class Recommender:
         self.group_oversample = _count("group_oversample", group_oversample)
 
     def recommend_user(self, user: int, k: int = 10, *, filter: Mapping[str, Any] | None = None,
-                       exclude: Iterable[int] = ()) -> Ranking:
+                       exclude: Iterable[int] = (), diversity: float | None = None,
+                       diversity_by: str = "graph") -> Ranking:
         """The top-k items for `user`, leaving out the items they interacted with and `exclude`.
 
         `filter` keeps only items whose properties equal every entry (e.g. {'category': 'book'}).
+        `diversity` lambda in [0, 1] re-ranks the 3k best by MMR over the model's item vectors or, with
+        `diversity_by='text'`, the items' text vectors (`graphrec.evaluation.diversity`; None or 0: no
+        re-ranking, the default).
         """
-        params = {"user": _id("user", user), "k": _k(k), "filter": _filter(filter), "exclude": _ids(exclude)}
+        params = {"user": _id("user", user), "k": _k(k), "filter": _filter(filter), "exclude": _ids(exclude),
+                  **_diversity(diversity, diversity_by)}
         rows = self._ranked("recommend_user", params)
         if not rows:
             self._explain_empty(user=params["user"])
@@ -126,17 +134,19 @@ class Recommender:
 
     def recommend_group(self, group: int, k: int = 10, *, strategy: str = "combined",
                         exclude_member_items: bool = False, filter: Mapping[str, Any] | None = None,
-                        exclude: Iterable[int] = ()) -> Ranking:
+                        exclude: Iterable[int] = (), diversity: float | None = None,
+                        diversity_by: str = "graph") -> Ranking:
         """The top-k items for `group` by `strategy` (one of `STRATEGIES`).
 
         Leaves out the group's items, with `exclude_member_items` also every member's, and `exclude`. Each
-        item carries every member's score, so that fairness can be seen.
+        item carries every member's score, so that fairness can be seen. `diversity`, `diversity_by`: as
+        for `recommend_user`, over the strategy's ranking.
         """
         if strategy not in STRATEGIES:
             raise RecommendError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
         params = {"group": _id("group", group), "k": _k(k), "strategy": strategy,
                   "exclude_member_items": bool(exclude_member_items), "filter": _filter(filter),
-                  "exclude": _ids(exclude)}
+                  "exclude": _ids(exclude), **_diversity(diversity, diversity_by)}
         rows = self._ranked("recommend_group", params, self.group_oversample)
         if not rows:
             self._explain_empty(group=params["group"], strategy=strategy)
@@ -144,13 +154,18 @@ class Recommender:
                        items=[_item(row, "members", "group_score", "unscored") for row in rows],
                        model_kind=_first(rows, "kind"))
 
-    def similar_items(self, item: int, k: int = 10, *, filter: Mapping[str, Any] | None = None) -> Ranking:
-        """The k items most similar to `item`: by the cosine of their vectors, or for models with item–item
-        weights by the score a user whose only item is `item` would give them (`basis` says which)."""
-        params = {"item": _id("item", item), "k": _k(k), "filter": _filter(filter)}
+    def similar_items(self, item: int, k: int = 10, *, by: str = "graph",
+                      filter: Mapping[str, Any] | None = None) -> Ranking:
+        """The k items most similar to `item` by `by` (one of `SIMILAR_BY`; `basis` says how): 'graph' (default)
+        by the cosine of their vectors, or for models with item–item weights by the score a user whose only
+        item is `item` would give them; 'text' by the cosine of their text vectors (a version with `[text]`);
+        'both' by the mean of the two (`cypher/similar_items.cypher`)."""
+        if by not in SIMILAR_BY:
+            raise RecommendError(f"similar items by {by!r}? choose one of {', '.join(SIMILAR_BY)}")
+        params = {"item": _id("item", item), "k": _k(k), "by": by, "filter": _filter(filter)}
         rows = self._ranked("similar_items", params)
         if not rows:
-            self._explain_empty(item=params["item"])
+            self._explain_empty(item=params["item"], by=by)
         return Ranking("item", params["item"], _first(rows, "version"), _first(rows, "basis"),
                        items=[{**_item(row), "score": row["similarity"]} for row in rows],
                        model_kind=_first(rows, "kind"))
@@ -192,7 +207,7 @@ class Recommender:
                                {"user": user, "group": group, "item": item})[0]
 
     def _explain_empty(self, *, user: int | None = None, group: int | None = None, item: int | None = None,
-                       strategy: str | None = None) -> None:
+                       strategy: str | None = None, by: str = "graph") -> None:
         """Raise the reason why a query found nothing; return when nothing was wrong (nothing left to rank)."""
         found = self._lookup(user, group, item)
         if found["version"] is None:
@@ -206,7 +221,10 @@ class Recommender:
             raise RecommendError(f"group {group} has no score of its own in model v{found['version']} (no vector, "
                                  "no history the model can use); use strategy 'combined' (falls back to the "
                                  "members) or a member aggregation")
-        if item is not None and user is None and group is None and not found["item"]["known"]:
+        if item is not None and user is None and group is None and by != "graph" and not found["item"]["text"]:
+            raise RecommendError(f"model v{found['version']} has no text vector of item {item} (train with a "
+                                 "[text] table to compare items by meaning)")
+        if item is not None and user is None and group is None and by != "text" and not found["item"]["known"]:
             raise RecommendError(f"model v{found['version']} knows nothing of item {item} (no vector and no "
                                  "item–item weights: new since training)")
 
@@ -234,6 +252,15 @@ def _k(k: Any) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise RecommendError(f"k must be an integer from 1 to {MAX_K}, not {k!r}")
     return k
+
+
+def _diversity(diversity: Any, by: Any) -> dict[str, Any]:
+    if diversity is not None and (isinstance(diversity, bool) or not isinstance(diversity, (int, float))
+                                  or not 0 <= diversity <= 1):
+        raise RecommendError(f"diversity is an MMR weight from 0 to 1 (or None), not {diversity!r}")
+    if by not in ("graph", "text"):
+        raise RecommendError(f"diversity_by is 'graph' or 'text', not {by!r}")
+    return {"diversity": None if diversity is None else float(diversity), "diversity_by": by}
 
 
 def _count(name: str, value: Any) -> int:

@@ -5,6 +5,7 @@
     [train]      the BPR loop of the trained kinds (graphrec.training.TrainConfig); refused for the others
     [export]     filters of graphrec.export.export_snapshot (since, users, groups, hops, min_interactions)
     [evaluate]   protocol, task and cut-offs (graphrec.evaluation.protocol.EvalConfig)
+    [text]       item text (graphrec.model.text.TextConfig): the properties embedded, cold-start items, fusion
 
 `graphrec train --config FILE` fits, evaluates and writes back the one model of FILE; `graphrec evaluate
 --config FILE...` fits and evaluates several side by side on one export (the first file's [export] and
@@ -20,9 +21,10 @@ from typing import Any
 
 from graphrec.evaluation.protocol import EvalConfig
 from graphrec.model.kinds import Spec, SpecError, make_spec
+from graphrec.model.text import TextConfig
 from graphrec.training import TrainConfig
 
-TABLES = ("model", "train", "export", "evaluate")
+TABLES = ("model", "train", "export", "evaluate", "text")
 EXPORT_KEYS = ("since", "users", "groups", "hops", "min_interactions")
 MODEL_KEYS = ("embedding_dim", "num_layers", "group_weight")
 """Keys of TrainConfig that belong to the model, hence to the [model] table."""
@@ -42,6 +44,7 @@ class RunConfig:
     export: dict[str, Any] = field(default_factory=dict)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
     path: Path | None = None
+    text: TextConfig | None = None
 
 
 def read_config(path: str | Path, *, train: dict[str, Any] | None = None,
@@ -70,6 +73,7 @@ def read_config(path: str | Path, *, train: dict[str, Any] | None = None,
         train=_train(path, spec, document.get("train"), train or {}),
         export=_table(path, "export", document.get("export", {}), EXPORT_KEYS),
         evaluate=_evaluate(path, document.get("evaluate", {}), evaluate or {}), path=path,
+        text=_text(path, document.get("text")),
     )
 
 
@@ -92,6 +96,16 @@ def _train(path: Path, spec: Spec, table: dict[str, Any] | None, overrides: dict
         return TrainConfig(**values)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{path}: [train] {error}") from None
+
+
+def _text(path: Path, table: dict[str, Any] | None) -> TextConfig | None:
+    if table is None:
+        return None
+    values = _table(path, "text", table, tuple(f.name for f in fields(TextConfig)))
+    try:
+        return TextConfig(**values)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{path}: [text] {error}") from None
 
 
 def _evaluate(path: Path, table: dict[str, Any], overrides: dict[str, Any]) -> EvalConfig:

@@ -8,6 +8,8 @@ Each write-back is a version N, described by one `(:Model {version: N})` node, a
   `item_embedding_vN_mips`, and their plain vectors by the cosine index `item_embedding_vN_cosine` (see
   `cypher/embedding_index_create.cypher`);
 * fold vectors (graph filters): the item property `embedding_vN_fold`, summed over a new user's items;
+* text vectors (a configuration with `[text]`, `graphrec.text`): the item property `embedding_vN_text`, indexed
+  by the cosine vector index `item_embedding_vN_text` (their own dimension);
 * item–item weights: relationships `(:Item)-[:SIMILAR_vN {weight}]->(:Item)`.
 
 A write-back goes:
@@ -58,7 +60,8 @@ MAX_DIMENSIONS = 4095
 """The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
 
 EMBEDDING_PREFIX = "embedding_v"
-"""Version N's vectors are the node property `embedding_vN` (items also `embedding_vN_mips` and `embedding_vN_fold`)."""
+"""Version N's vectors are the node property `embedding_vN` (items also `embedding_vN_mips`, `embedding_vN_fold`
+and `embedding_vN_text`)."""
 
 RESERVED_PROPERTIES = frozenset({"id"})
 """Node properties graphrec owns: the node key."""
@@ -66,7 +69,7 @@ RESERVED_PROPERTIES = frozenset({"id"})
 RESERVED_PROPERTY_PREFIXES: tuple[str, ...] = (EMBEDDING_PREFIX,)
 """Prefixes of the node properties that models write back; one line per new kind of written-back property."""
 
-_GENERATED_NAME = re.compile(re.escape(EMBEDDING_PREFIX) + r"[1-9][0-9]*(_mips|_fold)?")
+_GENERATED_NAME = re.compile(re.escape(EMBEDDING_PREFIX) + r"[1-9][0-9]*(_mips|_fold|_text)?")
 _SIMILAR_TYPE = re.compile(r"SIMILAR_v[1-9][0-9]*")
 _ID_CHUNK = 50_000
 
@@ -98,6 +101,16 @@ def fold_property_name(version: int) -> str:
     return property_name(version) + "_fold"
 
 
+def text_property_name(version: int) -> str:
+    """The item property holding version `version`'s text vectors: `embedding_v<version>_text`."""
+    return property_name(version) + "_text"
+
+
+def text_index_name(version: int) -> str:
+    """The cosine vector index on version `version`'s text vectors: `item_embedding_v<version>_text`."""
+    return "item_" + text_property_name(version)
+
+
 def similar_type(version: int) -> str:
     """The relationship type of version `version`'s item–item weights: `SIMILAR_v<version>`."""
     return "SIMILAR_v" + property_name(version).removeprefix("embedding_v")
@@ -113,16 +126,21 @@ def similarity_index_name(version: int) -> str:
     return "item_" + property_name(version) + "_cosine"
 
 
-def _index_names(version: int) -> tuple[str, str]:
-    """Version's item vector indexes: the MIPS one and the cosine one."""
-    return index_name(version), similarity_index_name(version)
+def _index_names(version: int) -> tuple[str, str, str]:
+    """Version's item vector indexes: the MIPS one, the cosine one and the text one (those it has)."""
+    return index_name(version), similarity_index_name(version), text_index_name(version)
 
 
 def _indexes(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
     """Version's item vector indexes: (name, indexed property, dimensions, similarity function)."""
-    mips, cosine = _index_names(version)
+    mips, cosine, _ = _index_names(version)
     return [(mips, mips_property_name(version), dimensions + 1, "euclidean"),
             (cosine, property_name(version), dimensions, "cosine")]
+
+
+def _text_index(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
+    """Version's text vector index: (name, indexed property, dimensions, similarity function)."""
+    return [(text_index_name(version), text_property_name(version), dimensions, "cosine")]
 
 
 def write_model(
@@ -172,12 +190,16 @@ def write_model(
                              f"{checked['item'][1].shape[1]}")
     neighbours = _check_neighbours(stored.neighbours)
     _check_group_weight(stored.group_weight, "group" in checked)
-    if not checked and neighbours is None and run.get("params", {}).get("kind") != "popularity":
+    text = _check_kind("text", *stored.text) if stored.text is not None else None
+    if text is not None and text[1].shape[1] > MAX_DIMENSIONS + 1:
+        raise WritebackError(f"text vectors have dimension {text[1].shape[1]}, more than an index takes")
+    if not checked and neighbours is None and text is None and run.get("params", {}).get("kind") != "popularity":
         raise WritebackError("nothing to store: no vectors and no item–item weights")
     for kind, (ids, _) in checked.items():
         _check_ids(runner, kind, ids)
-    if fold is not None:
-        _check_ids(runner, "item", fold[0])
+    for part in (fold, text):
+        if part is not None:
+            _check_ids(runner, "item", part[0])
     if neighbours is not None:
         _check_ids(runner, "item", np.union1d(neighbours[0], neighbours[1]))
     runner.run_file("model_schema")
@@ -185,7 +207,7 @@ def write_model(
     augmented, max_norm = augment_for_mips(checked["item"][1]) if checked else (None, None)
     clock.lap("validate")
 
-    _create_model(runner, version, checked, stored, run, max_norm, neighbours)
+    _create_model(runner, version, checked, stored, run, max_norm, neighbours, text)
     with WriterLease(runner, version):  # heartbeats; gives the version up if this block fails
         remove_abandoned(runner, below=version, batch_size=batch_size)
         _clear_version(runner, version, batch_size)
@@ -202,16 +224,20 @@ def write_model(
                     write(kind, *checked[kind])
             if fold is not None:
                 write("fold", *fold)
+        if text is not None:
+            query = cypher_files.statement(WRITE_METHODS[method])
+            _Writer(runner, query, version, text[1].shape[1], batch_size, workers, progress)("text", *text)
+            _create_indexes(runner, version, text[1].shape[1], _text_index)
         clock.lap("vectors")
         if neighbours is not None:
             _write_neighbours(runner, version, neighbours, batch_size, progress)
         clock.lap("neighbours")
 
-        if checked:
-            _await_indexes(runner, version, index_timeout)
+        _await_indexes(runner, version, index_timeout, [name for name, present in zip(
+            _index_names(version), (bool(checked), bool(checked), text is not None)) if present])
         clock.lap("index")
 
-        _check_counts(runner, version, checked, fold, neighbours)
+        _check_counts(runner, version, checked, fold, neighbours, text)
         _set_status(runner, version, ["writing"], "ready")
         clock.lap("ready")
 
@@ -442,6 +468,7 @@ def _check_ids(runner: QueryRunner, kind: str, ids: np.ndarray) -> None:
 def _create_model(
     runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]], stored: Stored,
     run: Mapping[str, Any], max_norm: float | None, neighbours: Neighbours | None,
+    text: tuple[np.ndarray, np.ndarray] | None,
 ) -> None:
     """The Model node, 'writing': what a reader needs to serve it (null where the model has no such part)."""
     vectors = bool(checked)
@@ -455,6 +482,9 @@ def _create_model(
         "similar": similar_type(version) if neighbours is not None else None,
         "neighbours": 0 if neighbours is None else len(neighbours[0]),
         "dim": int(checked["item"][1].shape[1]) if vectors else None, "max_item_norm": max_norm,
+        "text_property": text_property_name(version) if text is not None else None,
+        "text_index": text_index_name(version) if text is not None else None,
+        "text_dim": int(text[1].shape[1]) if text is not None else None,
         **{f"{kind}s": len(checked[kind][0]) if kind in checked else 0 for kind in LABELS},
         **_run_json(run), **writer_identity(),
     }
@@ -476,13 +506,13 @@ class _Writer:
         self.batch_size, self.workers, self.progress = batch_size, max(workers, 1), progress
 
     def __call__(self, kind: str, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Write `kind`'s vectors ('user', 'item', 'group', or 'fold': items' fold vectors)."""
+        """Write `kind`'s vectors ('user', 'item', 'group', or 'fold', 'text': items' fold or text vectors)."""
         rows = [{"id": i, "vec": vec} for i, vec in zip(ids.tolist(), vectors.tolist())]
         share = -(-len(rows) // self.workers)
         streams = [rows[start : start + share] for start in range(0, len(rows), share)]
-        name = fold_property_name(self.version) if kind == "fold" else property_name(self.version)
+        name = {"fold": fold_property_name, "text": text_property_name}.get(kind, property_name)(self.version)
         params = {
-            "label": _label("item" if kind == "fold" else kind), "dim": self.dim, "property": _safe(name),
+            "label": _label("item" if kind in ("fold", "text") else kind), "dim": self.dim, "property": _safe(name),
             "mips_property": _safe(mips_property_name(self.version)) if kind == "item" else None,
         }
         self.runner.write_partitioned(self.query, [streams], batch_size=self.batch_size, params=params,
@@ -496,17 +526,19 @@ def _safe(name: str) -> str:
     return name
 
 
-def _create_indexes(runner: QueryRunner, version: int, dimensions: int) -> None:
-    """Create version's item vector indexes; the server populates them meanwhile."""
+def _create_indexes(runner: QueryRunner, version: int, dimensions: int, which: Any = _indexes) -> None:
+    """Create version's item vector indexes (`which`: its model vectors' or its text vectors'); the server
+    populates them meanwhile."""
     template = cypher_files.statement("embedding_index_create")
-    for name, prop, size, similarity in _indexes(version, dimensions):
+    for name, prop, size, similarity in which(version, dimensions):
         ddl = template.replace("`{property}`", f"`{_safe(prop)}`")
         runner.run(ddl, {"name": name, "dimensions": size, "similarity": similarity})
 
 
-def _await_indexes(runner: QueryRunner, version: int, timeout: int) -> None:
-    """Wait until version's item vector indexes are ONLINE (raises when one failed or `timeout` s passed)."""
-    for name in _index_names(version):
+def _await_indexes(runner: QueryRunner, version: int, timeout: int, names: Sequence[str]) -> None:
+    """Wait until version's item vector indexes `names` are ONLINE (raises when one failed or `timeout` s
+    passed)."""
+    for name in names:
         runner.run(cypher_files.statement("embedding_index_await"), {"name": name, "seconds": timeout})
         state = runner.run(cypher_files.statement("embedding_index_state"), {"name": name})
         if [row["state"] for row in state] != ["ONLINE"]:
@@ -536,13 +568,15 @@ def _safe_type(name: str) -> str:
 
 
 def _check_counts(runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]],
-                  fold: tuple[np.ndarray, np.ndarray] | None, neighbours: Neighbours | None) -> None:
+                  fold: tuple[np.ndarray, np.ndarray] | None, neighbours: Neighbours | None,
+                  text: tuple[np.ndarray, np.ndarray] | None) -> None:
     """Raise unless as many nodes hold version's properties, and as many relationships exist, as were written
     (none deleted meanwhile)."""
     query = cypher_files.statement("embedding_count")
     expected = {property_name(version): sum(len(ids) for ids, _ in checked.values()),
                 mips_property_name(version): len(checked["item"][0]) if checked else 0,
-                fold_property_name(version): 0 if fold is None else len(fold[0])}
+                fold_property_name(version): 0 if fold is None else len(fold[0]),
+                text_property_name(version): 0 if text is None else len(text[0])}
     for prop, count in expected.items():
         held = runner.run(query, {"property": prop})[0]["nodes"]
         if held != count:
@@ -571,7 +605,7 @@ def _clear_version(runner: QueryRunner, version: int, batch_size: int) -> None:
         runner.run(cypher_files.statement("embedding_index_drop"), {"name": name})
     runner.run(cypher_files.statement("embedding_remove"), {
         "properties": [_safe(property_name(version)), _safe(mips_property_name(version)),
-                       _safe(fold_property_name(version))],
+                       _safe(fold_property_name(version)), _safe(text_property_name(version))],
         "batch_size": batch_size,
     })
     runner.run(cypher_files.statement("similar_remove"), {"type": _safe_type(similar_type(version)),

@@ -16,7 +16,8 @@ from tests.test_recommend import random_vectors, serve
 
 pytestmark = pytest.mark.neo4j
 
-SERVING = {"k": 4, "filter": {}, "exclude": [], "exact_max_items": 10_000, "oversample": 0}
+SERVING = {"k": 4, "filter": {}, "exclude": [], "exact_max_items": 10_000, "oversample": 0, "diversity": None,
+           "diversity_by": "graph"}
 
 
 def drawn(row: dict[str, Any]) -> tuple[dict[int, neo4j.graph.Node], list[neo4j.graph.Relationship]]:

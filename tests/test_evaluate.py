@@ -104,7 +104,7 @@ def test_evaluate_command_full_protocol_with_fairness_as_json(runner: QueryRunne
     report = json.loads(capsys.readouterr().out)
     assert report["protocol"] == "full" and report["task"] == "group"
     assert report["columns"] == ["group recall@5", "group recall@10", "group ndcg@5", "group ndcg@10",
-                                 "group fair_min@5", "group fair_spread@5"]
+                                 "group ild@10", "group coverage@10", "group fair_min@5", "group fair_spread@5"]
     found = rows_by_method(report)
     assert list(found) == ["combined", "combined least_misery", "popularity"]
     for row in found.values():

@@ -280,7 +280,7 @@ def test_a_short_index_answer_is_repeated_as_an_exact_scan() -> None:
     (first, first_params), lookup, (second, second_params) = fake.sent
     assert first == second == cypher_files.statement("recommend_user")  # the same text, values as parameters
     assert first_params == {"user": 5, "k": 3, "filter": {"genre": "jazz"}, "exclude": [], "draw": False,
-                            "exact_max_items": 2000, "oversample": 10}
+                            "exact_max_items": 2000, "oversample": 10, "diversity": None, "diversity_by": "graph"}
     assert second_params["exact_max_items"] > 50_000 and second_params["oversample"] == 0
 
 

@@ -206,7 +206,8 @@ def test_the_item_index_ranks_by_inner_product_not_cosine(graph: QueryRunner) ->
     embeddings = {"user": (np.arange(USERS), np.tile(user, (USERS, 1))), "item": (np.arange(ITEMS), items)}
     write_model(graph, Stored(embeddings, fold_in="propagate"), {}, progress=False)
     rows = graph.run(cypher_files.statement("recommend_user"), {
-        "user": 0, "k": 5, "filter": {}, "exclude": [], "exact_max_items": 0, "oversample": 0, "draw": False})
+        "user": 0, "k": 5, "filter": {}, "exclude": [], "exact_max_items": 0, "oversample": 0, "draw": False,
+        "diversity": None, "diversity_by": "graph"})
     assert [row["id"] for row in rows][:2] == [1, 0]
     assert rows[0]["score"] == pytest.approx(3.0, abs=1e-5)
     raw = graph.run("CALL db.index.vector.queryNodes('item_embedding_v1_mips', 5, $q) YIELD node "

@@ -49,6 +49,10 @@ class EvalConfig:
         a hold-out for early stopping, 2018. fairness_k: length of the group lists judged for fairness
         (full protocol), 10. strategies: member aggregations evaluated on the group task over every model
         with a user side (default all four of `graphrec.evaluation.scorers.STRATEGIES`; `[]` for none).
+        diversity_k: length of the lists whose intra-list diversity and catalogue coverage every row reports
+        (`graphrec.evaluation.diversity`), 10. diversity: MMR weights lambda in (0, 1]: each gives every model
+        with item vectors one more row per method, `<method> mmr<lambda>`, its ranking re-ranked by MMR
+        (default none). diversity_by: the vectors MMR compares, 'graph' (default) or 'text'.
     """
 
     protocol: str = "sampled"
@@ -59,9 +63,19 @@ class EvalConfig:
     seed: int = DEFAULT_SEED
     fairness_k: int = 10
     strategies: tuple[str, ...] = ("average", "least_misery", "most_pleasure", "borda")
+    diversity_k: int = 10
+    diversity: tuple[float, ...] = ()
+    diversity_by: str = "graph"
 
     def __post_init__(self) -> None:
         self.ks, self.full_ks, self.strategies = tuple(self.ks), tuple(self.full_ks), tuple(self.strategies)
+        self.diversity = tuple(self.diversity)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 1 for x in self.diversity):
+            raise ValueError(f"diversity holds MMR weights in (0, 1], not {list(self.diversity)}")
+        if self.diversity_by not in ("graph", "text"):
+            raise ValueError(f"diversity_by must be 'graph' or 'text', not {self.diversity_by!r}")
+        if isinstance(self.diversity_k, bool) or not isinstance(self.diversity_k, int) or self.diversity_k < 2:
+            raise ValueError(f"diversity_k must be an integer >= 2, not {self.diversity_k!r}")
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, not {self.protocol!r}")
         if self.task not in TASKS:

@@ -9,6 +9,10 @@ on the same cases. `evaluate(name, fitted)` returns the model's row(s):
   row per member aggregation of `config.strategies`
   (`<name> average`, ...; `graphrec.evaluation.scorers`).
 
+Every row also reports the intra-list diversity and catalogue coverage of its top-`diversity_k` lists for the
+test sources (`<task> ild@10`, `<task> coverage@10`; train and valid items excluded), and with
+`[evaluate] diversity` each model with item vectors gets MMR-re-ranked rows (`graphrec.evaluation.diversity`).
+
 Metrics are keyed `"<task> <metric>@K"` (`user recall@20`, `group ndcg@5`). Under the full protocol the
 group rows also get the fairness figures of `graphrec.evaluation.fairness`, judged by one model's user
 scores for every row (`judge`: the first model with a user side other than popularity).
@@ -21,6 +25,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from graphrec.evaluation.diversity import (MMRScorer, cooccurrence, coverage, intra_list_diversity, item_vectors,
+                                           top_lists)
 from graphrec.evaluation.fairness import member_satisfaction
 from graphrec.evaluation.protocol import EvalConfig, full_metrics, sampled_candidates, sampled_metrics
 from graphrec.evaluation.scorers import MemberScorer, padded_members
@@ -56,20 +62,24 @@ class Evaluator:
         self.notes: list[str] = ["data: " + ", ".join(f"{name} {count:,}" for name, count in snapshot.counts().items())]
         self.cases: dict[str, dict[str, Any]] = {}
         self.judge: tuple[str, Scorer] | None = None
+        users, _ = ordered_splits(snapshot, "user")
+        groups, _ = ordered_splits(snapshot, "group")
+        num_users = len(snapshot.user_ids)
+        group_train = groups["train"] + torch.tensor([[num_users], [0]])
+        self.unit = cooccurrence(torch.cat([users["train"], group_train], 1), num_users + len(snapshot.group_ids),
+                                 self.num_items)
         for task in config.tasks():
             edges, negatives = ordered_splits(snapshot, task)
             if not edges["test"].size(1):
                 self.notes.append(f"{task} task: no test interactions, not evaluated")
                 continue
-            case: dict[str, Any] = {"test": edges["test"]}
+            case: dict[str, Any] = {"test": edges["test"], "seen": torch.cat([edges["train"], edges["valid"]], 1),
+                                    "sources": torch.unique(edges["test"][0])}
             if config.protocol == "sampled":
                 known = torch.cat([edges[name] for name in SPLITS], 1)
                 case["candidates"] = sampled_candidates(edges["test"], negatives["test"], known, self.num_items,
                                                         config.num_negatives, config.seed)
                 self.notes.append(f"{task} task: {case['candidates'].describe()}")
-            else:
-                case["seen"] = torch.cat([edges["train"], edges["valid"]], 1)
-                case["sources"] = torch.unique(edges["test"][0])
             self.cases[task] = case
         if config.protocol == "sampled":
             self.notes.append("ties broken pessimistically: the held-out item ranks below every negative with an "
@@ -100,9 +110,19 @@ class Evaluator:
         if users is not None and fitted.personal and "group" in self.cases:
             for strategy in self.config.strategies:
                 scorers["group"][f"{name} {strategy}"] = MemberScorer(strategy, users, self.members, self.num_items)
+        vectors = item_vectors(fitted, self.config.diversity_by) if self.config.diversity else None
+        if vectors is not None:
+            for task in scorers:
+                seen = self.cases[task]["seen"] if task in self.cases else None
+                scorers[task] |= {f"{method} mmr{lam:g}": MMRScorer(score, vectors, lam, self.config.diversity_k, seen)
+                                  for lam in self.config.diversity for method, score in list(scorers[task].items())}
         for task, case in self.cases.items():
             for method, score in scorers[task].items():
                 found = self._metrics(task, case, score)
+                k = self.config.diversity_k
+                lists = top_lists(score, case["sources"], case["seen"], self.num_items, k)
+                found |= {f"ild@{k}": intra_list_diversity(lists, self.unit),
+                          f"coverage@{k}": coverage(lists, self.num_items)}
                 if task == "group" and self.config.protocol == "full" and self.judge is not None:
                     low, spread = member_satisfaction(score, self.judge[1], case["sources"], case["seen"],
                                                       self.num_items, self.config.fairness_k)

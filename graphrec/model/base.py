@@ -97,6 +97,8 @@ class Stored:
         fold_in: how a source without a stored vector gets one: "sum", "propagate" or None (no vectors).
         neighbours: (from item ids, to item ids, weights) of the item–item weights, or None.
         group_weight: :math:`\\alpha` of the combined group score (models with group vectors), or None.
+        text: (item ids, text vectors (n, t)) of the items' text (`graphrec.text`), or None: stored beside
+            the model's own vectors with a cosine index of their own (similar items by meaning, diversity).
     """
 
     vectors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
@@ -104,6 +106,7 @@ class Stored:
     fold_in: str | None = None
     neighbours: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     group_weight: float | None = None
+    text: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if (self.fold_in is None) != (not self.vectors):
@@ -144,8 +147,14 @@ class DotScorer:
     def __init__(self, sources: Tensor, items: Tensor) -> None:
         self.sources, self.items = sources, items
 
+    max_cells: ClassVar[int] = 1 << 24
+    """Candidate vectors gathered at once (rows x candidates x d floats): a member aggregation scores every
+    member of many groups in one call, and wide (text-fused) vectors would otherwise take gigabytes."""
+
     def __call__(self, sources: Tensor, items: Tensor | None = None) -> Tensor:
         vectors = self.sources[sources]
         if items is None:
             return vectors @ self.items.T
-        return torch.einsum("bd,bcd->bc", vectors, self.items[items])
+        step = max(1, self.max_cells // max(1, items.size(1) * self.items.size(1)))
+        return torch.cat([torch.einsum("bd,bcd->bc", vectors[k : k + step], self.items[items[k : k + step]])
+                          for k in range(0, max(len(vectors), 1), step)])
