@@ -34,6 +34,7 @@ from graphrec.model.metrics import _keys, _select_rows, rank_metrics
 DEFAULT_NEGATIVES = 100
 DEFAULT_SEED = 2018
 PROTOCOLS = ("sampled", "full")
+VARIANTS = ("reference", "leak_free")
 TASKS = ("group", "user", "both")
 
 
@@ -49,6 +50,9 @@ class EvalConfig:
         a hold-out for early stopping, 2018. fairness_k: length of the group lists judged for fairness
         (full protocol), 10. strategies: member aggregations evaluated on the group task over every model
         with a user side (default all four of `graphrec.evaluation.scorers.STRATEGIES`; `[]` for none).
+        variant: `reference` (default: as the benchmarks' reference code, models are trained on every train
+        interaction, also on a pair that is a test case) or `leak_free` (the pairs of test cases are removed from
+        the training interactions).
     """
 
     protocol: str = "sampled"
@@ -59,11 +63,14 @@ class EvalConfig:
     seed: int = DEFAULT_SEED
     fairness_k: int = 10
     strategies: tuple[str, ...] = ("average", "least_misery", "most_pleasure", "borda")
+    variant: str = "reference"
 
     def __post_init__(self) -> None:
         self.ks, self.full_ks, self.strategies = tuple(self.ks), tuple(self.full_ks), tuple(self.strategies)
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, not {self.protocol!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
         unknown = set(self.strategies) - {"average", "least_misery", "most_pleasure", "borda"}
