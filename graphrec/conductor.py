@@ -6,9 +6,10 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
 1. **export** the snapshot once (`graphrec.export.export_snapshot` with the first configuration's
    `[export]`; every configuration must ask for the same);
 2. **fit** each configuration's model (`graphrec.model.kinds`) on the train interactions (all of them under
-   the reference protocol; without the pairs of test cases under `[evaluate] variant = "leak_free"`), with early stopping
-   data chosen by its `[train] validation` (trained kinds): the `valid` split, else the `test` split (`auto`,
-   as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or none;
+   the reference protocol; without the pairs of test cases under `[evaluate] variant = "leak_free"`), with
+   early stopping data chosen by its `[train] validation` (trained kinds): the `valid` split, else the `test`
+   split (`auto`, as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or
+   none;
 3. **evaluate** every fitted model on the test split with one `graphrec.evaluation.run.Evaluator` (the same
    cases for all), under the first configuration's `[evaluate]`;
 4. **write back** (`write_back=True`) each model's stored form as a new version (`graphrec.writeback`).
@@ -90,8 +91,7 @@ def conduct(
     for config in configs:
         clock.lap("_")
         fitted[config.name] = config.model.fit(training_data(snapshot, config, evaluation.variant), config.train,
-                                               run_dir / config.name,
-                                               progress=progress, resume=resume)
+                                               run_dir / config.name, progress=progress, resume=resume)
         clock.lap(f"fit {config.name}")
         report.config["models"][config.name] = _params(config)
     for config in configs:

@@ -14,8 +14,9 @@ from typing import Any
 @dataclass
 class Report:
     """Attributes:
-        protocol, task, variant: of the evaluation (`graphrec.evaluation.protocol.EvalConfig`). rows: one dict per method: `method`, then metric → value (and
-        for `graphrec train` also `version`, the written model version). notes: data counts, how cases were
+        protocol, task, variant: of the evaluation (`graphrec.evaluation.protocol.EvalConfig`). rows: one
+        dict per method: `method`, then metric → value (and for `graphrec train` also `version`, the written
+        model version). notes: data counts, how cases were
         drawn, ties, fall-backs. seconds: stage → seconds (`export`, `fit <name>`, `evaluate`,
         `write_back <name>`). config: the settings, for the record. fairness: per-group fairness rows.
     """
@@ -56,7 +57,8 @@ def format_report(report: Report) -> str:
         [row["method"], *(f"{row[c]:.4f}" if c in row else "-" for c in columns),
          *(str(row.get(key, "-")) for key in extra)] for row in report.rows]
     widths = [max(len(line[k]) for line in cells) for k in range(len(cells[0]))]
-    lines = [f"protocol: {report.protocol} ({report.variant.replace('_', '-')}), task: {report.task}", *(f"  {note}" for note in report.notes)]
+    lines = [f"protocol: {report.protocol} ({report.variant.replace('_', '-')}), task: {report.task}",
+             *(f"  {note}" for note in report.notes)]
     lines.append(" | ".join(cell.ljust(w) for cell, w in zip(cells[0], widths)))
     lines.append("-+-".join("-" * w for w in widths))
     lines += [" | ".join(cell.ljust(w) for cell, w in zip(line, widths)) for line in cells[1:]]

@@ -16,9 +16,9 @@ Cells are read by the strict parsers of `graphrec.load.tokens` (surrounding spac
 integers in plain digits; `weight` a finite JSON number > 0 (default 1.0); `ts` whole Unix seconds or an ISO 8601
 date-time with an offset, 1970 to 2999 (stored as Unix seconds; milliseconds are refused with a hint);
 `split` is `train` (default: an interaction; repeated pairs merged, weights summed, the latest `ts`) or `valid` /
-`test` (a held-out case, one per row, keyed by its line: a pair may be both). A property column holds integers when every non-empty cell is
-an id-form integer, floats when every one is a JSON number, and the cells' text otherwise (`007` stays text),
-so every value is stored as written. Column names must be unique, non-empty and not one of graphrec's own
+`test` (a held-out case, one per row, keyed by its line: a pair may be both). A property column holds integers
+when every non-empty cell is an id-form integer, floats when every one is a JSON number, and the cells' text
+otherwise (`007` stays text), so every value is stored as written. Column names must be unique, non-empty and not one of graphrec's own
 (`graphrec.writeback.is_reserved_property`: `id`, `embedding_v…`).
 
 A file must be UTF-8 text without NUL bytes (`graphrec.load.source`), every row must have as many fields as

@@ -198,8 +198,8 @@ def _attach_negatives(path: Path, cases: pd.DataFrame, test_path: Path) -> None:
             raise InputError(str(path), f"{tokens[0]!r} is not '(<id>,<test item>)'", line=number, field="pair")
         key = (_int(match.group(1), path, number, "pair"), _int(match.group(2), path, number, "pair"))
         if key != (source, item):
-            raise InputError(str(path), f"pair {key}, but the test line it belongs to ({test_path.name}, line {line}) is "
-                             f"({source}, {item}): the n-th line holds the n-th test line's negatives",
+            raise InputError(str(path), f"pair {key}, but the test line it belongs to ({test_path.name}, line "
+                             f"{line}) is ({source}, {item}): the n-th line holds the n-th test line's negatives",
                              line=number, field="pair")
         negatives.append([_int(token, path, number, "negative") for token in tokens[1:]])
     if len(lines) != len(cases):
