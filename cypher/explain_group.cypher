@@ -10,7 +10,7 @@
 //   shortest path over INTERACTED and MEMBER_OF of at most 6 hops (Browser draws it); steps lists its nodes
 //   as {label, id};
 // - interacted: whether the group already has the item.
-// Histories leave out interactions whose split is 'test'.
+// Histories are INTERACTED (held-out HELD_OUT cases are none).
 // Returns one row: group, item, members, group_score, because, path, steps, interacted, kind, version. No row
 // when the group, a member, the item or an active model does not exist.
 // Parameters: $group: group id; $item: item id; $n: integer >= 1.
@@ -23,13 +23,13 @@ MATCH (g:Group {id: $group})
 MATCH (i:Item {id: $item})
 MATCH (u:User)-[:MEMBER_OF]->(g)
 CALL (m, u, i) {
-    WITH m, u, i, COLLECT { MATCH (u)-[r:INTERACTED]->(j:Item) WHERE coalesce(r.split, '') <> 'test' RETURN j } AS seen
+    WITH m, u, i, COLLECT { MATCH (u)-[:INTERACTED]->(j:Item) RETURN j } AS seen
     WITH m, u, i, seen, CASE
            WHEN m.property IS NULL OR u[m.property] IS NOT NULL THEN []
            WHEN m.fold_in = 'sum' THEN [j IN seen WHERE j[m.fold_property] IS NOT NULL | {v: j[m.fold_property], w: 1.0}]
            ELSE [j IN seen WHERE j[m.property] IS NOT NULL |
                  {v: j[m.property], w: 1.0 / sqrt(toFloat(size(seen)) *
-                     COUNT { (j)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' })}] END AS fold
+                     COUNT { (j)<-[:INTERACTED]-() })}] END AS fold
     WITH m, i, seen, CASE WHEN m.property IS NOT NULL THEN coalesce(u[m.property], CASE WHEN size(fold) > 0
          THEN [x IN range(0, m.dim - 1) | reduce(s = 0.0, t IN fold | s + t.w * t.v[x])] END) END AS q
     CALL (m, i, seen) {
@@ -54,7 +54,7 @@ WITH m, g, i, u, reasons, score
 ORDER BY score IS NULL, score DESC, u.id
 WITH m, g, i, collect({u: u, reasons: reasons}) AS ranked, collect({user: u.id, score: score}) AS members
 WITH m, g, i, members, ranked[0].u AS top, ranked[0].reasons AS reasons,
-     COLLECT { MATCH (g)-[r:INTERACTED]->(j:Item) WHERE coalesce(r.split, '') <> 'test' RETURN j } AS own
+     COLLECT { MATCH (g)-[:INTERACTED]->(j:Item) RETURN j } AS own
 WITH m, g, i, members, top, reasons, own, CASE
        WHEN m.property IS NULL THEN NULL
        WHEN g[m.property] IS NOT NULL THEN g[m.property]

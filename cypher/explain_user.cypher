@@ -11,7 +11,7 @@
 //   item, else the shortest path over INTERACTED and MEMBER_OF of at most 6 hops; steps lists its nodes as
 //   {label, id};
 // - interacted: whether the user already has the item.
-// Histories leave out interactions whose split is 'test'.
+// Histories are INTERACTED (held-out HELD_OUT cases are none).
 // Returns one row: user, item, score, because, path, steps, interacted, kind, version. No row when the user, the
 // item or an active model does not exist.
 // Parameters: $user: user id; $item: item id; $n: integer >= 1.
@@ -22,13 +22,13 @@ MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (u:User {id: $user})
 MATCH (i:Item {id: $item})
-WITH m, u, i, COLLECT { MATCH (u)-[r:INTERACTED]->(j:Item) WHERE coalesce(r.split, '') <> 'test' RETURN j } AS seen
+WITH m, u, i, COLLECT { MATCH (u)-[:INTERACTED]->(j:Item) RETURN j } AS seen
 WITH m, u, i, seen, CASE
        WHEN m.property IS NULL OR u[m.property] IS NOT NULL THEN []
        WHEN m.fold_in = 'sum' THEN [j IN seen WHERE j[m.fold_property] IS NOT NULL | {v: j[m.fold_property], w: 1.0}]
        ELSE [j IN seen WHERE j[m.property] IS NOT NULL |
              {v: j[m.property], w: 1.0 / sqrt(toFloat(size(seen)) *
-                 COUNT { (j)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' })}] END AS fold
+                 COUNT { (j)<-[:INTERACTED]-() })}] END AS fold
 WITH m, u, i, seen, CASE WHEN m.property IS NOT NULL THEN coalesce(u[m.property], CASE WHEN size(fold) > 0
      THEN [x IN range(0, m.dim - 1) | reduce(s = 0.0, t IN fold | s + t.w * t.v[x])] END) END AS q
 CALL (m, i, seen) {

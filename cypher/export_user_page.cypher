@@ -1,11 +1,12 @@
-// One page of the export of graphrec.export: for each given user id (in the order given), its interactions and
-// its memberships, as one row per user with parallel lists (one entry per interaction, in the same order):
-//   user: the user's id; items: item ids; weights: weight (1.0 when absent);
-//   splits: 0 = train (also when split is absent), 1 = valid, 2 = test;
-//   negatives: one list [item id, negative item id, ...] per interaction that stores negatives;
+// One page of the export of graphrec.export: for each given user id (in the order given), its interactions, its
+// held-out cases and its memberships, as one row per user with parallel lists:
+//   user: the user's id;
+//   items, weights: the ids and weights (1.0 when absent) of its training interactions (INTERACTED);
+//   cases: one [item id, split (1 = valid, 2 = test), line, weight] per held-out case (HELD_OUT);
+//   negatives: the negatives of each case (item ids; [] when none stored), parallel to cases.
 //   groups: ids of the user's groups that are among $groups.
-// Only interactions with $since null or ts >= $since are listed (one without ts is then left out). Users with
-// fewer than $min_interactions listed train interactions are left out; ids without a User node are skipped.
+// Only interactions and cases with $since null or ts >= $since are listed (one without ts is then left out).
+// Users with fewer than $min_interactions listed interactions are left out; ids without a User node are skipped.
 // Parameters: $ids: list of user ids; $since: Unix seconds or null; $min_interactions: integer;
 //   $groups: list of group ids (the groups of the export).
 :param ids => [1, 2, 3];
@@ -17,11 +18,16 @@ MATCH (u:User {id: id})
 CALL (u) {
   MATCH (u)-[r:INTERACTED]->(i:Item)
   WHERE $since IS NULL OR r.ts >= $since
-  RETURN collect(i.id) AS items, collect(coalesce(r.weight, 1.0)) AS weights,
-         collect(CASE r.split WHEN 'valid' THEN 1 WHEN 'test' THEN 2 ELSE 0 END) AS splits,
-         collect(CASE WHEN r.negatives IS NOT NULL THEN [i.id] + r.negatives END) AS negatives
+  RETURN collect(i.id) AS items, collect(coalesce(r.weight, 1.0)) AS weights
 }
-WITH u, items, weights, splits, negatives
-WHERE size([s IN splits WHERE s = 0]) >= $min_interactions
-RETURN u.id AS user, items, weights, splits, negatives,
+CALL (u) {
+  MATCH (u)-[c:HELD_OUT]->(i:Item)
+  WHERE $since IS NULL OR c.ts >= $since
+  RETURN collect([i.id, CASE c.split WHEN 'valid' THEN 1 ELSE 2 END, coalesce(c.line, 0), coalesce(c.weight, 1.0)])
+           AS cases,
+         collect(coalesce(c.negatives, [])) AS negatives
+}
+WITH u, items, weights, cases, negatives
+WHERE size(items) >= $min_interactions
+RETURN u.id AS user, items, weights, cases, negatives,
        COLLECT { MATCH (u)-[:MEMBER_OF]->(g:Group) WHERE g.id IN $groups RETURN g.id } AS groups

@@ -1,7 +1,7 @@
-// Upsert (:User)-[:INTERACTED]->(:Item), one relationship per pair, its properties replaced by the row's.
-// Parameters: $rows: list of [user id, item id, properties], the properties a map of weight (float),
-//   ts (Unix seconds), split ('train'|'valid'|'test') and negatives (list of item ids), absent keys omitted.
-//   Both nodes must exist.
+// Upsert (:User)-[:INTERACTED]->(:Item), the user's training interactions, one relationship per pair, its
+// properties replaced by the row's.
+// Parameters: $rows: list of [user id, item id, properties], the properties a map of weight (float) and
+//   ts (Unix seconds), absent keys omitted. Both nodes must exist.
 // Run by graphrec.load in batches; idempotent (a re-load leaves exactly the row's properties).
 :param rows => [];
 UNWIND $rows AS row

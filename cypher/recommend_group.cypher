@@ -2,7 +2,7 @@
 // member's score for an item is what recommend_user would give them (the formula of graphrec.model.base:
 // item–item weights summed over their history, plus q . v_i with their stored or folded-in vector; for a
 // popularity model, the item's number of interactions); members the model cannot score (no vector, no usable
-// history) are left out, see `unscored`. Histories leave out interactions whose split is 'test'.
+// history) are left out, see `unscored`. Histories are INTERACTED (HELD_OUT cases are none).
 //   'average'        mean of the members' scores;
 //   'least_misery'   the lowest member score;
 //   'most_pleasure'  the highest member score;
@@ -42,13 +42,13 @@ WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (g:Group {id: $group})
 MATCH (u:User)-[:MEMBER_OF]->(g)
 WITH m, g, u, m.property IS NULL AND m.similar IS NULL AS popular,
-     COLLECT { MATCH (u)-[r:INTERACTED]->(i:Item) WHERE coalesce(r.split, '') <> 'test' RETURN i } AS seen
+     COLLECT { MATCH (u)-[:INTERACTED]->(i:Item) RETURN i } AS seen
 WITH m, g, u, popular, seen, CASE
        WHEN m.property IS NULL OR u[m.property] IS NOT NULL THEN []
        WHEN m.fold_in = 'sum' THEN [i IN seen WHERE i[m.fold_property] IS NOT NULL | {v: i[m.fold_property], w: 1.0}]
        ELSE [i IN seen WHERE i[m.property] IS NOT NULL |
              {v: i[m.property], w: 1.0 / sqrt(toFloat(size(seen)) *
-                 COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' })}] END AS fold
+                 COUNT { (i)<-[:INTERACTED]-() })}] END AS fold
 WITH m, g, u, popular, seen, CASE WHEN m.property IS NOT NULL THEN coalesce(u[m.property], CASE WHEN size(fold) > 0
      THEN [j IN range(0, m.dim - 1) | reduce(s = 0.0, t IN fold | s + t.w * t.v[j])] END) END AS q
 WITH m, g, u, popular, seen, q, popular OR q IS NOT NULL OR (m.similar IS NOT NULL AND size(seen) > 0) AS scored
@@ -59,7 +59,7 @@ WITH m, g, popular,
      collect(CASE WHEN NOT scored THEN u.id END) AS unscored,
      CASE WHEN $exclude_member_items THEN reduce(all = [], s IN collect(seen) | all + s) ELSE [] END AS member_seen
 WITH m, g, popular, members, unscored, member_seen,
-     COLLECT { MATCH (g)-[r:INTERACTED]->(i:Item) WHERE coalesce(r.split, '') <> 'test' RETURN i } AS own
+     COLLECT { MATCH (g)-[:INTERACTED]->(i:Item) RETURN i } AS own
 WITH m, g, popular, members, unscored, member_seen + own AS seen, own, CASE
        WHEN m.property IS NULL THEN NULL
        WHEN g[m.property] IS NOT NULL THEN g[m.property]
@@ -113,7 +113,7 @@ CALL (m, popular, members, own, target, wanted, scan) {
       UNION ALL
         UNWIND CASE WHEN popular THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
-        WITH wanted, i, COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' } AS popularity
+        WITH wanted, i, COUNT { (i)<-[:INTERACTED]-() } AS popularity
         ORDER BY popularity DESC, i.id
         WITH wanted, collect(i) AS ranked
         UNWIND ranked[..wanted] AS i
@@ -125,7 +125,7 @@ CALL (m, popular, members, own, target, wanted, scan) {
 WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, edges
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
 WITH m, members, unscored, basis, a, i, CASE WHEN popular
-       THEN toFloat(COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' }) ELSE 0.0 END AS base,
+       THEN toFloat(COUNT { (i)<-[:INTERACTED]-() }) ELSE 0.0 END AS base,
      [x IN range(0, size(members) - 1) |
        reduce(s = 0.0, e IN edges | s + CASE WHEN e.x = x THEN e.w ELSE 0.0 END)
        + CASE WHEN members[x].q IS NULL OR i[m.mips_property] IS NULL THEN 0.0

@@ -3,8 +3,8 @@
 // Every model kind is served by one formula (graphrec.model.base):
 //   score(u, i) = sum over the user's items j of w(j -> i)   [(:Item)-[:SIMILAR_vN {weight}]->(:Item), if any]
 //               + q . v_i                                    [item vectors v_i, if any]
-// The user's history N(u): their INTERACTED items, except interactions whose split is 'test' (held-out
-// evaluation cases are not history). The query vector q and the column `basis`:
+// The user's history N(u): their INTERACTED items, the training interactions (held-out evaluation cases,
+// HELD_OUT, are not history). The query vector q and the column `basis`:
 //   'embedding'  q is the user's stored vector (a user the model was fitted on);
 //   'folded_in'  a user new since the fit, represented by their history: q = sum_j a_j (fold_in 'sum', stored
 //                fold vectors a_j: graph filters) or q = sum_j v_j / sqrt(|N(u)| |N(j)|) (fold_in 'propagate':
@@ -35,13 +35,13 @@
 MATCH (m:Model {active: true})
 WITH m ORDER BY m.version DESC LIMIT 1
 MATCH (u:User {id: $user})
-WITH m, u, COLLECT { MATCH (u)-[r:INTERACTED]->(i:Item) WHERE coalesce(r.split, '') <> 'test' RETURN i } AS seen
+WITH m, u, COLLECT { MATCH (u)-[:INTERACTED]->(i:Item) RETURN i } AS seen
 WITH m, u, seen, CASE
        WHEN m.property IS NULL OR u[m.property] IS NOT NULL THEN []
        WHEN m.fold_in = 'sum' THEN [i IN seen WHERE i[m.fold_property] IS NOT NULL | {v: i[m.fold_property], w: 1.0}]
        ELSE [i IN seen WHERE i[m.property] IS NOT NULL |
              {v: i[m.property], w: 1.0 / sqrt(toFloat(size(seen)) *
-                 COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' })}] END AS fold
+                 COUNT { (i)<-[:INTERACTED]-() })}] END AS fold
 WITH m, seen, CASE WHEN m.property IS NOT NULL THEN coalesce(u[m.property], CASE WHEN size(fold) > 0
               THEN [j IN range(0, m.dim - 1) | reduce(s = 0.0, t IN fold | s + t.w * t.v[j])] END) END AS q,
      u[m.property] IS NOT NULL AS stored
@@ -55,7 +55,7 @@ CALL (m, seen, q, basis, enough, scan) {
     CALL (m, seen, q, basis, enough, scan) {
         UNWIND CASE WHEN basis = 'popular' THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
-        WITH enough, i, toFloat(COUNT { (i)<-[r:INTERACTED]-() WHERE coalesce(r.split, '') <> 'test' }) AS popularity
+        WITH enough, i, toFloat(COUNT { (i)<-[:INTERACTED]-() }) AS popularity
         ORDER BY popularity DESC, i.id
         WITH enough, collect({i: i, w: popularity}) AS ranked
         UNWIND ranked[..enough] AS t
@@ -113,7 +113,7 @@ OPTIONAL CALL (m, ranked) {
     UNWIND range(1, size(ranked)) AS rank
     OPTIONAL CALL (m, u, ranked, rank) {
         WITH m, u, ranked[rank - 1].i AS i
-        MATCH (u)-[seen:INTERACTED]->(j:Item) WHERE coalesce(seen.split, '') <> 'test'
+        MATCH (u)-[seen:INTERACTED]->(j:Item)
         CALL (m, i, j) {
             WITH * WHERE m.similar IS NOT NULL
             MATCH (j)-[s:$(m.similar)]->(i)

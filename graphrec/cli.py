@@ -241,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "groups-only.toml, groups-popularity.toml)")
     evaluate.add_argument("--protocol", choices=("sampled", "full"), help="override [evaluate] protocol")
     evaluate.add_argument("--task", choices=("group", "user", "both"), help="override [evaluate] task")
+    evaluate.add_argument("--leak-free", action="store_true",
+                          help="the leak-free variant: train without the pairs of test cases (default: the reference "
+                               "protocol, which trains on them; [evaluate] variant)")
     evaluate.add_argument("--out", type=Path, default=Path("runs") / "evaluate",
                           help="report folder (default runs/evaluate)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -479,7 +482,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from graphrec.evaluation.report import format_report
     from graphrec.runconfig import read_config
 
-    overrides = {"protocol": args.protocol, "task": args.task}
+    overrides = {"protocol": args.protocol, "task": args.task, "variant": "leak_free" if args.leak_free else None}
     configs = [read_config(path, evaluate=overrides) for path in args.config]
     with _runner(args) as runner:
         report, _ = conduct(runner, configs, args.out, progress=not (args.quiet or args.json))

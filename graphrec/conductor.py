@@ -5,11 +5,12 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
 
 1. **export** the snapshot once (`graphrec.export.export_snapshot` with the first configuration's
    `[export]`; every configuration must ask for the same);
-2. **fit** each configuration's model (`graphrec.model.kinds`) on the train interactions, with early stopping
-   data chosen by its `[train] validation` (trained kinds): the `valid` split, else the `test` split (`auto`,
-   as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or none; a
-   configuration with `[text]` reads its items' text from the server, embeds it (`graphrec.text`, once per
-   set of properties) and wraps the model with it (`graphrec.model.text`);
+2. **fit** each configuration's model (`graphrec.model.kinds`) on the train interactions (all of them under
+   the reference protocol; without the pairs of test cases under `[evaluate] variant = "leak_free"`), with
+   early stopping data chosen by its `[train] validation` (trained kinds): the `valid` split, else the `test`
+   split (`auto`, as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or
+   none; a configuration with `[text]` reads its items' text from the server, embeds it (`graphrec.text`,
+   once per set of properties) and wraps the model with it (`graphrec.model.text`);
 3. **evaluate** every fitted model on the test split with one `graphrec.evaluation.run.Evaluator` (the same
    cases for all), under the first configuration's `[evaluate]`;
 4. **write back** (`write_back=True`) each model's stored form as a new version (`graphrec.writeback`).
@@ -88,13 +89,13 @@ def conduct(
         clock.lap("export")
     evaluation = configs[0].evaluate
     evaluator = Evaluator(snapshot, evaluation)
-    report = Report(evaluation.protocol, evaluation.task, notes=evaluator.notes,
+    report = Report(evaluation.protocol, evaluation.task, evaluation.variant, notes=evaluator.notes,
                     config={"evaluate": asdict(evaluation), "models": {}})
     fitted: dict[str, Fitted] = {}
     texts: dict[tuple[str, ...], np.ndarray] = {}
     for config in configs:
         clock.lap("_")
-        data = training_data(snapshot, config)
+        data = training_data(snapshot, config, evaluation.variant)
         fitted[config.name] = config.model.fit(data, config.train, run_dir / config.name,
                                                progress=progress, resume=resume)
         clock.lap(f"fit {config.name}")
@@ -142,10 +143,11 @@ def _params(config: RunConfig) -> dict[str, Any]:
     return params
 
 
-def training_data(snapshot: Snapshot, config: RunConfig) -> TrainingData:
-    """The interactions `config`'s model is fitted on and stops early with (see the module docstring)."""
-    users, _ = ordered_splits(snapshot, "user")
-    groups, _ = ordered_splits(snapshot, "group")
+def training_data(snapshot: Snapshot, config: RunConfig, variant: str = "reference") -> TrainingData:
+    """The interactions `config`'s model is fitted on and stops early with (see the module docstring); with
+    `variant` `leak_free`, the train interactions whose pair is a test case left out."""
+    users, _ = ordered_splits(snapshot, "user", variant)
+    groups, _ = ordered_splits(snapshot, "group", variant)
     validation = config.train.validation if config.train is not None else "none"
     seed = config.evaluate.seed
     chosen = []

@@ -9,19 +9,22 @@ Selection (all in Cypher):
 * **Full export** (no `users`, no `groups`): every User, Item and Group node, including those without any
   interaction, so that the catalogue and the index maps are complete.
 * **Seeded export** (`users` and/or `groups` given, all of which must exist): the selected nodes are the seeds
-  plus every node within `hops` hops of a seed, walking INTERACTED and MEMBER_OF in either direction
-  (breadth-first, one Cypher statement per hop). Exported are the selected users and groups, all their
-  interactions, the memberships between selected users and selected groups, and as items exactly the items
-  of the exported interactions and of their negatives. So `hops=0` gives the seeds and their items;
+  plus every node within `hops` hops of a seed, walking INTERACTED, HELD_OUT and MEMBER_OF in either
+  direction (breadth-first, one Cypher statement per hop). Exported are the selected users and groups, all
+  their interactions and cases, the memberships between selected users and selected groups, and as items
+  exactly the items of the exported interactions, cases and negatives. So `hops=0` gives the seeds and their items;
   `hops=1` adds the seeds' groups (of seed users) or members (of seed groups); `hops=2` adds every user and
   group that interacted with a seed's item, and so on.
-* `since` (Unix seconds): only INTERACTED relationships with `ts >= since` are exported or walked; those
-  without `ts` are left out. Memberships have no time and are always walked.
+* `since` (Unix seconds): only INTERACTED and HELD_OUT relationships with `ts >= since` are exported or
+  walked; those without `ts` are left out. Memberships have no time and are always walked.
 * `min_interactions`: users with fewer train interactions (counted among those kept by `since`) are left out
   with their interactions and memberships; they are still walked through during the hop selection. Groups are
   not filtered. In a full export, items are all Item nodes whatever the filters.
 
-Interactions whose `split` is absent count as train; an absent `weight` reads as 1.0.
+The `train` split is the interactions (INTERACTED), the `valid` and `test` splits the held-out cases
+(HELD_OUT), one column per case in the order of their input lines (then source, item): a pair held out twice
+is two cases, and a pair may be both trained on and held out, as the reference code of the benchmarks has it.
+An absent `weight` reads as 1.0.
 """
 
 from __future__ import annotations
@@ -54,12 +57,14 @@ class Snapshot:
 
     Attributes:
         user_ids, item_ids, group_ids: int64 Neo4j ids, ascending; position k is node index k.
-        interactions: split → (2, E) long, rows [user index, item index].
+        interactions: split → (2, E) long, rows [user index, item index]: `train` the interactions, one per
+            pair; `valid` and `test` the held-out cases, one per case, in the order of their input lines.
         interaction_weights: split → (E,) float32, aligned with `interactions`.
         group_interactions, group_interaction_weights: the same for groups, rows [group index, item index].
         memberships: (2, M) long, rows [user index, group index].
-        negatives: split → (E, L) long of item indices, row e holding the negatives stored on edge e of
-            `interactions[split]`, padded with -1 (L = the longest list of that split, 0 when none stored).
+        negatives: split → (E, L) long of item indices, row e holding the negatives stored on case e of
+            `interactions[split]`, padded with -1 (L = the longest list of that split, 0 when none stored;
+            always 0 for `train`).
         group_negatives: the same for `group_interactions`.
         filters: the arguments of `export_snapshot` that produced it.
     """
@@ -117,18 +122,19 @@ class Snapshot:
         data["user", "member_of", "group"].edge_index = self.memberships
         return data
 
-    def to_networkx(self, max_nodes: int = 10_000) -> nx.DiGraph:
-        """The whole snapshot as a `networkx.DiGraph`, for small subgraphs only.
+    def to_networkx(self, max_nodes: int = 10_000) -> nx.MultiDiGraph:
+        """The whole snapshot as a `networkx.MultiDiGraph`, for small subgraphs only.
 
         Nodes are keyed `('user', id)`, `('item', id)`, `('group', id)` with attribute `kind`; edges are
-        user → item and group → item with `kind='interacted'`, `split` and `weight`, and user → group with
-        `kind='member_of'`. Raises ValueError when the snapshot has more than `max_nodes` nodes.
+        user → item and group → item with `kind='interacted'`, `split` and `weight` (one per interaction and
+        per case: a pair trained on and held out has two), and user → group with `kind='member_of'`. Raises
+        ValueError when the snapshot has more than `max_nodes` nodes.
         """
         total = len(self.user_ids) + len(self.item_ids) + len(self.group_ids)
         if total > max_nodes:
             raise ValueError(f"snapshot has {total:,} nodes, more than max_nodes={max_nodes:,}; export a smaller "
                              "subgraph or raise max_nodes")
-        graph = nx.DiGraph()
+        graph = nx.MultiDiGraph()
         for kind, ids in (("user", self.user_ids), ("item", self.item_ids), ("group", self.group_ids)):
             graph.add_nodes_from(((kind, node_id), {"kind": kind}) for node_id in ids.tolist())
         for kind, ids, edges, weights in (("user", self.user_ids, self.interactions, self.interaction_weights),
@@ -267,68 +273,78 @@ def _walk(runner: QueryRunner, users: np.ndarray, groups: np.ndarray, *, hops: i
 
 
 class _Buffer:
-    """Growing int64/float32 columns of one streamed export: per source, its interactions and memberships."""
+    """Growing columns of one streamed export: per source, its interactions, cases and memberships."""
 
     def __init__(self) -> None:
         self.source = array("q")  # one per exported source node
         self.degree = array("q")  # its number of interactions
         self.items = array("q")
         self.weights = array("f")
-        self.splits = array("b")
+        self.case_count = array("q")  # its number of cases
+        self.case_items = array("q")
+        self.case_splits = array("b")
+        self.case_lines = array("q")
+        self.case_weights = array("f")
+        self.negative_lists: list[np.ndarray] = []  # one per case
         self.member_count = array("q")
         self.member_groups = array("q")
-        self.negative_edges = array("q")  # global interaction position
-        self.negative_lists: list[np.ndarray] = []
 
     def add(self, record: Sequence[Any], with_groups: bool) -> None:
-        """Append one page record: (source, items, weights, splits, negatives[, groups])."""
-        source, items, weights, splits, negatives = record[:5]
-        offset = len(self.items)
+        """Append one page record: (source, items, weights, cases, negatives[, groups])."""
+        source, items, weights, cases, negatives = record[:5]
         self.source.append(source)
         self.degree.append(len(items))
         self.items.extend(items)
         self.weights.extend(weights)
-        self.splits.extend(splits)
-        for entry in negatives:
-            self.negative_edges.append(offset + items.index(entry[0]))
-            self.negative_lists.append(np.asarray(entry[1:], dtype=np.int64))
+        self.case_count.append(len(cases))
+        for (item, split, line, weight), stored in zip(cases, negatives):
+            self.case_items.append(item)
+            self.case_splits.append(split)
+            self.case_lines.append(line)
+            self.case_weights.append(weight)
+            self.negative_lists.append(np.asarray(stored, dtype=np.int64))
         if with_groups:
             self.member_count.append(len(record[5]))
             self.member_groups.extend(record[5])
 
     def sources(self) -> np.ndarray:
-        return np.frombuffer(self.source, dtype=np.int64).copy() if self.source else np.array([], np.int64)
+        return _ints(self.source).copy()
 
     def all_items(self) -> np.ndarray:
-        """Every item id referenced: interactions and negatives."""
-        return np.concatenate([_ints(self.items), *self.negative_lists])
+        """Every item id referenced: interactions, cases and negatives."""
+        return np.concatenate([_ints(self.items), _ints(self.case_items), *self.negative_lists])
 
     def edges(self, source_ids: np.ndarray, item_ids: np.ndarray, edge_name: str, weight_name: str,
               negative_name: str) -> dict[str, dict[str, Tensor]]:
-        """Per split: (2, E) index tensors, weights and padded negatives, under the given field names."""
+        """Per split: (2, E) index tensors, weights and padded negatives, under the given field names: `train`
+        the interactions, `valid` and `test` the cases ordered by (line, source, item)."""
+        found: dict[str, dict[str, Tensor]] = {edge_name: {}, weight_name: {}, negative_name: {}}
         sources = np.searchsorted(source_ids, np.repeat(self.sources(), _ints(self.degree)))
         items = _lookup(item_ids, _ints(self.items), "item")
-        splits = np.frombuffer(self.splits, dtype=np.int8) if self.splits else np.array([], np.int8)
-        weights = np.frombuffer(self.weights, dtype=np.float32) if self.weights else np.array([], np.float32)
-        negative_edges = _ints(self.negative_edges)
-        found: dict[str, dict[str, Tensor]] = {edge_name: {}, weight_name: {}, negative_name: {}}
-        for code, split in enumerate(SPLITS):
-            mask = splits == code
-            found[edge_name][split] = torch.from_numpy(np.stack([sources[mask], items[mask]]).astype(np.int64))
-            found[weight_name][split] = torch.from_numpy(weights[mask].copy())
-            found[negative_name][split] = self._negatives(mask, negative_edges, item_ids)
+        found[edge_name]["train"] = torch.from_numpy(np.stack([sources, items]).astype(np.int64))
+        found[weight_name]["train"] = torch.from_numpy(_floats(self.weights))
+        found[negative_name]["train"] = torch.full((len(items), 0), -1, dtype=torch.long)
+        case_sources = np.searchsorted(source_ids, np.repeat(self.sources(), _ints(self.case_count)))
+        case_items = _lookup(item_ids, _ints(self.case_items), "item")
+        splits = np.frombuffer(self.case_splits, dtype=np.int8) if self.case_splits else np.array([], np.int8)
+        lines = _ints(self.case_lines)
+        weights = _floats(self.case_weights)
+        for code, split in enumerate(SPLITS[1:], start=1):
+            chosen = np.flatnonzero(splits == code)
+            chosen = chosen[np.lexsort((case_items[chosen], case_sources[chosen], lines[chosen]))]
+            found[edge_name][split] = torch.from_numpy(
+                np.stack([case_sources[chosen], case_items[chosen]]).astype(np.int64))
+            found[weight_name][split] = torch.from_numpy(weights[chosen].copy())
+            found[negative_name][split] = self._negatives(chosen, item_ids)
         return found
 
-    def _negatives(self, mask: np.ndarray, negative_edges: np.ndarray, item_ids: np.ndarray) -> Tensor:
-        """(mask.sum(), L) item indices of the negatives of the edges selected by `mask`, -1 padded; row r
-        belongs to the r-th selected edge."""
-        rows = np.cumsum(mask) - 1
-        chosen = [k for k, edge in enumerate(negative_edges.tolist()) if mask[edge]]
-        width = max((len(self.negative_lists[k]) for k in chosen), default=0)
-        padded = np.full((int(mask.sum()), width), -1, dtype=np.int64)
-        for k in chosen:
-            padded[rows[negative_edges[k]], : len(self.negative_lists[k])] = _lookup(
-                item_ids, self.negative_lists[k], "item")
+    def _negatives(self, chosen: np.ndarray, item_ids: np.ndarray) -> Tensor:
+        """(len(chosen), L) item indices of the negatives of the cases `chosen`, in that order, -1 padded."""
+        lists = [self.negative_lists[k] for k in chosen.tolist()]
+        padded = np.full((len(lists), max(map(len, lists), default=0)), -1, dtype=np.int64)
+        for row, stored in enumerate(lists):
+            if len(stored):
+                padded[row, : len(stored)] = _lookup(item_ids, stored, "item")
         return torch.from_numpy(padded)
 
     def memberships(self, user_ids: np.ndarray, group_ids: np.ndarray) -> Tensor:
@@ -340,6 +356,10 @@ class _Buffer:
 
 def _ints(column: array) -> np.ndarray:
     return np.frombuffer(column, dtype=np.int64) if column else np.array([], dtype=np.int64)
+
+
+def _floats(column: array) -> np.ndarray:
+    return np.frombuffer(column, dtype=np.float32).copy() if column else np.array([], dtype=np.float32)
 
 
 def _stream_pages(runner: QueryRunner, name: str, ids: np.ndarray, params: dict[str, Any], batch_size: int,

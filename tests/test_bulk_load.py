@@ -93,7 +93,7 @@ def test_group_benchmark_bulk_loads_negatives_like_online(runner: QueryRunner, s
     online = assert_same_graph_both_ways(
         runner, server, lambda bulk: load_group_benchmark(runner, tmp_path, bulk=bulk, server=server, progress=False))
     assert online["summary"]["group_test"] == 2
-    assert runner.run("MATCH (:Group {id: 1})-[r:INTERACTED {split: 'test'}]->(i:Item) "
+    assert runner.run("MATCH (:Group {id: 1})-[r:HELD_OUT {split: 'test'}]->(i:Item) "
                       "RETURN i.id AS item, r.negatives AS negatives") == [{"item": 15, "negatives": [23, 24, 25]}]
 
 
@@ -161,8 +161,8 @@ def test_bad_input_is_rejected_while_the_server_runs(runner: QueryRunner, server
     with pytest.raises(ValueError, match="property 'Item.mixed' holds values of mixed"):
         load_csv(runner, items=pd.DataFrame({"id": [1, 2], "mixed": [1, "one"]}), bulk=True, server=server)
     write_group_benchmark(tmp_path)
-    (tmp_path / "groupRatingNegative.txt").write_text("(0,14)\n")
-    with pytest.raises(ValueError, match="'Group INTERACTED.negatives' holds an empty list"):
+    (tmp_path / "groupRatingNegative.txt").write_text("(0,14)\n(1,15) 23\n")
+    with pytest.raises(ValueError, match="'Group HELD_OUT.negatives' holds an empty list"):
         load_group_benchmark(runner, tmp_path, bulk=True, server=server)
     assert server.status().pid == pid and graph_summary(runner) == EMPTY
 

@@ -61,7 +61,8 @@ def test_full_export_matches_the_tables_and_the_database(runner: QueryRunner, sm
         rows = inter[inter.split == split]
         assert user_pairs(snapshot, split) == set(zip(rows.user_id.tolist(), rows.item_id.tolist()))
         assert snapshot.interactions[split].shape == (2, len(rows))
-    stored = runner.run("MATCH (u:User)-[r:INTERACTED]->(i:Item) RETURN u.id AS u, i.id AS i, r.split AS split")
+    stored = runner.run("MATCH (u:User)-[r:INTERACTED|HELD_OUT]->(i:Item) "
+                        "RETURN u.id AS u, i.id AS i, coalesce(r.split, 'train') AS split")
     assert {(r["u"], r["i"], r["split"]) for r in stored} == {
         (u, i, split) for split in SPLITS for u, i in user_pairs(snapshot, split)}
     assert edge_set(snapshot.user_ids, snapshot.group_ids, snapshot.memberships) == set(
@@ -121,7 +122,7 @@ def test_bad_arguments_are_refused(runner: QueryRunner, hand_made) -> None:
 
 
 def test_negatives_are_kept_as_padded_item_indices(runner: QueryRunner, hand_made) -> None:
-    runner.run("MATCH (:User {id: 2})-[r:INTERACTED]->(:Item {id: 12}) SET r.negatives = [10, 13]")
+    runner.run("MATCH (:User {id: 2})-[r:HELD_OUT]->(:Item {id: 12}) SET r.negatives = [10, 13]")
     snapshot = export_snapshot(runner)
     assert snapshot.negatives["test"].tolist() == [snapshot.item_index([10, 13]).tolist()]
     assert snapshot.negatives["train"].shape == (5, 0)
@@ -158,7 +159,8 @@ def test_networkx_export_and_its_size_limit(runner: QueryRunner, hand_made) -> N
     graph = export_snapshot(runner).to_networkx()
     assert graph.number_of_nodes() == 4 + 4 + 1
     assert graph.number_of_edges() == 6 + 1 + 2
-    assert graph.edges[("user", 2), ("item", 12)] == {"kind": "interacted", "split": "test", "weight": 1.0}
+    assert graph.get_edge_data(("user", 2), ("item", 12)) == {0: {"kind": "interacted", "split": "test",
+                                                                  "weight": 1.0}}
     with pytest.raises(ValueError, match="max_nodes"):
         export_snapshot(runner).to_networkx(max_nodes=8)
 

@@ -46,7 +46,7 @@ def member(runner: QueryRunner) -> int:
 
 def test_forget_deletes_the_user_and_only_the_user(trained: QueryRunner) -> None:
     user = member(trained)
-    mine = trained.run("MATCH (u:User {id: $u}) RETURN COUNT { (u)-[:INTERACTED]->() } AS interactions, "
+    mine = trained.run("MATCH (u:User {id: $u}) RETURN COUNT { (u)-[:INTERACTED|HELD_OUT]->() } AS interactions, "
                        "COLLECT { MATCH (u)-[:MEMBER_OF]->(g) RETURN g.id ORDER BY g.id } AS groups", {"u": user})[0]
     before = dump(trained)
     done = forget_user(trained, user)

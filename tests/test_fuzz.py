@@ -168,6 +168,8 @@ def interaction_tables(draw: st.DrawFn) -> tuple[GeneratedFile, list[str]]:
         miscounted = draw(st.integers(0, len(cells) - 1))
         cells[miscounted] = cells[miscounted] + ["7"] if draw(st.booleans()) else cells[miscounted][:-1]
     data, lines = csv_bytes(header, cells, draw)
+    for row, line in zip(tokens, lines):  # a case is keyed by its line
+        row["line"] = Token("", line)
     generated = GeneratedFile(data, rows=tokens)
     if miscounted is not None and len(cells[miscounted]) != len(header):  # found while reading, before the header
         generated.first_line_fault = lines[miscounted]
@@ -181,21 +183,28 @@ def interaction_tables(draw: st.DrawFn) -> tuple[GeneratedFile, list[str]]:
     return spoil_bytes(generated, draw), header
 
 
-def expected_interactions(rows: list[dict[str, Token]]) -> dict[tuple[int, int], dict[str, Any]]:
-    """(source, item) → weight (summed over repeats), ts (the latest), split (the last row's)."""
-    merged: dict[tuple[int, int], dict[str, Any]] = {}
+def expected_interactions(rows: list[dict[str, Token]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """What the rows must become: ('INTERACTED', source, item) → weight (summed over repeats), ts (the latest)
+    for `train` rows; ('HELD_OUT', source, item, split, line) → the first such row's weight, ts, split and line
+    for `valid` and `test` rows (a case per line)."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        key = (row["user_id"].value, row["item_id"].value)
+        pair = (row["user_id"].value, row["item_id"].value)
         weight = row["weight"].value if "weight" in row else 1.0
         ts = row["ts"].value if "ts" in row else None
         split = row["split"].value if "split" in row else "train"
+        if split != "train":
+            line = row["line"].value
+            merged.setdefault(("HELD_OUT", *pair, split, line),
+                              {"weight": weight, "ts": ts, "split": split, "line": line, "repeated": False})
+            continue
+        key = ("INTERACTED", *pair)
         if key in merged:
             old = merged[key]
             times = [t for t in (old["ts"], ts) if t is not None]
-            merged[key] = {"weight": old["weight"] + weight, "ts": max(times) if times else None, "split": split,
-                           "repeated": True}
+            merged[key] = {"weight": old["weight"] + weight, "ts": max(times) if times else None, "repeated": True}
         else:
-            merged[key] = {"weight": weight, "ts": ts, "split": split, "repeated": False}
+            merged[key] = {"weight": weight, "ts": ts, "repeated": False}
     return merged
 
 
@@ -233,14 +242,17 @@ def assert_interactions_loaded(runner: QueryRunner, before: dict[str, Any], rows
                                source_label: str = "User") -> None:
     nodes, relationships = added(runner, before)
     expected = expected_interactions(rows)
-    stored = {(r["a_id"], r["b_id"]): r["props"] for r in relationships}
-    assert set(stored) == set(expected)
+    stored = {(r["type"], r["a_id"], r["b_id"], *((r["props"]["split"], r["props"]["line"])
+                                                  if r["type"] == "HELD_OUT" else ())): r["props"]
+              for r in relationships}
+    assert len(stored) == len(relationships) and set(stored) == set(expected)
     for key, want in expected.items():
         props = stored[key]
-        assert props.get("ts") == want["ts"] and props["split"] == want["split"]
+        assert props.get("ts") == want["ts"]
         assert props["weight"] == (pytest.approx(want["weight"], rel=1e-12) if want["repeated"] else want["weight"])
+        assert set(props) - {"ts", "weight", "split", "line"} == set()
     assert sorted((n["labels"][0], n["props"]["id"]) for n in nodes) == sorted(
-        {(source_label, s) for s, _ in expected} | {("Item", i) for _, i in expected})
+        {(source_label, key[1]) for key in expected} | {("Item", key[2]) for key in expected})
 
 
 def load_or_refuse(runner: QueryRunner, path: Path, generated: GeneratedFile,
@@ -338,8 +350,9 @@ HOSTILE_SEPARATORS = st.sampled_from(["\u00a0", "\u2003", "\x0b", ","])
 
 
 @st.composite
-def lightgcn_folders(draw: st.DrawFn) -> dict[str, tuple[bytes, list[list[Token]]]]:
-    """train.txt (and maybe test.txt): lines of ids, now and then a hostile token or separator."""
+def lightgcn_folders(draw: st.DrawFn) -> dict[str, tuple[bytes, list[tuple[int, list[Token]]]]]:
+    """train.txt (and maybe test.txt): lines of ids (with their line numbers), now and then a hostile token or
+    separator."""
     files = {}
     for name in ["train.txt", *(["test.txt"] if draw(st.booleans()) else [])]:
         lines, text = [], ""
@@ -349,9 +362,10 @@ def lightgcn_folders(draw: st.DrawFn) -> dict[str, tuple[bytes, list[list[Token]
                 tokens = [t for t in tokens if t.text != ""] or [Token("0", 0)]
             separators = [draw(sometimes_hostile(SEPARATORS.map(Token), HOSTILE_SEPARATORS.map(bad)))
                           for _ in tokens[1:]]
-            text += draw(st.sampled_from(["", " ", "\n"])) + tokens[0].text + "".join(
+            text += draw(st.sampled_from(["", " ", "\n"]))
+            lines.append((text.count("\n") + 1, tokens))
+            text += tokens[0].text + "".join(
                 s.text + t.text for s, t in zip(separators, tokens[1:])) + draw(st.sampled_from(["\n", "\r\n", " \n"]))
-            lines.append(tokens)
         files[name] = (text.encode(), lines)
     return files
 
@@ -371,7 +385,8 @@ def lightgcn_fault(path: Path) -> tuple[int, str] | None:
 @fuzz(60)
 @given(lightgcn_folders())
 def test_lightgcn_folder_is_loaded_exactly_or_refused(runner: QueryRunner, tmp_path_factory: pytest.TempPathFactory,
-                                                      files: dict[str, tuple[bytes, list[list[Token]]]]) -> None:
+                                                      files: dict[str, tuple[bytes, list[tuple[int, list[Token]]]]]
+                                                      ) -> None:
     folder = tmp_path_factory.mktemp("lightgcn")
     before = fresh(runner)
     for name, (data, _) in files.items():
@@ -387,8 +402,8 @@ def test_lightgcn_folder_is_loaded_exactly_or_refused(runner: QueryRunner, tmp_p
         return
     load_lightgcn(runner, folder, progress=False)
     rows = [{"user_id": Token("", int(t[0].text)), "item_id": Token("", int(i.text)),
-             "split": Token("", "train" if name == "train.txt" else "test")}
-            for name, (_, lines) in files.items() for t in lines for i in t[1:]]
+             "split": Token("", "train" if name == "train.txt" else "test"), "line": Token("", number)}
+            for name, (_, lines) in files.items() for number, t in lines for i in t[1:]]
     assert_interactions_loaded(runner, before, rows)
 
 
@@ -452,17 +467,13 @@ def test_group_folder_is_loaded_exactly_or_refused(runner: QueryRunner, tmp_path
         return
     load_group_benchmark(runner, folder, progress=False)
     groups, members, ratings = parts
-    rows = [{"user_id": g, "item_id": i, "weight": r} for g, i, r in ratings if r.value != 0]
     nodes, relationships = added(runner, before)
     memberships = {(r["a_id"], r["b_id"]) for r in relationships if r["type"] == "MEMBER_OF"}
     assert memberships == {(u.value, g.value) for g, users in zip(groups, members) for u in users}
     interactions = [r for r in relationships if r["type"] == "INTERACTED"]
-    expected = expected_interactions(rows)
-    assert {(r["a_id"], r["b_id"]) for r in interactions} == set(expected)
-    for r in interactions:
-        want = expected[(r["a_id"], r["b_id"])]["weight"]
-        assert r["props"]["weight"] == pytest.approx(want, rel=1e-12) and r["props"]["split"] == "train"
-        assert r["a"] == ["Group"]
+    assert {(r["a_id"], r["b_id"]) for r in interactions} == {(g.value, i.value) for g, i, r in ratings if r.value != 0}
+    for r in interactions:  # binarised, a repeated pair once
+        assert r["props"] == {"weight": 1.0} and r["a"] == ["Group"]
     labels = {(n["labels"][0], n["props"]["id"]) for n in nodes}
     assert labels == ({("Group", g.value) for g in groups} | {("User", u.value) for us in members for u in us}
                       | {("Item", i.value) for _, i, r in ratings if r.value != 0})

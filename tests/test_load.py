@@ -37,14 +37,16 @@ def test_csv_files_load_with_known_counts_and_values(runner: QueryRunner, tmp_pa
     assert written["user_interactions"] == len(tables.interactions)
     assert graph_summary(runner) == expected_summary(tables)
 
-    first = tables.interactions.iloc[0]
-    stored = runner.run(
-        "MATCH (:User {id: $u})-[r:INTERACTED]->(i:Item {id: $i}) RETURN r.weight AS w, r.ts AS ts, "
-        "r.split AS split, i.title AS title, i.genre AS genre",
-        {"u": int(first.user_id), "i": int(first.item_id)},
-    )
-    assert stored == [{"w": 1.0, "ts": int(first.ts), "split": first.split,
-                       "title": f"item {first.item_id}", "genre": tables.items.set_index("id").genre[first.item_id]}]
+    for split in ("train", "test"):  # an interaction, a held-out case
+        first = tables.interactions[tables.interactions.split == split].iloc[0]
+        stored = runner.run(
+            "MATCH (:User {id: $u})-[r]->(i:Item {id: $i}) RETURN type(r) AS kind, r.weight AS w, r.ts AS ts, "
+            "r.split AS split, i.title AS title, i.genre AS genre",
+            {"u": int(first.user_id), "i": int(first.item_id)},
+        )
+        assert stored == [{"kind": "INTERACTED" if split == "train" else "HELD_OUT", "w": 1.0, "ts": int(first.ts),
+                           "split": None if split == "train" else split, "title": f"item {first.item_id}",
+                           "genre": tables.items.set_index("id").genre[first.item_id]}]
 
 
 def test_loading_twice_creates_no_duplicates(runner: QueryRunner) -> None:
@@ -104,9 +106,9 @@ def test_group_benchmark_folder_loads_with_negatives(runner: QueryRunner, tmp_pa
     assert graph_summary(runner) == {
         **EMPTY, "users": 4, "items": 14, "groups": 2, "memberships": 5, "user_interactions": 5,
         "user_train": 4, "user_test": 1, "group_interactions": 5, "group_train": 3, "group_test": 2}
-    negatives = runner.run("MATCH (:Group {id: 1})-[r:INTERACTED {split: 'test'}]->(i:Item) "
-                           "RETURN i.id AS item, r.negatives AS negatives")
-    assert negatives == [{"item": 15, "negatives": [23, 24, 25]}]
+    negatives = runner.run("MATCH (:Group {id: 1})-[r:HELD_OUT {split: 'test'}]->(i:Item) "
+                           "RETURN i.id AS item, r.line AS line, r.negatives AS negatives")
+    assert negatives == [{"item": 15, "line": 2, "negatives": [23, 24, 25]}]
     assert runner.run("MATCH (:Group {id: 1})-[r]->(:Item {id: 13}) RETURN count(r) AS n") == [{"n": 0}]
 
 
@@ -162,7 +164,8 @@ def test_bad_lightgcn_file_is_rejected(runner: QueryRunner, tmp_path: Path, name
 
 @pytest.mark.parametrize(("name", "text", "message"), [
     ("groupRatingTrain.txt", "0 10 1\n9 11 1\n", "groupRatingTrain.txt, line 2, field 'group': unknown group 9"),
-    ("groupRatingNegative.txt", "(0,14) 20\n(1,99) 23\n", "groupRatingNegative.txt, line 2, field 'pair': no test interaction"),
+    ("groupRatingNegative.txt", "(0,14) 20\n(1,99) 23\n",
+     "groupRatingNegative.txt, line 2, field 'pair': pair (1, 99), but the test line it belongs to "),
     ("groupMember.txt", "0 1,2\n1\n", "groupMember.txt, line 2: expected '<group> <user>,<user>,...'"),
     ("userRatingTrain.txt", "1 10 good\n", "userRatingTrain.txt, line 1, field 'rating': 'good' is not a rating"),
 ])

@@ -189,6 +189,11 @@ BAD_GROUPS = [
     ("groupRatingNegative.txt", "(0,14) 20\n(1,15) 2.5\n", "groupRatingNegative.txt, line 2, field 'negative': "
                                                           "'2.5' is not an integer id"),
     ("groupRatingNegative.txt", "(0,1e1) 20\n", "groupRatingNegative.txt, line 1, field 'pair': '1e1' is not"),
+    ("groupRatingNegative.txt", "(0,14) 20\n(0,15) 21\n", "groupRatingNegative.txt, line 2, field 'pair': pair "
+                                                         "(0, 15), but the test line it belongs to"),
+    ("groupRatingNegative.txt", "(0,14) 20\n", "groupRatingNegative.txt: has 1 lines and groupRatingTest.txt 2"),
+    ("groupRatingNegative.txt", "(0,14) 20\n(1,15) 21\n(1,15) 22\n",
+     "groupRatingNegative.txt, line 3: has 3 lines and groupRatingTest.txt 2"),
 ]
 
 
@@ -203,9 +208,9 @@ def test_bad_group_files_name_file_line_and_field(tmp_path: Path, name: str, tex
 
 def test_group_rating_zero_still_means_no_interaction(tmp_path: Path) -> None:
     write_group_benchmark(tmp_path)
-    (tmp_path / "groupRatingTrain.txt").write_text("0 10 2.5\n0 11 0\n1 12 0.0\n1 13 1\n")
-    train = read_group_benchmark(tmp_path).group_interactions.query("split == 'train'")
-    assert sorted(zip(train["source"], train["item"], train["weight"])) == [(0, 10, 2.5), (1, 13, 1.0)]
+    (tmp_path / "groupRatingTrain.txt").write_text("0 10 2.5\n0 11 0\n1 12 0.0\n1 13 1\n0 10 4\n")
+    train = read_group_benchmark(tmp_path).group_interactions  # binarised, a repeated pair once
+    assert sorted(zip(train["source"], train["item"], train["weight"])) == [(0, 10, 1.0), (1, 13, 1.0)]
 
 
 @pytest.mark.neo4j

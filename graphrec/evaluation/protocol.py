@@ -34,6 +34,7 @@ from graphrec.model.metrics import _keys, _select_rows, rank_metrics
 DEFAULT_NEGATIVES = 100
 DEFAULT_SEED = 2018
 PROTOCOLS = ("sampled", "full")
+VARIANTS = ("reference", "leak_free")
 TASKS = ("group", "user", "both")
 
 
@@ -53,6 +54,9 @@ class EvalConfig:
         (`graphrec.evaluation.diversity`), 10. diversity: MMR weights lambda in (0, 1]: each gives every model
         with item vectors one more row per method, `<method> mmr<lambda>`, its ranking re-ranked by MMR
         (default none). diversity_by: the vectors MMR compares, 'graph' (default) or 'text'.
+        variant: `reference` (default: as the benchmarks' reference code, models are trained on every train
+        interaction, also on a pair that is a test case) or `leak_free` (the pairs of test cases are removed from
+        the training interactions).
     """
 
     protocol: str = "sampled"
@@ -66,6 +70,7 @@ class EvalConfig:
     diversity_k: int = 10
     diversity: tuple[float, ...] = ()
     diversity_by: str = "graph"
+    variant: str = "reference"
 
     def __post_init__(self) -> None:
         self.ks, self.full_ks, self.strategies = tuple(self.ks), tuple(self.full_ks), tuple(self.strategies)
@@ -78,6 +83,8 @@ class EvalConfig:
             raise ValueError(f"diversity_k must be an integer >= 2, not {self.diversity_k!r}")
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {PROTOCOLS}, not {self.protocol!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
         unknown = set(self.strategies) - {"average", "least_misery", "most_pleasure", "borda"}

@@ -14,14 +14,16 @@ from typing import Any
 @dataclass
 class Report:
     """Attributes:
-        protocol, task: of the evaluation. rows: one dict per method: `method`, then metric → value (and
-        for `graphrec train` also `version`, the written model version). notes: data counts, how cases were
+        protocol, task, variant: of the evaluation (`graphrec.evaluation.protocol.EvalConfig`). rows: one
+        dict per method: `method`, then metric → value (and for `graphrec train` also `version`, the written
+        model version). notes: data counts, how cases were
         drawn, ties, fall-backs. seconds: stage → seconds (`export`, `fit <name>`, `evaluate`,
         `write_back <name>`). config: the settings, for the record. fairness: per-group fairness rows.
     """
 
     protocol: str
     task: str
+    variant: str = "reference"
     rows: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -55,7 +57,8 @@ def format_report(report: Report) -> str:
         [row["method"], *(f"{row[c]:.4f}" if c in row else "-" for c in columns),
          *(str(row.get(key, "-")) for key in extra)] for row in report.rows]
     widths = [max(len(line[k]) for line in cells) for k in range(len(cells[0]))]
-    lines = [f"protocol: {report.protocol}, task: {report.task}", *(f"  {note}" for note in report.notes)]
+    lines = [f"protocol: {report.protocol} ({report.variant.replace('_', '-')}), task: {report.task}",
+             *(f"  {note}" for note in report.notes)]
     lines.append(" | ".join(cell.ljust(w) for cell, w in zip(cells[0], widths)))
     lines.append("-+-".join("-" * w for w in widths))
     lines += [" | ".join(cell.ljust(w) for cell, w in zip(line, widths)) for line in cells[1:]]
@@ -93,7 +96,8 @@ def plot_report(report: Report, path: Path) -> None:
         xs = [c + (k - (len(rows) - 1) / 2) * width for c, name in enumerate(columns) if name in row]
         axis.bar(xs, [row[name] for name in columns if name in row], width, label=row["method"])
     axis.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
-    axis.set(title=f"graphrec: {report.protocol} protocol, task {report.task}", ylabel="value")
+    axis.set(title=f"graphrec: {report.protocol} protocol ({report.variant.replace('_', '-')}), task {report.task}",
+             ylabel="value")
     axis.legend(fontsize=7, ncol=2)
     axis.grid(axis="y", alpha=0.3)
     fig.tight_layout()

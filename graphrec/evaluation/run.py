@@ -34,21 +34,33 @@ from graphrec.export import SPLITS, Snapshot
 from graphrec.model.base import Fitted, Scorer
 
 
-def ordered_splits(snapshot: Snapshot, side: str) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
-    """(interactions, stored negatives) of one side ('user' or 'group') per split, rows sorted by (source,
-    item), the negatives' rows alongside: the export's order within a source is the server's, and hold-outs,
-    batches and drawn negatives depend on the order, so this makes a run repeatable on the same data."""
+def ordered_splits(snapshot: Snapshot, side: str, variant: str = "reference"
+                   ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """(interactions, stored negatives) of one side ('user' or 'group') per split: the train interactions
+    sorted by (source, item) (the export's order within a source is the server's, and hold-outs and batches
+    depend on the order, so this makes a run repeatable on the same data), the valid and test cases in the
+    export's order (their input lines), negatives alongside.
+
+    `variant` (`graphrec.evaluation.protocol.VARIANTS`): `reference` keeps every train interaction, also a pair
+    that is a test case (as the benchmarks' reference code); `leak_free` removes those pairs from train."""
     edges = snapshot.interactions if side == "user" else snapshot.group_interactions
     negatives = snapshot.negatives if side == "user" else snapshot.group_negatives
     num_items = len(snapshot.item_ids)
-    ordered: tuple[dict[str, Tensor], dict[str, Tensor]] = ({}, {})
-    for split in SPLITS:
-        rows = edges[split]
-        order = torch.argsort(rows[0] * num_items + rows[1])
-        ordered[0][split] = rows[:, order]
-        stored = negatives.get(split)
-        ordered[1][split] = stored[order] if stored is not None and stored.size(0) == rows.size(1) else stored
+    train = edges["train"]
+    keys = train[0] * num_items + train[1]
+    order = torch.argsort(keys)
+    if variant == "leak_free":
+        order = order[~torch.isin(keys[order], edges["test"][0] * num_items + edges["test"][1])]
+    ordered: tuple[dict[str, Tensor], dict[str, Tensor]] = ({"train": train[:, order]}, {})
+    for split in SPLITS[1:]:
+        ordered[0][split] = edges[split]
+        ordered[1][split] = negatives.get(split)
     return ordered
+
+
+def overlap(train: Tensor, test: Tensor, num_items: int) -> int:
+    """How many (source, item) pairs of `train` are also pairs of `test` cases."""
+    return int(torch.isin(train[0] * num_items + train[1], test[0] * num_items + test[1]).sum())
 
 
 class Evaluator:
@@ -69,10 +81,11 @@ class Evaluator:
         self.unit = cooccurrence(torch.cat([users["train"], group_train], 1), num_users + len(snapshot.group_ids),
                                  self.num_items)
         for task in config.tasks():
-            edges, negatives = ordered_splits(snapshot, task)
+            edges, negatives = ordered_splits(snapshot, task, config.variant)
             if not edges["test"].size(1):
                 self.notes.append(f"{task} task: no test interactions, not evaluated")
                 continue
+            self.notes.append(_training_note(task, snapshot, config.variant))
             case: dict[str, Any] = {"test": edges["test"], "seen": torch.cat([edges["train"], edges["valid"]], 1),
                                     "sources": torch.unique(edges["test"][0])}
             if config.protocol == "sampled":
@@ -80,6 +93,8 @@ class Evaluator:
                 case["candidates"] = sampled_candidates(edges["test"], negatives["test"], known, self.num_items,
                                                         config.num_negatives, config.seed)
                 self.notes.append(f"{task} task: {case['candidates'].describe()}")
+            else:
+                case["test"] = torch.unique(edges["test"], dim=1)  # a pair held out twice is one relevant item
             self.cases[task] = case
         if config.protocol == "sampled":
             self.notes.append("ties broken pessimistically: the held-out item ranks below every negative with an "
@@ -139,3 +154,15 @@ class Evaluator:
             return sampled_metrics(score, case["candidates"], self.config.ks)
         found = full_metrics(score, self.num_items, case["seen"], case["test"], self.config.full_ks)
         return {metric: value for metric, value in found.items() if metric.split("@")[0] in ("recall", "ndcg")}
+
+
+def _training_note(task: str, snapshot: Snapshot, variant: str) -> str:
+    """What the models of `task`'s side were trained on, under `variant`."""
+    edges = snapshot.interactions if task == "user" else snapshot.group_interactions
+    shared = overlap(edges["train"], edges["test"], len(snapshot.item_ids))
+    if variant == "leak_free":
+        return (f"{task} task: leak-free variant: the {shared:,} train interactions whose pair is a test case were "
+                f"removed from training ({edges['test'].size(1):,} test cases)")
+    return (f"{task} task: reference protocol: {edges['test'].size(1):,} test cases, one per test line; every train "
+            f"interaction trained on, {shared:,} of them also test cases (as the reference code; --leak-free "
+            "removes them)")

@@ -146,6 +146,8 @@ def write_import_files(dataset: Dataset, folder: Path) -> tuple[list[str], dict[
             ":START_ID(User)": dataset.memberships["user"], ":END_ID(Group)": dataset.memberships["group"]})),
         "user_interactions": ("--relationships=INTERACTED", _interactions("User", dataset.user_interactions)),
         "group_interactions": ("--relationships=INTERACTED", _interactions("Group", dataset.group_interactions)),
+        "user_cases": ("--relationships=HELD_OUT", _cases("User", dataset.user_cases)),
+        "group_cases": ("--relationships=HELD_OUT", _cases("Group", dataset.group_cases)),
     }
     arguments = list(IMPORT_OPTIONS)
     for name, (option, frame) in files.items():
@@ -159,7 +161,10 @@ def write_import_files(dataset: Dataset, folder: Path) -> tuple[list[str], dict[
                     for column in files[name][1].columns if column.endswith(":string")]
     if any(values.str.contains("[\r\n]", regex=True).any() for values in node_strings):
         arguments.append("--multiline-fields=true")
-    return arguments, {name: len(frame) for name, (_, frame) in files.items()}
+    written = {name: len(frame) for name, (_, frame) in files.items()}
+    for side in ("user", "group"):  # counted as `write_dataset` counts them: per input table
+        written[f"{side}_interactions"] += written.pop(f"{side}_cases")
+    return arguments, written
 
 
 def _nodes(label: str, table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
@@ -199,14 +204,24 @@ def _csv_type(values: pd.Series, label: str, name: str) -> str:
 
 
 def _interactions(label: str, table: pd.DataFrame) -> pd.DataFrame:
-    """`(:<label>)-[:INTERACTED]->(:Item)` rows: weight, split, and ts / negatives when any row has them."""
+    """`(:<label>)-[:INTERACTED]->(:Item)` rows: weight, and ts when any row has one."""
     frame = pd.DataFrame({f":START_ID({label})": table["source"], ":END_ID(Item)": table["item"],
-                          "weight:double": table["weight"], "split:string": table["split"]})
+                          "weight:double": table["weight"]})
+    if table["ts"].notna().any():
+        frame["ts:long"] = table["ts"]
+    return frame
+
+
+def _cases(label: str, table: pd.DataFrame) -> pd.DataFrame:
+    """`(:<label>)-[:HELD_OUT]->(:Item)` rows: split, line, weight, and ts / negatives when any row has them."""
+    frame = pd.DataFrame({f":START_ID({label})": table["source"], ":END_ID(Item)": table["item"],
+                          "split:string": table["split"], "line:long": table["line"],
+                          "weight:double": table["weight"]})
     if table["ts"].notna().any():
         frame["ts:long"] = table["ts"]
     negatives = table["negatives"].dropna()
     if len(negatives):
-        _refuse_empty_lists(negatives, f"{label} INTERACTED.negatives")
+        _refuse_empty_lists(negatives, f"{label} HELD_OUT.negatives")
         frame["negatives:long[]"] = negatives.map(lambda items: ";".join(map(str, items)))
     return frame
 

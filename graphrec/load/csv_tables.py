@@ -15,9 +15,10 @@ absent or have empty cells; any other column is refused):
 Cells are read by the strict parsers of `graphrec.load.tokens` (surrounding spaces ignored): ids are 64-bit
 integers in plain digits; `weight` a finite JSON number > 0 (default 1.0); `ts` whole Unix seconds or an ISO 8601
 date-time with an offset, 1970 to 2999 (stored as Unix seconds; milliseconds are refused with a hint);
-`split` is `train` (default), `valid` or `test`. A property column holds integers when every non-empty cell is
-an id-form integer, floats when every one is a JSON number, and the cells' text otherwise (`007` stays text),
-so every value is stored as written. Column names must be unique, non-empty and not one of graphrec's own
+`split` is `train` (default: an interaction; repeated pairs merged, weights summed, the latest `ts`) or `valid` /
+`test` (a held-out case, one per row, keyed by its line: a pair may be both). A property column holds integers
+when every non-empty cell is an id-form integer, floats when every one is a JSON number, and the cells' text
+otherwise (`007` stays text), so every value is stored as written. Column names must be unique, non-empty and not one of graphrec's own
 (`graphrec.writeback.is_reserved_property`: `id`, `embedding_v…`).
 
 A file must be UTF-8 text without NUL bytes (`graphrec.load.source`), every row must have as many fields as
@@ -38,7 +39,7 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
-from graphrec.load.dataset import INTERACTION_COLUMNS, SPLITS, Dataset, InputError, merge_repeats
+from graphrec.load.dataset import SPLITS, Dataset, InputError, split_rows
 from graphrec.load.source import read_text
 from graphrec.load.tokens import (
     TokenError, parse_id, parse_number, parse_timestamp, parse_weight,
@@ -258,13 +259,14 @@ def read_tables(
                                            ).drop_duplicates(ignore_index=True)
         references.append((table, users_column, "user_id", "user"))
     if interactions is not None:
-        dataset.user_interactions, _ = _interactions(Table(interactions, "interactions", *_columns("user_id")),
-                                                     "user_id")
+        dataset.user_interactions, dataset.user_cases, _ = _interactions(
+            Table(interactions, "interactions", *_columns("user_id")), "user_id")
     if group_interactions is not None:
         table = Table(group_interactions, "group_interactions", *_columns("group_id"))
-        dataset.group_interactions, sources = _interactions(table, "group_id")
+        dataset.group_interactions, dataset.group_cases, sources = _interactions(table, "group_id")
         references.append((table, sources, "group_id", "group"))
-    declared = {"user": set(dataset.users["id"]) | set(dataset.user_interactions["source"]),
+    declared = {"user": set(dataset.users["id"]) | set(dataset.user_interactions["source"])
+                | set(dataset.user_cases["source"]),
                 "group": set(dataset.groups["id"]) | set(dataset.memberships["group"])}
     for table, ids, column, kind in references:
         undeclared = sorted(set(ids.tolist()) - declared[kind])
@@ -290,14 +292,17 @@ def _nodes(table: Table) -> pd.DataFrame:
     return pd.concat([ids.rename("id"), table.properties(exclude=("id",))], axis=1)
 
 
-def _interactions(table: Table, source_column: str) -> tuple[pd.DataFrame, pd.Series]:
-    """The table's interactions (repeats merged) and its source column, row by row."""
+def _interactions(table: Table, source_column: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The table's interactions (`train` rows, repeats merged), its cases (`valid` and `test` rows, one per
+    row, keyed by its line) and its source column, row by row (`graphrec.load.dataset.split_rows`)."""
     sources = table.ids(source_column)
     frame = pd.DataFrame({
         "source": sources, "item": table.ids("item_id"), "weight": table.weights(),
-        "ts": table.timestamps(), "split": table.splits(), "negatives": None,
-    })[INTERACTION_COLUMNS]
-    return merge_repeats(frame, table.label), sources
+        "ts": table.timestamps(), "split": table.splits(),
+        "line": np.array([table.line(position) for position in range(len(sources))], dtype=np.int64),
+    })
+    interactions, cases = split_rows(frame, table.label)
+    return interactions, cases, sources
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[str, ...]], list[int]]:

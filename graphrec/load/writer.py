@@ -1,8 +1,9 @@
 """A validated `Dataset` → Neo4j, in batched, idempotent `UNWIND` writes.
 
-Order: schema, then nodes (users, items, groups), memberships, user and group interactions. Every write is a
-`MERGE` on the node ids (backed by the uniqueness constraints) or on the (source, item) pair, so loading the
-same data twice changes nothing, and a load cut off midway is completed by running it again.
+Order: schema, then nodes (users, items, groups), memberships, user and group interactions (`INTERACTED`),
+user and group cases (`HELD_OUT`). Every write is a `MERGE` on the node ids (backed by the uniqueness
+constraints), on the (source, item) pair of an interaction or on the (source, item, split, line) of a case, so
+loading the same data twice changes nothing, and a load cut off midway is completed by running it again.
 
 Throughput: one transaction uses about one core of the server, so interactions are written by `workers`
 concurrent sessions. Rows are split into a `workers × workers` grid by `source % workers` and
@@ -39,7 +40,8 @@ def write_dataset(
     workers: int = DEFAULT_WORKERS,
     progress: bool = True,
 ) -> dict[str, int]:
-    """Write `dataset` into the database; returns the number of rows written per table."""
+    """Write `dataset` into the database; returns the number of rows written per table (`user_interactions`
+    and `group_interactions` count interactions and cases together, as the input tables hold them)."""
     apply_schema(runner)
 
     def write(name: str, phases: list[list[list[Any]]], desc: str) -> int:
@@ -56,9 +58,11 @@ def write_dataset(
         "memberships": write("load_memberships", [[dataset.memberships[["user", "group"]].to_numpy().tolist()]],
                              "memberships"),
         "user_interactions": write("load_user_interactions", _grid(dataset.user_interactions, workers),
-                                   "user interactions"),
+                                   "user interactions")
+        + write("load_user_cases", _grid(dataset.user_cases, workers), "user cases"),
         "group_interactions": write("load_group_interactions", _grid(dataset.group_interactions, workers),
-                                    "group interactions"),
+                                    "group interactions")
+        + write("load_group_cases", _grid(dataset.group_cases, workers), "group cases"),
     }
     return written
 
@@ -79,15 +83,13 @@ def _by_id(rows: list[dict[str, Any]], workers: int) -> list[list[list[dict[str,
 
 def _grid(table: pd.DataFrame, workers: int) -> list[list[list[list[Any]]]]:
     """`workers` phases; in phase p, stream a holds the rows with source % workers == a and
-    item % workers == (a + p) % workers, so the streams of a phase share no node."""
+    item % workers == (a + p) % workers, so the streams of a phase share no node. Each row is
+    [source, item, properties]: every column but the pair, absent values left out."""
     if table.empty:
         return []
-    properties = [
-        {key: value for key, value in zip(("weight", "ts", "split", "negatives"), values) if value is not None}
-        for values in zip(table["weight"].tolist(), table["ts"].astype(object).where(table["ts"].notna(), None).tolist(),
-                          table["split"].tolist(),
-                          table["negatives"].astype(object).where(table["negatives"].notna(), None).tolist())
-    ]
+    keys = [column for column in table.columns if column not in ("source", "item")]
+    columns = [table[key].astype(object).where(table[key].notna(), None).tolist() for key in keys]
+    properties = [{key: value for key, value in zip(keys, values) if value is not None} for values in zip(*columns)]
     rows = list(map(list, zip(table["source"].tolist(), table["item"].tolist(), properties)))
     source_part = (table["source"].to_numpy() % workers).tolist()
     item_part = (table["item"].to_numpy() % workers).tolist()
