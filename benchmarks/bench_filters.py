@@ -50,9 +50,10 @@ PUBLISHED = {"gfcf": (0.1849, 0.1518), "bspm": (0.1920, 0.1597), "chebycf": (0.1
 def read_split(directory: Path) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """(train, test) binary users x items CSR matrices of a LightGCN folder or a group benchmark's user side."""
     if (directory / "train.txt").is_file():
-        table = read_lightgcn(directory).user_interactions
-        pairs = {split: (part["source"].to_numpy(), part["item"].to_numpy())
-                 for split, part in table.groupby("split")}
+        dataset = read_lightgcn(directory)
+        cases = dataset.user_cases[dataset.user_cases["split"] == "test"]
+        pairs = {split: (table["source"].to_numpy(), table["item"].to_numpy())
+                 for split, table in (("train", dataset.user_interactions), ("test", cases))}
     else:
         pairs = {}
         for split, name in (("train", "userRatingTrain.txt"), ("test", "userRatingTest.txt")):

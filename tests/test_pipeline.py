@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.neo4j, pytest.mark.usefixtures("single_thread")]
 TOP_UNSEEN = """
 MATCH (m:Model {active: true})
 MATCH (u:User {id: $user})
-MATCH (i:Item) WHERE NOT (u)-[:INTERACTED {split: 'train'}]->(i)
+MATCH (i:Item) WHERE NOT (u)-[:INTERACTED]->(i)
 WITH m, u, i, u[m.property] AS eu, i[m.property] AS ei
 RETURN i.id AS item, reduce(s = 0.0, k IN range(0, size(eu) - 1) | s + eu[k] * ei[k]) AS score
 ORDER BY score DESC LIMIT 3
