@@ -9,7 +9,7 @@
 // Quantization off: with the 5.26 default (on), the index's approximate scores reordered even the top 3 of
 // 50 items; full float32 vectors cost 4 bytes per coordinate.
 // Placeholder: {property} (inside the backticks) is replaced by graphrec.writeback with the indexed
-// property's name after it matched ^embedding_v[1-9][0-9]*(_mips|_fold|_text)?$; a property name cannot be a parameter
+// property's name after it matched ^~embedding_v[1-9][0-9]*(_mips|_fold|_text)?$; a property name cannot be a parameter
 // in Neo4j 5 DDL. Run as is in Browser, it indexes a property literally named "{property}".
 // Parameters: $name: index name; $dimensions: vector dimension (+ 1 when augmented);
 // $similarity: 'euclidean' or 'cosine'.

@@ -4,11 +4,11 @@
 // vectors once, augmented, saves a third of the transfer, which bounds the write's speed.
 // Nodes are found by label and id as in missing_ids (checked before). The alternative to
 // embedding_write_procedure, kept for benchmarks/bench_writeback.py.
-// Parameters: $label: 'User', 'Item' or 'Group'; $property, $mips_property: property names (embedding_v<N>,
-// embedding_v<N>_mips or null); $dim: integer; $rows: list of {id: integer, vec: list of floats}.
+// Parameters: $label: 'User', 'Item' or 'Group'; $property, $mips_property: property names (~embedding_v<N>,
+// ~embedding_v<N>_mips or null); $dim: integer; $rows: list of {id: integer, vec: list of floats}.
 :param label => 'Item';
-:param property => 'embedding_v1';
-:param mips_property => 'embedding_v1_mips';
+:param property => '~embedding_v1';
+:param mips_property => '~embedding_v1_mips';
 :param dim => 2;
 :param rows => [];
 UNWIND $rows AS row

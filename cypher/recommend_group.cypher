@@ -191,11 +191,11 @@ OPTIONAL CALL (members, ranked) {
     CALL (members) {
         UNWIND members AS x
         MATCH (u:User {id: x.user})
-        RETURN collect({user: u.id, v: apoc.create.virtual.fromNode(u, [key IN keys(u) WHERE NOT key STARTS WITH 'embedding_v'])}) AS voters
+        RETURN collect({user: u.id, v: apoc.create.virtual.fromNode(u, [key IN keys(u) WHERE NOT key STARTS WITH '~embedding_v'])}) AS voters
     }
-    WITH members, ranked, apoc.create.virtual.fromNode(g, [key IN keys(g) WHERE NOT key STARTS WITH 'embedding_v']) AS vg,
+    WITH members, ranked, apoc.create.virtual.fromNode(g, [key IN keys(g) WHERE NOT key STARTS WITH '~embedding_v']) AS vg,
          [x IN members | [v IN voters WHERE v.user = x.user][0].v] AS vmembers,
-         [r IN ranked | apoc.create.virtual.fromNode(r.p.i, [key IN keys(r.p.i) WHERE NOT key STARTS WITH 'embedding_v'])] AS vitems
+         [r IN ranked | apoc.create.virtual.fromNode(r.p.i, [key IN keys(r.p.i) WHERE NOT key STARTS WITH '~embedding_v'])] AS vitems
     WITH ranked, vg, vmembers, vitems, [v IN vmembers | apoc.create.vRelationship(v, 'MEMBER_OF', {}, vg)] AS vmember_of
     // Browser draws every relationship of every row (it tells nodes apart, not relationships): MEMBER_OF goes in
     // the first row only.
@@ -211,4 +211,4 @@ WITH m, members, unscored, basis, rank, p.i AS i, p, score, graph
 RETURN rank, i.id AS id, score, $strategy AS strategy, basis, m.kind AS kind,
        [x IN range(0, size(members) - 1) | {user: members[x].user, score: p.scores[x]}] AS members,
        p.group AS group_score, unscored, m.version AS version,
-       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties, graph
+       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH '~embedding_v' | [key, i[key]]] AS properties, graph

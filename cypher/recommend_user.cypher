@@ -132,7 +132,7 @@ OPTIONAL CALL (m, ranked) {
     CALL (u, why) {
         UNWIND [u] + [w IN why | w.i] + [w IN why WHERE w.j IS NOT NULL | w.j] AS n
         WITH DISTINCT n
-        RETURN collect({n: n, v: apoc.create.virtual.fromNode(n, [key IN keys(n) WHERE NOT key STARTS WITH 'embedding_v'])}) AS virtual
+        RETURN collect({n: n, v: apoc.create.virtual.fromNode(n, [key IN keys(n) WHERE NOT key STARTS WITH '~embedding_v'])}) AS virtual
     }
     WITH why, virtual, [x IN virtual WHERE x.n = u][0].v AS vu
     CALL (why, virtual, vu) {
@@ -153,4 +153,4 @@ OPTIONAL CALL (m, ranked) {
 UNWIND range(1, size(ranked)) AS rank
 WITH m, basis, rank, ranked[rank - 1].i AS i, ranked[rank - 1].score AS score, drawings[rank - 1] AS graph
 RETURN rank, i.id AS id, score, basis, m.kind AS kind, m.version AS version,
-       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, i[key]]] AS properties, graph
+       [key IN keys(i) WHERE key <> 'id' AND NOT key STARTS WITH '~embedding_v' | [key, i[key]]] AS properties, graph

@@ -71,4 +71,4 @@ WITH m, basis, collect({j: j, similarity: similarity}) AS ranked
 UNWIND range(1, size(ranked)) AS rank
 WITH m, basis, rank, ranked[rank - 1].j AS j, ranked[rank - 1].similarity AS similarity
 RETURN rank, j.id AS id, similarity, basis, m.kind AS kind, m.version AS version,
-       [key IN keys(j) WHERE key <> 'id' AND NOT key STARTS WITH 'embedding_v' | [key, j[key]]] AS properties
+       [key IN keys(j) WHERE key <> 'id' AND NOT key STARTS WITH '~embedding_v' | [key, j[key]]] AS properties

@@ -3,7 +3,7 @@ that learned from them are named.
 
 `forget_user` deletes the User node and everything attached to it in one transaction
 (`cypher/forget_user.cypher`): the interactions, the memberships and every property, which includes the
-user's vectors in every model version (`embedding_v<N>`: vectors are node properties). What a model learned
+user's vectors in every model version (`~embedding_v<N>`: vectors are node properties). What a model learned
 from the user cannot be deleted that way: it is spread over other nodes' vectors and whatever else a version
 stores. Every Model version created before the forget is treated as carrying it, and the report says what kind
 of stored data each version has (`STORED_DATA`), so that it can be recomputed or retrained without the user

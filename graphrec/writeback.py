@@ -3,12 +3,12 @@
 Each write-back is a version N, described by one `(:Model {version: N})` node, and stores what the model's
 `graphrec.model.base.Stored` form holds (the serving formula is in that module's docstring):
 
-* vectors: the node property `embedding_vN` of the Users, Items and Groups it covers; item vectors are also
-  stored augmented for maximum-inner-product search as `embedding_vN_mips`, indexed by the vector index
+* vectors: the node property `~embedding_vN` of the Users, Items and Groups it covers; item vectors are also
+  stored augmented for maximum-inner-product search as `~embedding_vN_mips`, indexed by the vector index
   `item_embedding_vN_mips`, and their plain vectors by the cosine index `item_embedding_vN_cosine` (see
   `cypher/embedding_index_create.cypher`);
-* fold vectors (graph filters): the item property `embedding_vN_fold`, summed over a new user's items;
-* text vectors (a configuration with `[text]`, `graphrec.text`): the item property `embedding_vN_text`, indexed
+* fold vectors (graph filters): the item property `~embedding_vN_fold`, summed over a new user's items;
+* text vectors (a configuration with `[text]`, `graphrec.text`): the item property `~embedding_vN_text`, indexed
   by the cosine vector index `item_embedding_vN_text` (their own dimension);
 * item–item weights: relationships `(:Item)-[:SIMILAR_vN {weight}]->(:Item)`.
 
@@ -59,9 +59,11 @@ RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
 MAX_DIMENSIONS = 4095
 """The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
 
-EMBEDDING_PREFIX = "embedding_v"
-"""Version N's vectors are the node property `embedding_vN` (items also `embedding_vN_mips`, `embedding_vN_fold`
-and `embedding_vN_text`)."""
+EMBEDDING_PREFIX = "~embedding_v"
+"""Version N's vectors are the node property `~embedding_vN` (items also `~embedding_vN_mips`, `~embedding_vN_fold`
+and `~embedding_vN_text`). The leading `~` sorts them after every readable property in Neo4j Browser's node
+inspector (it lists properties by name, and `~` comes after the letters), so `id` and `title` stay in sight;
+Cypher reads them with backticks: ``i.`~embedding_v1` ``."""
 
 RESERVED_PROPERTIES = frozenset({"id"})
 """Node properties graphrec owns: the node key."""
@@ -84,46 +86,51 @@ def is_reserved_property(name: str) -> bool:
     return name in RESERVED_PROPERTIES or name.startswith(RESERVED_PROPERTY_PREFIXES)
 
 
-def property_name(version: int) -> str:
-    """The node property holding version `version`'s vectors: `embedding_v<version>`."""
+def _version(version: int) -> int:
+    """`version`, checked: model versions are positive integers."""
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise WritebackError(f"a model version is a positive integer, not {version!r}")
-    return f"{EMBEDDING_PREFIX}{version}"
+    return version
+
+
+def property_name(version: int) -> str:
+    """The node property holding version `version`'s vectors: `~embedding_v<version>`."""
+    return f"{EMBEDDING_PREFIX}{_version(version)}"
 
 
 def mips_property_name(version: int) -> str:
-    """The item property holding version `version`'s augmented vectors: `embedding_v<version>_mips`."""
+    """The item property holding version `version`'s augmented vectors: `~embedding_v<version>_mips`."""
     return property_name(version) + "_mips"
 
 
 def fold_property_name(version: int) -> str:
-    """The item property holding version `version`'s fold vectors: `embedding_v<version>_fold`."""
+    """The item property holding version `version`'s fold vectors: `~embedding_v<version>_fold`."""
     return property_name(version) + "_fold"
 
 
 def text_property_name(version: int) -> str:
-    """The item property holding version `version`'s text vectors: `embedding_v<version>_text`."""
+    """The item property holding version `version`'s text vectors: `~embedding_v<version>_text`."""
     return property_name(version) + "_text"
 
 
 def text_index_name(version: int) -> str:
     """The cosine vector index on version `version`'s text vectors: `item_embedding_v<version>_text`."""
-    return "item_" + text_property_name(version)
+    return f"item_embedding_v{_version(version)}_text"
 
 
 def similar_type(version: int) -> str:
     """The relationship type of version `version`'s item–item weights: `SIMILAR_v<version>`."""
-    return "SIMILAR_v" + property_name(version).removeprefix("embedding_v")
+    return f"SIMILAR_v{_version(version)}"
 
 
 def index_name(version: int) -> str:
     """The vector index on version `version`'s augmented item vectors: `item_embedding_v<version>_mips`."""
-    return "item_" + mips_property_name(version)
+    return f"item_embedding_v{_version(version)}_mips"
 
 
 def similarity_index_name(version: int) -> str:
     """The cosine vector index on version `version`'s item vectors: `item_embedding_v<version>_cosine`."""
-    return "item_" + property_name(version) + "_cosine"
+    return f"item_embedding_v{_version(version)}_cosine"
 
 
 def _index_names(version: int) -> tuple[str, str, str]:

@@ -43,7 +43,7 @@ def hostile_cases(tmp: Path) -> list[tuple[list[str], int, str]]:
     big_csv = tmp / "big.csv"
     big_csv.write_text(f"id,name\n{BIG},big\n")
     reserved = tmp / "reserved.csv"
-    reserved.write_text("id,embedding_v1\n1108,oops\n")
+    reserved.write_text("id,~embedding_v1\n1108,oops\n")
     empty_dir = tmp / "empty"
     empty_dir.mkdir()
     lightgcn = tmp / "lightgcn"
@@ -60,7 +60,7 @@ def hostile_cases(tmp: Path) -> list[tuple[list[str], int, str]]:
         (["recommend", "user", "1", "-k", "-5"], 2, "argument -k: '-5' is out of range: k must be from 1 to 1000"),
         (["recommend", "user", "1", "-k", "1e3"], 2, "'1e3' is not an integer id"),
         (["recommend", "user", "1", "--exclude", HUGE], 2, "argument --exclude"),
-        (["recommend", "user", "1", "--filter", "embedding_v1=1"], 1, "cannot filter on item property"),
+        (["recommend", "user", "1", "--filter", "~embedding_v1=1"], 2, "--param wants NAME=VALUE"),
         (["recommend", "user", "1", "--filter", "nope"], 2, "--param wants NAME=VALUE"),
         (["recommend", "user", "424242"], 1, "unknown user 424242"),
         (["recommend", "user", "1", "--diversity", "1.5"], 2, "argument --diversity: a weight from 0 to 1, not 1.5"),
@@ -93,7 +93,7 @@ def hostile_cases(tmp: Path) -> list[tuple[list[str], int, str]]:
         (["load", "csv"], 1, "no table given"),
         (["load", "csv", f"--interactions={bad_csv}"], 1, f"{bad_csv}, line 3: byte 0xff is not UTF-8"),
         (["load", "csv", f"--users={big_csv}"], 1, f"{big_csv}, line 2, field 'id': '{BIG}' is out of range"),
-        (["load", "csv", f"--items={reserved}"], 1, "field 'embedding_v1': graphrec writes this property itself"),
+        (["load", "csv", f"--items={reserved}"], 1, "field '~embedding_v1': graphrec writes this property itself"),
         (["load", "csv", f"--users={tmp / 'missing.csv'}"], 1, "missing.csv: no such file"),
         (["load", "csv", f"--users={big_csv}", "--batch-size", "0"], 2, "the batch size must be at least 1"),
         (["load", "lightgcn", str(lightgcn), "--workers", "0"], 2, "workers must be from 1 to 64"),

@@ -64,7 +64,7 @@ def test_a_user_s_drawing_holds_the_items_their_scores_and_the_most_similar_own_
         because = max(seen, key=lambda j: cosine(items[j], items[row["id"]]))
         assert set(nodes) == {1, row["id"], because}
         assert nodes[row["id"]]["title"] == f"item {row['id']}" and nodes[1].labels == {"User"}
-        assert not [key for node in nodes.values() for key in node if key.startswith("embedding_v")]
+        assert not [key for node in nodes.values() for key in node if key.startswith("~embedding_v")]
         by_type = {rel.type: rel for rel in rels}
         first = because not in interacted  # a relationship shared by rows is drawn once, in the first
         interacted.setdefault(because, []).append(row["rank"])
@@ -91,7 +91,7 @@ def test_a_group_s_drawing_holds_its_members_and_their_scores(runner: QueryRunne
     for row in rows:
         nodes, rels = drawn(row)
         assert set(nodes) == {7, 1, 2, 3, row["id"]} and nodes[7].labels == {"Group"}
-        assert not [key for node in nodes.values() for key in node if key.startswith("embedding_v")]
+        assert not [key for node in nodes.values() for key in node if key.startswith("~embedding_v")]
         assert sorted(map(ends, rels)) == sorted(
             [("RECOMMENDED", 7, row["id"])] + [("MEMBER_OF", u, 7) for u in (1, 2, 3) if row["rank"] == 1]
             + [("SCORED", u, row["id"]) for u in (1, 2, 3)])

@@ -52,7 +52,7 @@ def test_forget_deletes_the_user_and_only_the_user(trained: QueryRunner) -> None
     done = forget_user(trained, user)
     assert (done.user, done.interactions, done.memberships, done.groups) == (
         user, mine["interactions"], len(mine["groups"]), mine["groups"])
-    assert done.vectors == ["embedding_v1", "embedding_v2"]
+    assert done.vectors == ["~embedding_v1", "~embedding_v2"]
     assert done.models == [
         {"version": 1, "status": "ready", "active": False,
          "stored": ["item vectors (40)", "group vectors (6)", "other users' vectors (60)"]},
@@ -82,7 +82,7 @@ def test_forget_from_the_command_line(trained: QueryRunner, connection: Connecti
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"forgot user {user}: deleted the node, ")
     assert f"memberships (groups {', '.join(str(g['g']) for g in groups)}) and 2 vectors " \
-           "(embedding_v1, embedding_v2)" in out[0]
+           "(~embedding_v1, ~embedding_v2)" in out[0]
     assert out[1:4] == [
         f"model versions that still carry what was learned from user {user} (every version created before this "
         "forget):",

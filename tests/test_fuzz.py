@@ -284,7 +284,7 @@ def test_interaction_csv_is_loaded_exactly_or_refused_with_nothing_written(
 
 
 PROPERTY_NAMES = ["name", "zip", "score", "note"]
-RESERVED = ["embedding_v1", "embedding_v12_mips", "id"]
+RESERVED = ["~embedding_v1", "~embedding_v12_mips", "id"]
 property_text = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=6),
     st.sampled_from(["007", "12", "-3", "1e3", "0.1", "9223372036854775808", "nan", " 5 ", "", "  ", "a,b", 'say "hi"',

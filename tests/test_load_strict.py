@@ -84,8 +84,8 @@ BAD_TABLES = [
     ("users", "id,name\n9223372036854775808,big\n", "line 2, field 'id': '9223372036854775808' is out of range"),
     ("users", "id,name\n1,a\n99999999999999999999,b\n", "line 3, field 'id': '99999999999999999999' is out of range"),
     ("users", "id,name\n1.0003e5,x\n", "line 2, field 'id': '1.0003e5' is not an integer id"),
-    ("items", "id,embedding_v1\n1108,oops\n", "line 1, field 'embedding_v1': graphrec writes this property itself"),
-    ("items", "id,embedding_v3_mips\n1108,oops\n", "line 1, field 'embedding_v3_mips': graphrec writes"),
+    ("items", "id,~embedding_v1\n1108,oops\n", "line 1, field '~embedding_v1': graphrec writes this property itself"),
+    ("items", "id,~embedding_v3_mips\n1108,oops\n", "line 1, field '~embedding_v3_mips': graphrec writes"),
     ("users", "id,name,name\n1,a,b\n", "line 1, field 'name': the column appears twice"),
     ("users", "id,\n1,a\n", "line 1, field '': a column has no name"),
     ("interactions", "user_id,item_id,rating\n1,2,5\n", "line 1, field 'rating': unknown column"),
@@ -220,8 +220,8 @@ def test_large_ids_are_stored_exactly_and_a_refused_load_writes_nothing(runner: 
     assert runner.run("MATCH (u:User) RETURN u.id AS id, u.name AS name ORDER BY id") == [
         {"id": -(2**63), "name": "c"}, {"id": 9007199254740995, "name": "a"}, {"id": INT64_MAX, "name": "b"}]
     before = graph_summary(runner)
-    with pytest.raises(InputError, match="embedding_v1"):
-        load_csv(runner, items=csv_file(tmp_path, "id,embedding_v1\n1108,oops\n", "items.csv"))
+    with pytest.raises(InputError, match="~embedding_v1"):
+        load_csv(runner, items=csv_file(tmp_path, "id,~embedding_v1\n1108,oops\n", "items.csv"))
     assert graph_summary(runner) == before
 
 

@@ -248,7 +248,7 @@ def test_clear_errors_instead_of_empty_lists(runner: QueryRunner) -> None:
         (lambda: recommender.recommend_user(1, 0), "k must be an integer from 1 to 1000, not 0"),
         (lambda: recommender.recommend_user(1, k=2.5), "k must be an integer"),
         (lambda: recommender.recommend_group(7, strategy="median"), "unknown strategy 'median'"),
-        (lambda: recommender.recommend_user(1, filter={"embedding_v1": 1}), "cannot filter on item property"),
+        (lambda: recommender.recommend_user(1, filter={"~embedding_v1": 1}), "cannot filter on item property"),
         (lambda: recommender.recommend_user("1"), "a user id is an integer"),
     ]:
         with pytest.raises(RecommendError, match=message):

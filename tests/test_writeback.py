@@ -70,8 +70,8 @@ def test_round_trip_of_every_kind_and_the_model_node(graph: QueryRunner) -> None
     assert model is not None
     assert {k: model[k] for k in ("version", "status", "active", "property", "mips_property", "index",
                                   "similarity_index", "dim", "users", "items", "groups")} == {
-        "version": 1, "status": "ready", "active": True, "property": "embedding_v1",
-        "mips_property": "embedding_v1_mips", "index": "item_embedding_v1_mips",
+        "version": 1, "status": "ready", "active": True, "property": "~embedding_v1",
+        "mips_property": "~embedding_v1_mips", "index": "item_embedding_v1_mips",
         "similarity_index": "item_embedding_v1_cosine", "dim": DIM,
         "users": USERS, "items": ITEMS, "groups": GROUPS}
     assert model["params"] == '{"dim": 8, "lr": 0.001}' and model["metrics"] == '{"recall@20": 0.1}'
@@ -157,7 +157,7 @@ def test_a_killed_write_back_leaves_the_previous_version_active_and_prune_remove
                              cwd=Path(__file__).resolve().parents[1], env=dict(os.environ))
     try:
         deadline = time.monotonic() + 60
-        while properties_named(graph, "embedding_v2") < 100:
+        while properties_named(graph, "~embedding_v2") < 100:
             assert child.poll() is None, "the write-back ended before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.02)
@@ -174,8 +174,8 @@ def test_a_killed_write_back_leaves_the_previous_version_active_and_prune_remove
 
     assert prune(graph, keep=2) == [2]
     assert [m["version"] for m in list_models(graph)] == [1]
-    assert properties_named(graph, "embedding_v2") == 0
-    assert properties_named(graph, "embedding_v1") == many + ITEMS + GROUPS + ITEMS  # and items' _mips
+    assert properties_named(graph, "~embedding_v2") == 0
+    assert properties_named(graph, "~embedding_v1") == many + ITEMS + GROUPS + ITEMS  # and items' _mips
     assert write_model(graph, Stored(constant(3.0, users=many), fold_in="propagate"), {}, progress=False) == 2
 
 
@@ -188,7 +188,7 @@ def test_prune_keeps_the_active_and_newest_ready_versions(graph: QueryRunner) ->
     indexes = {row["name"] for row in graph.run("SHOW VECTOR INDEXES YIELD name")}
     assert indexes == {"item_embedding_v2_mips", "item_embedding_v2_cosine",
                        "item_embedding_v4_mips", "item_embedding_v4_cosine"}
-    assert properties_named(graph, "embedding_v1") == properties_named(graph, "embedding_v3") == 0
+    assert properties_named(graph, "~embedding_v1") == properties_named(graph, "~embedding_v3") == 0
     assert prune(graph, keep=1) == [4]
     assert read_embeddings(graph, "group", [0, 1])[1].tolist() == [[2.0] * DIM] * 2
 

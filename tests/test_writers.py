@@ -34,7 +34,7 @@ def writing_model(runner: QueryRunner, version: int, **writer: Any) -> None:
     """A Model left 'writing' by the given writer (no vectors needed to tell whether it is abandoned)."""
     runner.run_file("model_schema")
     runner.run(cypher_files.statement("model_create"), {
-        "props": {"version": version, "property": f"embedding_v{version}", **writer}, "group_weight": None})
+        "props": {"version": version, "property": f"~embedding_v{version}", **writer}, "group_weight": None})
 
 
 def test_a_killed_write_back_is_shown_abandoned_and_the_next_one_removes_it(
@@ -63,7 +63,7 @@ def test_a_killed_write_back_is_shown_abandoned_and_the_next_one_removes_it(
                            env={**os.environ, "NEO4J_PASSWORD": connection.password}, timeout=300)
     assert child.returncode == -signal.SIGKILL
     assert [(m["version"], m["status"]) for m in list_models(graph)] == [(1, "ready"), (2, "writing")]
-    assert abandoned_versions(graph) == [2] and properties_named(graph, "embedding_v2") == 2 * ITEMS
+    assert abandoned_versions(graph) == [2] and properties_named(graph, "~embedding_v2") == 2 * ITEMS
 
     assert main(["models", *flags(connection)]) == 0
     out = capsys.readouterr().out
@@ -74,7 +74,7 @@ def test_a_killed_write_back_is_shown_abandoned_and_the_next_one_removes_it(
     assert write_model(graph, Stored(constant(3.0), fold_in="propagate"), {}, progress=False) == 3
     assert [(m["version"], m["status"], m["active"]) for m in list_models(graph)] == [
         (1, "ready", False), (3, "ready", True)]
-    assert properties_named(graph, "embedding_v2") == 0
+    assert properties_named(graph, "~embedding_v2") == 0
     assert graph.run("SHOW VECTOR INDEXES YIELD name WHERE name CONTAINS '_v2_' RETURN count(*) AS n") == [{"n": 0}]
 
 
@@ -130,5 +130,5 @@ def test_prune_from_the_command_line(graph: QueryRunner, connection: Connection,
     assert capsys.readouterr().out.strip() == "removed: v2, v1; left: v3 (ready, active)"
     assert main(["prune", *flags(connection)]) == 0
     assert capsys.readouterr().out.strip() == "removed: nothing; left: v3 (ready, active)"
-    assert properties_named(graph, "embedding_v1") == properties_named(graph, "embedding_v2") == 0
-    assert properties_named(graph, "embedding_v3") == USERS + ITEMS + GROUPS + ITEMS
+    assert properties_named(graph, "~embedding_v1") == properties_named(graph, "~embedding_v2") == 0
+    assert properties_named(graph, "~embedding_v3") == USERS + ITEMS + GROUPS + ITEMS

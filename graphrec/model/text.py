@@ -3,7 +3,7 @@ r"""Item text meets a fitted graph model: stored text vectors, cold-start items 
 A run configuration's ``[text]`` table (:class:`TextConfig`) names the item properties embedded by
 :mod:`graphrec.text` (unit vectors :math:`\mathbf{t}_i`). :func:`with_text` wraps a fitted model:
 
-* its stored form carries the text vectors (``embedding_vN_text``, with a cosine index of their own);
+* its stored form carries the text vectors (``~embedding_vN_text``, with a cosine index of their own);
 * **cold-start items** (``cold_start``, embedding models: LightGCN, MF): an item without a train interaction has
   no learned vector, so it gets one in the model's space from its text, :math:`\mathbf{v}_i = \mathbf{W}^\top
   \mathbf{t}_i`, with :math:`\mathbf{W}` the ridge regression of the warm items' vectors on their text,
