@@ -554,11 +554,11 @@ def _refit(runner: Any, config: Any, args: argparse.Namespace, done: Any) -> dic
     """Fit `config`'s training-free model on the graph without the forgotten user, write it back (active),
     then remove every version created before the forget."""
     from graphrec.conductor import conduct
-    from graphrec.writeback import list_models, remove_version
+    from graphrec.writeback import remove_version
 
-    conduct(runner, [config], Path("runs") / f"{args.refit.stem}-forget", write_back=True,
-            progress=not args.json)
-    version = max(m["version"] for m in list_models(runner))
+    report, _ = conduct(runner, [config], Path("runs") / f"{args.refit.stem}-forget", write_back=True,
+                        progress=not args.json)
+    version = next(row["version"] for row in report.rows if row["method"] == config.name)  # ours, not the newest
     pruned = [m["version"] for m in done.models if remove_version(runner, m["version"])]
     return {"version": version, "pruned": pruned}
 
