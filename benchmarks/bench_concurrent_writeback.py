@@ -19,7 +19,8 @@ Every answer is checked: its version must be 1 or 2, and the score of every item
 inner product of that user's and that item's vectors in that version (float32 tolerance 1e-3; the two
 versions' scores differ by ~0.1), so an answer mixing a user vector of one version with item vectors of the
 other would be caught. Prints p50 / p99 latency of each phase, the p99 during the write-back over the p99 of
-each idle phase, the answers per version, and exits with 1 if any answer was mixed. `--exact` scans every item instead of the vector index.
+each idle phase, the answers per version, and exits with 1 if any answer was mixed. `--exact` scans every item
+instead of the vector index.
 """
 
 from __future__ import annotations
