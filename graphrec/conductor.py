@@ -10,7 +10,8 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
    early stopping data chosen by its `[train] validation` (trained kinds): the `valid` split, else the `test`
    split (`auto`, as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or
    none; a configuration with `[text]` reads its items' text from the server, embeds it (`graphrec.text`,
-   once per set of properties) and wraps the model with it (`graphrec.model.text`);
+   once per set of properties), chooses its "auto" numbers on a validation split (one more fit,
+   `graphrec.model.text.choose_text`) and wraps the model with it (`graphrec.model.text`);
 3. **evaluate** every fitted model on the test split with one `graphrec.evaluation.run.Evaluator` (the same
    cases for all), under the first configuration's `[evaluate]`;
 4. **write back** (`write_back=True`) each model's stored form as a new version (`graphrec.writeback`).
@@ -28,15 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from graphrec.db import QueryRunner
 from graphrec.evaluation.report import Report, save_report
 from graphrec.evaluation.run import Evaluator, ordered_splits
 from graphrec.export import Snapshot, export_snapshot
-from graphrec.model.base import Fitted, TrainingData
-from graphrec.model.text import with_text
+from graphrec.model.base import Fitted, TrainingData, holdout
+from graphrec.model.text import choose_text, with_text
 from graphrec.runconfig import ConfigError, RunConfig
 from graphrec.text import ENCODER, encode, item_texts
 from graphrec.writeback import write_model
@@ -106,7 +106,14 @@ def conduct(
                 texts[config.text.properties] = encode(
                     item_texts(runner, snapshot.item_ids, config.text.properties), progress=progress)
                 clock.lap(f"embed text {config.name}")
-            fitted[config.name] = with_text(fitted[config.name], data, texts[config.text.properties], config.text)
+            text = texts[config.text.properties]
+            chosen, sweep = choose_text(config.text, data, text, seed=config.evaluate.seed, fit=lambda valid: (
+                config.model.fit(valid, config.train, run_dir / config.name / "validation", progress=progress)))
+            if sweep:
+                clock.lap(f"choose text {config.name}")
+            fitted[config.name] = with_text(fitted[config.name], data, text, chosen)
+            if sweep:
+                fitted[config.name].record.setdefault("text", {})["sweep"] = sweep
         report.config["models"][config.name] = _params(config)
     for config in configs:
         evaluator.set_judge(config.name, fitted[config.name])
@@ -168,18 +175,3 @@ def training_data(snapshot: Snapshot, config: RunConfig, variant: str = "referen
 
 def _has_valid(users: dict[str, Tensor], groups: dict[str, Tensor]) -> bool:
     return bool(users["valid"].size(1) or groups["valid"].size(1))
-
-
-def holdout(train: Tensor, seed: int) -> tuple[Tensor, Tensor]:
-    """(kept, held out): one random interaction per source (row 0) with at least two, held out."""
-    if not train.size(1):
-        return train, train
-    perm = torch.randperm(train.size(1), generator=torch.Generator().manual_seed(seed))
-    perm = perm[torch.argsort(train[0, perm], stable=True)]
-    sources = train[0, perm]
-    first = torch.ones_like(sources, dtype=torch.bool)
-    first[1:] = sources[1:] != sources[:-1]
-    counts = torch.bincount(train[0])
-    held = torch.zeros(train.size(1), dtype=torch.bool)
-    held[perm[first & (counts[sources] >= 2)]] = True
-    return train[:, ~held], train[:, held]

@@ -14,7 +14,8 @@ from graphrec.db import QueryRunner
 from graphrec.load import load_csv
 from graphrec.model.base import TrainingData
 from graphrec.model.kinds import Embedding
-from graphrec.model.text import TextConfig, cold_items, ridge_projection, with_text
+from graphrec.model.text import (BOOST_GRID, FUSION_GRID, TextConfig, choose_text, cold_gap, cold_items,
+                                 ridge_projection, validation_split, with_text)
 from graphrec.recommend import RecommendError, Recommender
 from graphrec.text import DIMENSIONS, encode, join_text
 from graphrec.writeback import active_model, prune, write_model
@@ -94,9 +95,67 @@ def test_late_fusion_adds_beta_times_the_text_cosine() -> None:
     expected = base.items.numpy() @ base.users.numpy()[0] + beta * (text @ profile)
     np.testing.assert_allclose(model.scorer("user")(torch.tensor([0]), None)[0].numpy(), expected, atol=1e-5)
     assert model.stored().vectors["user"][1].shape[1] == 2 + DIMENSIONS
-    with pytest.raises(ValueError, match="fusion needs an embedding model"):
+    with pytest.raises(ValueError, match="fusion and cold_boost need an embedding model"):
         with_text(SimpleNamespace(kind="itemknn", personal=True, record={}), data, text,
                   TextConfig(properties=("title",), fusion=1.0))
+
+
+def test_the_cold_gap_is_the_median_distance_from_the_kth_warm_score_to_the_best_cold_one() -> None:
+    sources = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    items = torch.tensor([[3.0, 0.0], [2.0, 0.0], [0.0, 5.0], [0.0, 1.0], [1.0, 0.5]])
+    cold = np.array([False, False, False, False, True])
+    # 2nd best warm score minus the cold score, by hand: 2 - 1, 1 - 0.5, 3 - 1.5 -> median 1.0
+    assert cold_gap(sources, items, cold, k=2) == pytest.approx(1.0)
+    assert cold_gap(sources[:1], items, cold, k=1) == pytest.approx(2.0)
+    assert cold_gap(sources[:1], torch.tensor([[1.0, 0.0], [5.0, 0.0]]), np.array([False, True]), k=1) == 0.0
+
+
+def test_a_cold_boost_adds_c_times_the_gap_to_cold_items_through_one_more_dimension() -> None:
+    base, data, text = planted()
+    base.items[8:] = -1.0  # untrained cold vectors, left unprojected: every source scores them -1
+    plain = with_text(base, data, text, TextConfig(properties=("title",), cold_start=False))
+    boosted = with_text(base, data, text, TextConfig(properties=("title",), cold_start=False, cold_boost=0.5))
+    gap = cold_gap(plain.vectors["user"], plain.vectors["item"], plain.cold)
+    assert gap == pytest.approx(1.0)  # 8 warm items: the 8th (k = 20) best warm score is 0, the best cold -1
+    assert boosted.boost == pytest.approx(0.5)
+    before = plain.scorer("user")(torch.arange(8), None)
+    after = boosted.scorer("user")(torch.arange(8), None)
+    lift = torch.zeros(10)
+    lift[8:] = 0.5 * gap
+    torch.testing.assert_close(after, before + lift)
+    stored = boosted.stored()
+    assert stored.vectors["user"][1].shape[1] == 3 and (stored.vectors["user"][1][:, 2] == 1).all()
+    np.testing.assert_allclose(stored.vectors["item"][1][:, 2], lift.numpy())
+    assert boosted.record["text"]["boost"] == pytest.approx(0.5 * gap)
+
+
+def test_auto_numbers_are_chosen_on_held_out_train_interactions_never_the_test() -> None:
+    base, data, text = planted()
+    valid, held = validation_split(data, seed=3)
+    assert cold_items(data).sum() == 2  # 2 of 10 items cold: 2 of the 8 warm ones are made cold
+    made_cold = cold_items(valid) & ~cold_items(data)
+    assert made_cold.sum() == 2
+    kept = set(map(tuple, valid.user_train.T.tolist()))
+    gone = set(map(tuple, held["user"].T.tolist()))
+    assert not kept & gone and kept | gone == set(map(tuple, data.user_train.T.tolist()))
+    assert {i for _, i in gone} >= set(np.flatnonzero(made_cold).tolist())
+    assert not {i for _, i in kept} & set(np.flatnonzero(made_cold).tolist())
+    assert len(gone) == 8 + sum(int((data.user_train[1] == i).sum()) for i in np.flatnonzero(made_cold))
+    fits = []
+
+    def fit(train: TrainingData) -> Embedding:
+        fits.append(train)
+        return Embedding("mf", base.users, base.items, train, SimpleNamespace(seconds=0.0, best_epoch=0, history=[], best_metrics={}))
+
+    config = TextConfig(properties=("title",), ridge=0.1, fusion="auto", cold_boost="auto")
+    chosen, sweep = choose_text(config, data, text, fit, seed=3)
+    assert len(fits) == 1 and torch.equal(fits[0].user_train, valid.user_train)
+    assert [(row["fusion"], row["cold_boost"]) for row in sweep] == [(f, b) for f in FUSION_GRID for b in BOOST_GRID]
+    best = max(sweep, key=lambda row: row["ndcg@10"])  # K = 20, or the 10 items of this catalogue
+    assert (chosen.fusion, chosen.cold_boost) == (best["fusion"], best["cold_boost"]) and chosen.chosen
+    assert choose_text(chosen, data, text, fit) == (chosen, []) and len(fits) == 1
+    with pytest.raises(ValueError, match="choose them first"):
+        with_text(base, data, text, config)
 
 
 @pytest.mark.neo4j
@@ -152,4 +211,9 @@ def test_a_run_configuration_reads_its_text_table(tmp_path) -> None:
         read_config(path)
     path.write_text("[model]\nkind = 'mf'\n[text]\nproperties = []\n")
     with pytest.raises(ConfigError, match=r"\[text\] properties must be a non-empty list"):
+        read_config(path)
+    path.write_text("[model]\nkind = 'mf'\n[text]\nproperties = ['name']\nfusion = 'auto'\ncold_boost = 'auto'\n")
+    assert (read_config(path).text.fusion, read_config(path).text.cold_boost) == ("auto", "auto")
+    path.write_text("[model]\nkind = 'mf'\n[text]\nproperties = ['name']\ncold_boost = 'lots'\n")
+    with pytest.raises(ConfigError, match=r'\[text\] cold_boost must be a number >= 0 or "auto", not \'lots\''):
         read_config(path)

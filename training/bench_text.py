@@ -9,13 +9,17 @@ as the items' property `name`, then:
 
 1. **encoder**: embeds the 1,236 names (`graphrec.text.encode`), items/s;
 2. **fusion**: `graphrec evaluate` of the configuration (the group model) alone and with `[text] properties =
-   ["name"], fusion = beta` for each beta: sampled protocol, group and user tasks, pessimistic ties;
+   ["name"], fusion = beta` for each beta (test-set figures, for reference) and with `fusion = "auto"` (beta
+   chosen on a validation split of train, `graphrec.model.text.choose_text`): sampled protocol, group and user
+   tasks, pessimistic ties;
 3. **cold start**: a new server with a seeded `--holdout` share of the items held out with all their
    interactions (train and test rows, users' and groups', and the negatives lines of those test rows), the same
    configuration fitted with `[text] cold_start = true` (text projected into the model's space by ridge
-   regression) and without it (the held-out items keep untrained vectors), popularity and random: Recall@20 and
-   NDCG@20 of each source's held-out items, ranked among every item it has no train interaction with ("all
-   items") and among the held-out items alone ("cold items").
+   regression), with the projection and `cold_boost = "auto"`, with the projection and both `fusion` and
+   `cold_boost` "auto", and without text (the held-out items keep untrained vectors), popularity and random:
+   Recall@20 and NDCG@20 of each source's held-out items, ranked among every item it has no train interaction
+   with ("all items") and among the held-out items alone ("cold items"); and the usual evaluation of the test
+   cases left (warm items), what the boost costs there.
 
 Prints the tables; the reports go to `runs/bench-text/`. Needs the data folder (skips with a message without it).
 """
@@ -120,9 +124,11 @@ def main() -> int:
               f"items/s; {cpu:.2f} s of CPU time, {len(texts) / cpu:.0f} items per CPU second (load {_load()})")
         configs = [dataclasses.replace(base, name="graph")] + [
             dataclasses.replace(base, name=f"graph+text {beta:g}", text=dataclasses.replace(text, fusion=beta))
-            for beta in args.fusion]
-        report, _ = conduct(runner, configs, args.run_dir / "fusion", snapshot=snapshot, progress=False)
+            for beta in args.fusion] + [
+            dataclasses.replace(base, name="graph+text auto", text=dataclasses.replace(text, fusion="auto"))]
+        report, fitted = conduct(runner, configs, args.run_dir / "fusion", snapshot=snapshot, progress=False)
         print(f"\n=== fusion, Mafengwo-S, sampled protocol\n{format_report(report)}")
+        _print_sweep("graph+text auto", fitted["graph+text auto"])
 
     with tempfile.TemporaryDirectory() as scratch, temporary_server() as server, \
             QueryRunner(server.connection()) as runner:
@@ -133,8 +139,16 @@ def main() -> int:
         popularity = read_config(ROOT / "training" / "groups-popularity.toml")
         configs = [dataclasses.replace(base, name="graph", text=dataclasses.replace(text, cold_start=False)),
                    dataclasses.replace(base, name="graph+text projection", text=text),
+                   dataclasses.replace(base, name="projection+boost auto",
+                                       text=dataclasses.replace(text, cold_boost="auto")),
+                   dataclasses.replace(base, name="projection+fusion+boost auto",
+                                       text=dataclasses.replace(text, fusion="auto", cold_boost="auto")),
                    dataclasses.replace(popularity, evaluate=base.evaluate)]
-        _, fitted = conduct(runner, configs, args.run_dir / "cold", snapshot=snapshot, progress=False)
+        report, fitted = conduct(runner, configs, args.run_dir / "cold", snapshot=snapshot, progress=False)
+        print(f"\n=== cold start, Mafengwo-S: the test cases left (warm items), sampled protocol\n"
+              f"{format_report(report)}")
+        for name in ("projection+boost auto", "projection+fusion+boost auto"):
+            _print_sweep(name, fitted[name])
         cold = torch.from_numpy(np.isin(snapshot.item_ids, held))
         print(f"\n=== cold start, Mafengwo-S: {len(held)} of the items held out with all their interactions "
               f"(seed {args.seed}); {int(cold.sum())} in the snapshot")
@@ -157,6 +171,16 @@ def main() -> int:
         for side, where, name, recall, ndcg in lines:
             print(f"{side} | {where} | {name} | {recall:.4f} | {'-' if ndcg is None else f'{ndcg:.4f}'}")
     return 0
+
+
+def _print_sweep(name: str, model) -> None:
+    """The validation sweep of an "auto" text configuration and what it chose."""
+    record = model.record["text"]
+    print(f"\n=== {name}: chosen on validation fusion {record['fusion']:g}, cold_boost {record['cold_boost']:g} "
+          f"(boost {record['boost']:.4f})")
+    for row in record.get("sweep", []):
+        print("  " + ", ".join(f"{key} {value:.4f}" if isinstance(value, float) else f"{key} {value}"
+                                for key, value in row.items()))
 
 
 def _load() -> str:

@@ -158,3 +158,18 @@ class DotScorer:
         step = max(1, self.max_cells // max(1, items.size(1) * self.items.size(1)))
         return torch.cat([torch.einsum("bd,bcd->bc", vectors[k : k + step], self.items[items[k : k + step]])
                           for k in range(0, max(len(vectors), 1), step)])
+
+
+def holdout(train: Tensor, seed: int) -> tuple[Tensor, Tensor]:
+    """(kept, held out): one random interaction per source (row 0) with at least two, held out."""
+    if not train.size(1):
+        return train, train
+    perm = torch.randperm(train.size(1), generator=torch.Generator().manual_seed(seed))
+    perm = perm[torch.argsort(train[0, perm], stable=True)]
+    sources = train[0, perm]
+    first = torch.ones_like(sources, dtype=torch.bool)
+    first[1:] = sources[1:] != sources[:-1]
+    counts = torch.bincount(train[0])
+    held = torch.zeros(train.size(1), dtype=torch.bool)
+    held[perm[first & (counts[sources] >= 2)]] = True
+    return train[:, ~held], train[:, held]

@@ -21,18 +21,42 @@ A run configuration's ``[text]`` table (:class:`TextConfig`) names the item prop
   stored as concatenated vectors :math:`[\mathbf{q}_s, \sqrt\beta\,\mathbf{p}_s]` and
   :math:`[\mathbf{v}_i, \sqrt\beta\,\mathbf{t}_i]`, so the one serving formula (``recommend_user.cypher``)
   serves it unchanged. A group's profile follows its vector: :math:`\alpha \mathbf{p}_g + (1 - \alpha)` the
-  members' mean (the members' mean for a group without history), as the combined group score.
+  members' mean (the members' mean for a group without history), as the combined group score;
+* **a boost for cold items** (``cold_boost`` :math:`c > 0`): a projected vector is shrunk towards the mean of
+  the warm items' vectors, so a cold item scores below every warm item a source likes and never reaches a top
+  20. The boost adds :math:`b = c\,g` to every cold item's score, with :math:`g` the median, over the sources,
+  of the gap between a source's 20th best warm score and its best cold score (:func:`cold_gap`): at
+  :math:`c = 1` the typical source's best cold item reaches its 20th place. It is stored as one more
+  dimension (1 on every stored source vector, :math:`b` on cold items, 0 on warm ones), so the serving formula
+  is unchanged. A source folded in at query time (``fold_in``) gets no boost.
+
+``fusion = "auto"`` and ``cold_boost = "auto"`` choose :math:`\beta` and :math:`c` on a validation split
+(:func:`choose_text`), never on the test cases: the model is fitted once more on the train interactions less
+one held-out interaction per source and less every interaction of a seeded share of the warm items (as many
+as the cold share of the catalogue: these become cold), and the pair of the grids (:data:`FUSION_GRID`,
+:data:`BOOST_GRID`) with the best NDCG@20 over the held-out interactions (full ranking, averaged over the
+user and group tasks) is kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
+from typing import Any, Callable
 
 import numpy as np
 import torch
+from torch import Tensor
 
-from graphrec.model.base import DotScorer, Fitted, Scorer, Stored, TrainingData
+from graphrec.model.base import DotScorer, Fitted, Scorer, Stored, TrainingData, holdout
+
+FUSION_GRID = (0.0, 0.05, 0.2, 1.0, 5.0)
+"""The :math:`\beta` tried by ``fusion = "auto"``."""
+
+BOOST_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+"""The :math:`c` tried by ``cold_boost = "auto"`` (in units of :func:`cold_gap`)."""
+
+AUTO = "auto"
 
 
 @dataclass
@@ -44,13 +68,16 @@ class TextConfig:
         cold_start: give items without train interactions a vector projected from their text (embedding
             models; default True).
         ridge: :math:`\\lambda` of the projection's ridge regression (default 1.0).
-        fusion: :math:`\\beta` of the late fusion (default 0.0: none).
+        fusion: :math:`\\beta` of the late fusion, or "auto" (chosen on a validation split) (default 0.0:
+            none).
+        cold_boost: :math:`c` of the boost of cold items, or "auto" (default 0.0: none).
     """
 
     properties: tuple[str, ...] = ()
     cold_start: bool = True
     ridge: float = 1.0
-    fusion: float = 0.0
+    fusion: float | str = 0.0
+    cold_boost: float | str = 0.0
 
     def __post_init__(self) -> None:
         self.properties = tuple(self.properties)
@@ -58,12 +85,20 @@ class TextConfig:
             raise ValueError("properties must be a non-empty list of item property names")
         if not isinstance(self.cold_start, bool):
             raise ValueError(f"cold_start must be true or false, not {self.cold_start!r}")
-        for name in ("ridge", "fusion"):
+        for name in ("ridge", "fusion", "cold_boost"):
             value = getattr(self, name)
+            if name != "ridge" and value == AUTO:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{name} must be a number >= 0, not {value!r}")
+                also = ' or "auto"' if name != "ridge" else ""
+                raise ValueError(f"{name} must be a number >= 0{also}, not {value!r}")
         if self.ridge == 0:
             raise ValueError("ridge must be > 0")
+
+    @property
+    def chosen(self) -> bool:
+        """Whether every number is given (nothing left "auto")."""
+        return AUTO not in (self.fusion, self.cold_boost)
 
 
 def ridge_projection(text: np.ndarray, vectors: np.ndarray, ridge: float = 1.0) -> np.ndarray:
@@ -104,14 +139,17 @@ class TextModel(Fitted):
         self.base, self.data, self.text, self.config = base, data, text.astype(np.float32), config
         self.record = dict(base.record)
         self.cold = cold_items(data)
+        if not config.chosen:
+            raise ValueError('[text] fusion or cold_boost is "auto": choose them first (choose_text)')
         embedding = hasattr(base, "items") and hasattr(base, "users")
-        if config.fusion > 0 and not embedding:
-            raise ValueError(f"[text] fusion needs an embedding model (lightgcn, mf), not {base.kind!r}")
+        if (config.fusion > 0 or config.cold_boost > 0) and not embedding:
+            raise ValueError(f"[text] fusion and cold_boost need an embedding model (lightgcn, mf), not {base.kind!r}")
         self.vectors: dict[str, torch.Tensor | None] = {}
         if embedding:
             self._fuse(base)
-            self.record["text"] = {"cold_items": int(self.cold.sum()), "projected": bool(config.cold_start),
-                                   "fusion": config.fusion}
+            self.record["text"] = {**self.record.get("text", {}), "cold_items": int(self.cold.sum()),
+                                   "projected": bool(config.cold_start), "fusion": config.fusion,
+                                   "cold_boost": config.cold_boost, "boost": self.boost}
 
     def _fuse(self, base: Any) -> None:
         items = base.items.numpy().copy()
@@ -138,6 +176,15 @@ class TextModel(Fitted):
 
         self.vectors = {"item": joined(torch.from_numpy(items), self.text), "user": joined(base.users, users),
                         "group": joined(base.groups, combined), "own_group": joined(base.own_groups, own)}
+        self.boost = 0.0
+        if self.config.cold_boost > 0 and self.cold.any() and (~self.cold).any():
+            sources = self.vectors["user"] if self.vectors["user"] is not None else self.vectors["group"]
+            self.boost = float(self.config.cold_boost) * cold_gap(sources, self.vectors["item"], self.cold)
+            column = {"item": torch.from_numpy(np.where(self.cold, self.boost, 0.0).astype(np.float32))}
+            for name, vectors in self.vectors.items():
+                if vectors is not None:
+                    extra = column.get(name, torch.ones(len(vectors)))
+                    self.vectors[name] = torch.cat([vectors, extra[:, None]], 1)
 
     def scorer(self, side: str) -> Scorer | None:
         if not self.vectors:
@@ -156,6 +203,76 @@ class TextModel(Fitted):
                     index = np.array([position[int(i)] for i in ids], dtype=np.int64)
                     stored.vectors[kind] = (ids, self.vectors[name].numpy()[index])
         return stored
+
+
+def cold_gap(sources: Tensor, items: Tensor, cold: np.ndarray, k: int = 20, sample: int = 2_000,
+             seed: int = 0) -> float:
+    """The median, over a seeded sample of `sources` (at most `sample`), of a source's `k`-th best warm score
+    minus its best cold score (0 when negative): the boost that lifts the typical best cold item to place `k`."""
+    warm = torch.from_numpy(~cold)
+    if not sources.size(0) or int(warm.sum()) == 0:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    rows = torch.from_numpy(np.sort(rng.choice(sources.size(0), size=min(sample, sources.size(0)), replace=False)))
+    scores = sources[rows] @ items.T
+    kth = scores[:, warm].topk(min(k, int(warm.sum())), dim=1).values[:, -1]
+    best_cold = scores[:, ~warm].max(dim=1).values
+    return max(0.0, float(np.median((kth - best_cold).numpy())))
+
+
+def validation_split(data: TrainingData, seed: int) -> tuple[TrainingData, dict[str, Tensor]]:
+    """The train interactions less what :func:`choose_text` validates on, and those held-out interactions by
+    side ('user', 'group'): one per source with at least two (:func:`holdout`), and every interaction of a
+    seeded share of the warm items equal to the catalogue's cold share (none when no item is cold)."""
+    cold = cold_items(data)
+    warm = np.flatnonzero(~cold)
+    rng = np.random.default_rng(seed)
+    size = round(cold.mean() * len(warm)) if cold.any() else 0
+    made_cold = torch.zeros(data.num_items, dtype=torch.bool)
+    made_cold[torch.from_numpy(rng.choice(warm, size=size, replace=False))] = True
+    kept, held, stop_with = {}, {}, {}
+    for side, edges in (("user", data.user_train), ("group", data.group_train)):
+        into = made_cold[edges[1]]
+        kept[side], warm_held = holdout(edges[:, ~into], seed)
+        held[side] = torch.cat([warm_held, edges[:, into]], 1)
+        # early stopping (when the run stops early at all) on the warm held-out interactions only
+        stop_with[side] = warm_held if getattr(data, f"{side}_valid").numel() else edges[:, :0]
+    return replace(data, user_train=kept["user"], group_train=kept["group"], user_valid=stop_with["user"],
+                   group_valid=stop_with["group"]), held
+
+
+def choose_text(config: TextConfig, data: TrainingData, text: np.ndarray, fit: Callable[[TrainingData], Fitted],
+                seed: int = 0) -> tuple[TextConfig, list[dict[str, float]]]:
+    """`config` with its "auto" fusion and cold boost chosen on a validation split (module docstring), and the
+    sweep (one row per pair tried: fusion, cold_boost, ndcg@K, recall@K, K = 20 or the catalogue when smaller). `fit` fits the run's model on
+    the given data (the conductor passes the configuration's own fit)."""
+    from graphrec.evaluation.protocol import full_metrics
+
+    if config.chosen:
+        return config, []
+    valid, held = validation_split(data, seed)
+    base = fit(valid)
+    fusions = FUSION_GRID if config.fusion == AUTO else (config.fusion,)
+    boosts = BOOST_GRID if config.cold_boost == AUTO and cold_items(valid).any() else (
+        0.0 if config.cold_boost == AUTO else config.cold_boost,)
+    k = min(20, valid.num_items)
+    sweep = []
+    for fusion in fusions:
+        for boost in boosts:
+            model = with_text(base, valid, text, replace(config, fusion=fusion, cold_boost=boost))
+            found = []
+            for side in ("user", "group"):
+                score = model.scorer(side)
+                train = getattr(valid, f"{side}_train")
+                if score is not None and held[side].size(1):
+                    found.append(full_metrics(score, valid.num_items, train, held[side], (k,)))
+            if not found:
+                raise ValueError("[text] \"auto\" has nothing to validate on: no source has two interactions")
+            sweep.append({"fusion": fusion, "cold_boost": boost,
+                          **{f"{name}@{k}": float(np.mean([f[f"{name}@{k}"] for f in found]))
+                             for name in ("ndcg", "recall")}})
+    best = max(sweep, key=lambda row: row[f"ndcg@{k}"])
+    return replace(config, fusion=best["fusion"], cold_boost=best["cold_boost"]), sweep
 
 
 def _ids(data: TrainingData, kind: str) -> np.ndarray:

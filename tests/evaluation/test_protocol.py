@@ -4,10 +4,9 @@ import math
 import pytest
 import torch
 
-from graphrec.conductor import holdout
 from graphrec.evaluation import full_metrics, pessimistic_ranks, ranks_to_metrics, sampled_candidates, sampled_metrics
 from graphrec.model import evaluate
-from graphrec.model.base import DotScorer
+from graphrec.model.base import DotScorer, holdout
 from graphrec.model.kinds import Popularity
 
 
