@@ -136,11 +136,12 @@ def test_auto_numbers_are_chosen_on_held_out_train_interactions_never_the_test()
     made_cold = cold_items(valid) & ~cold_items(data)
     assert made_cold.sum() == 2
     kept = set(map(tuple, valid.user_train.T.tolist()))
-    gone = set(map(tuple, held["user"].T.tolist()))
-    assert not kept & gone and kept | gone == set(map(tuple, data.user_train.T.tolist()))
-    assert {i for _, i in gone} >= set(np.flatnonzero(made_cold).tolist())
-    assert not {i for _, i in kept} & set(np.flatnonzero(made_cold).tolist())
-    assert len(gone) == 8 + sum(int((data.user_train[1] == i).sum()) for i in np.flatnonzero(made_cold))
+    warm, cold = (set(map(tuple, held["user", kind].T.tolist())) for kind in ("warm", "cold"))
+    assert not kept & (warm | cold) and kept | warm | cold == set(map(tuple, data.user_train.T.tolist()))
+    assert {i for _, i in cold} == set(np.flatnonzero(made_cold).tolist())
+    assert not {i for _, i in kept | warm} & set(np.flatnonzero(made_cold).tolist())
+    assert len(warm) == 8 and sorted(u for u, _ in warm) == list(range(8))  # one per user
+    assert len(cold) == sum(int((data.user_train[1] == i).sum()) for i in np.flatnonzero(made_cold))
     fits = []
 
     def fit(train: TrainingData) -> Embedding:
@@ -151,7 +152,10 @@ def test_auto_numbers_are_chosen_on_held_out_train_interactions_never_the_test()
     chosen, sweep = choose_text(config, data, text, fit, seed=3)
     assert len(fits) == 1 and torch.equal(fits[0].user_train, valid.user_train)
     assert [(row["fusion"], row["cold_boost"]) for row in sweep] == [(f, b) for f in FUSION_GRID for b in BOOST_GRID]
-    best = max(sweep, key=lambda row: row["ndcg@10"])  # K = 20, or the 10 items of this catalogue
+    for row in sweep:  # K = 20, or the 10 items of this catalogue; 2 of the 10 items are cold
+        assert row["objective"] == pytest.approx(0.8 * row["warm ndcg@10"] + 0.2 * row["cold ndcg@10"])
+        assert row["cold ndcg@10"] > 0
+    best = max(sweep, key=lambda row: row["objective"])
     assert (chosen.fusion, chosen.cold_boost) == (best["fusion"], best["cold_boost"]) and chosen.chosen
     assert choose_text(chosen, data, text, fit) == (chosen, []) and len(fits) == 1
     with pytest.raises(ValueError, match="choose them first"):
