@@ -499,8 +499,10 @@ def spectral_embeddings(
     return torch.from_numpy(weights.astype(np.float32))
 
 
-def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    r"""Each item's :math:`n` largest entries of its row of :math:`\mathbf{S}`, itself left out (the diagonal
+def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024, *,
+                   low_rank: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    r"""Each item's :math:`n` largest entries of its row of :math:`\mathbf{S}` (with :obj:`low_rank`, of the
+    whole filter :math:`\mathbf{S} + \mathbf{A}\mathbf{B}^\top`), itself left out (the diagonal
     never changes a ranking: a user's own items are never recommended), computed :obj:`block_size` rows at a
     time (:obj:`block_size` :math:`\times |I|` floats at once; a progress bar per block).
 
@@ -511,8 +513,10 @@ def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024) -> tupl
         model: A fitted model of this module.
         n (int): Neighbours per item, in :math:`[1, |I| - 1]`.
         block_size (int, optional): Rows of :math:`\mathbf{S}` computed at once. (default: :obj:`1024`)
+        low_rank (bool, optional): Add the low-rank part to the rows first. (default: :obj:`False`)
     """
     num_items = model.num_items
+    a, b = model.factors() if low_rank else (None, None)
     if not 1 <= n < num_items:
         raise ValueError(f"n must be in [1, {num_items - 1}], got {n}")
     indices = np.empty((num_items, n), dtype=np.int32)
@@ -520,6 +524,8 @@ def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024) -> tupl
     for start in tqdm(range(0, num_items, block_size), desc=f"top-{n} neighbours", unit="block"):
         items = np.arange(start, min(start + block_size, num_items))
         rows = model.item_rows(items)
+        if a is not None and a.shape[1]:
+            rows += a[items] @ b.T
         rows[np.arange(items.size), items] = -np.inf
         top = np.argpartition(rows, num_items - n, axis=1)[:, num_items - n:]
         values = np.take_along_axis(rows, top, axis=1)

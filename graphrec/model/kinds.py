@@ -7,7 +7,7 @@ fits a `graphrec.model.base.Fitted` from `TrainingData`.
 | `mf` | matrix factorisation trained with BPR (LightGCN with 0 layers) | user, item vectors; fold-in `propagate` |
 | `lightgcn` | LightGCN (BPR), with groups in the graph when the data has group history | user, item, group vectors; fold-in `propagate` |
 | `itemknn` | item-kNN: cosine item–item similarity, top-n per item | item–item weights |
-| `filter` | a graph filter (GF-CF, BSPM-EM, ChebyCF), training free; with `group_weight`, groups by their own and their members' histories | item–item weights (top-n per item), user, item, group vectors, item fold vectors; fold-in `sum`; `group_weight` |
+| `filter` | a graph filter (GF-CF, BSPM-EM, ChebyCF), training free; with `group_weight`, groups by their own and their members' histories | item–item weights (top-n per item), user, item, group vectors, item fold vectors; fold-in `sum`; `group_weight`; with `low_rank = "weights"`, the whole filter as item–item weights only |
 """
 
 from __future__ import annotations
@@ -302,11 +302,12 @@ class ItemItem(Fitted):
                       group_weight=self.group_weight if "group" in vectors else None)
 
 
-def _served_weights(model: Any, neighbours: int) -> Any:
-    """The top-`neighbours` rows of `model`'s S as a sparse matrix, zero weights dropped."""
+def _served_weights(model: Any, neighbours: int, low_rank: bool = False) -> Any:
+    """The top-`neighbours` rows of `model`'s S (with `low_rank`, of S + A B^T) as a sparse matrix, zero
+    weights dropped."""
     from graphrec.model.filters import neighbour_matrix, top_neighbours
 
-    weights = neighbour_matrix(*top_neighbours(model, neighbours))
+    weights = neighbour_matrix(*top_neighbours(model, neighbours, low_rank=low_rank))
     weights.eliminate_zeros()
     return weights
 
@@ -324,6 +325,10 @@ class FilterSpec(Spec):
         filter: `chebycf` (default), `bspm` or `gfcf`.
         neighbours: item–item weights kept per item for serving (default 200); the evaluation scores this
             served form.
+        low_rank: where the low-rank part :math:`\mathbf{A}\mathbf{B}^\top` is served: `"vectors"`
+            (default: node vectors, exact; a query reads the vectors of every weighted candidate) or
+            `"weights"` (added to the rows before the top `neighbours` are kept: no vectors, the whole filter
+            truncated, and a query only sums relationships).
         k, ideal_weight, sharpen_time, order, flatness, power, split, seed, svd: the filter's hyper-parameters
             (`graphrec.model.filters`); None (the default) keeps the filter's own default, a key the filter
             does not take is an error.
@@ -335,6 +340,7 @@ class FilterSpec(Spec):
     kind: ClassVar[str] = "filter"
     filter: str = "chebycf"
     neighbours: int = 200
+    low_rank: str = "vectors"
     k: int | None = None
     ideal_weight: float | None = None
     sharpen_time: float | None = None
@@ -351,14 +357,16 @@ class FilterSpec(Spec):
             raise ValueError(f"filter must be one of {FILTERS}, not {self.filter!r}")
         if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 1:
             raise ValueError(f"neighbours must be a positive integer, not {self.neighbours!r}")
+        if self.low_rank not in ("vectors", "weights"):
+            raise ValueError(f"low_rank must be 'vectors' or 'weights', not {self.low_rank!r}")
         model = self.build()
         if self.group_weight is not None:
             if isinstance(self.group_weight, bool) or not isinstance(self.group_weight, (int, float)) \
                     or not 0 <= self.group_weight <= 1:
                 raise ValueError(f"group_weight must be a number in [0, 1], not {self.group_weight!r}")
-            if not max(model.k, model.split):
-                raise ValueError("group_weight needs the low-rank part (k > 0): Cypher mixes group and member "
-                                 "scores only for models with vectors")
+            if not max(model.k, model.split) or self.low_rank == "weights":
+                raise ValueError("group_weight needs the low-rank part served as vectors (k > 0, low_rank = "
+                                 "'vectors'): Cypher mixes group and member scores only for models with vectors")
 
     def build(self) -> Any:
         """The unfitted filter."""
@@ -366,7 +374,8 @@ class FilterSpec(Spec):
 
         model = {"gfcf": GFCF, "bspm": BSPM, "chebycf": ChebyCF}[self.filter]
         given = {f.name: getattr(self, f.name) for f in fields(self)
-                 if f.name not in ("filter", "neighbours", "group_weight") and getattr(self, f.name) is not None}
+                 if f.name not in ("filter", "neighbours", "low_rank", "group_weight")
+                 and getattr(self, f.name) is not None}
         try:
             return model(**given)
         except TypeError as error:
@@ -377,7 +386,10 @@ class FilterSpec(Spec):
         started = time.perf_counter()
         model = self.build().fit(data.user_matrix())
         a, b = model.factors()
-        weights = _served_weights(model, min(self.neighbours, data.num_items - 1))
+        in_weights = self.low_rank == "weights"
+        weights = _served_weights(model, min(self.neighbours, data.num_items - 1), low_rank=in_weights)
+        if in_weights:
+            a, b = a[:, :0], b[:, :0]
         return ItemItem(self.kind, data, weights, a, b, {"seconds": time.perf_counter() - started,
                                                           "model": repr(model), "neighbours": int(weights.nnz)},
                         group_weight=self.group_weight)

@@ -76,8 +76,30 @@ def test_group_filter_tiny_graph_by_hand() -> None:
     assert stored.group_weight == 0.5 and stored.vectors["group"][0].tolist() == [500]
 
 
+def test_the_whole_filter_as_weights_scores_unseen_items_as_the_vectors_do_and_truncates_by_hand() -> None:
+    users = random_graph(30, 24, seed=4)
+    data = training_data(users, sp.csr_matrix((1, 24), dtype=np.float32), [(0, 0)])
+    exact = FilterSpec(filter="gfcf", k=5, neighbours=23).fit(data, None, None, progress=False)
+    whole = FilterSpec(filter="gfcf", k=5, neighbours=23, low_rank="weights").fit(data, None, None, progress=False)
+    unseen = users.toarray() == 0
+    scores = [model.scorer("user")(torch.arange(30), None).numpy() for model in (exact, whole)]
+    np.testing.assert_allclose(scores[1][unseen], scores[0][unseen], rtol=1e-4, atol=1e-5)
+    stored = whole.stored()
+    assert stored.vectors == {} and stored.fold_in is None and len(stored.neighbours[0]) == 24 * 23
+    # TINY by hand (GF-CF, k = 1, alpha = 0.3): item 0's row is P01 = c = 1/(2 sqrt2) off the diagonal plus the
+    # ideal part 0.3 (1, 2, 2, 1) / 6 = (0.05, 0.1, 0.1, 0.05): items 1, 2, 3 weigh c + 0.1, 0.1, 0.05.
+    tiny = training_data(TINY, sp.csr_matrix((1, 4), dtype=np.float32), [(0, 0)])
+    one = FilterSpec(filter="gfcf", k=1, ideal_weight=0.3, neighbours=1, low_rank="weights")
+    source, target, weight = one.fit(tiny, None, None, progress=False).stored().neighbours
+    first = source == 1000
+    assert target[first].tolist() == [1001]
+    assert weight[first][0] == pytest.approx(1 / (2 * math.sqrt(2)) + 0.1, abs=1e-6)
+
+
 @pytest.mark.parametrize("table, message", [
     ({"kind": "filter", "group_weight": 1.5}, r"group_weight must be a number in \[0, 1\]"),
+    ({"kind": "filter", "low_rank": "edges"}, r"low_rank must be 'vectors' or 'weights', not 'edges'"),
+    ({"kind": "filter", "group_weight": 0.5, "low_rank": "weights"}, r"group_weight needs the low-rank part"),
     ({"kind": "filter", "group_weight": True}, r"group_weight must be a number in \[0, 1\]"),
     ({"kind": "filter", "filter": "gfcf", "k": 0, "group_weight": 0.5}, "group_weight needs the low-rank part"),
 ])
