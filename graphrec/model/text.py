@@ -40,8 +40,7 @@ interactions weighted by the cold share (full ranking, user and group tasks aver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
