@@ -93,3 +93,15 @@ def test_evaluate_reports_list_diversity_and_coverage_and_adds_mmr_rows() -> Non
     assert found["fixed"]["user ild@2"] == pytest.approx(0.0)  # items 0 and 1: chosen by the same users
     assert found["fixed mmr1"]["user ild@2"] == pytest.approx(1.0)  # items 0 and 2: by different users
     assert found["fixed"]["user coverage@2"] == found["fixed mmr1"]["user coverage@2"] == pytest.approx(2 / 6)
+
+
+def test_intra_list_diversity_in_chunks_equals_all_at_once() -> None:
+    # a random graph; a budget of 1 non-zero forces one pair per chunk, the default takes them all at once
+    generator = torch.Generator().manual_seed(0)
+    train = torch.stack([torch.randint(30, (400,), generator=generator), torch.randint(25, (400,), generator=generator)])
+    unit = cooccurrence(train, 30, 25)
+    lists = torch.stack([torch.randperm(25, generator=generator)[:6] for _ in range(40)])
+    dense = (unit @ unit.T).toarray()
+    expected = np.mean([1 - dense[i, j] for row in lists.tolist() for x, i in enumerate(row) for j in row[x + 1:]])
+    assert intra_list_diversity(lists, unit) == pytest.approx(expected)
+    assert intra_list_diversity(lists, unit, budget=1) == pytest.approx(expected)
