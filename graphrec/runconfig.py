@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from graphrec.evaluation.protocol import EvalConfig
-from graphrec.model.kinds import Spec, SpecError, make_spec
+from graphrec.model.kinds import LightGCNSpec, Spec, SpecError, make_spec
 from graphrec.model.text import TextConfig
 from graphrec.training import TrainConfig
 
@@ -68,12 +68,16 @@ def read_config(path: str | Path, *, train: dict[str, Any] | None = None,
         spec = make_spec(document["model"], str(path))
     except SpecError as error:
         raise ConfigError(str(error)) from None
+    text = _text(path, document.get("text"))
+    if text is not None and (text.fusion or text.cold_boost) and not isinstance(spec, LightGCNSpec):
+        raise ConfigError(f"{path}: [text] fusion and cold_boost need an embedding model (kind = \"lightgcn\" "
+                          f"or \"mf\"), not {spec.kind!r}")
     return RunConfig(
         name=str(document["model"].get("name", path.stem)), model=spec,
         train=_train(path, spec, document.get("train"), train or {}),
         export=_table(path, "export", document.get("export", {}), EXPORT_KEYS),
         evaluate=_evaluate(path, document.get("evaluate", {}), evaluate or {}), path=path,
-        text=_text(path, document.get("text")),
+        text=text,
     )
 
 

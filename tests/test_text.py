@@ -221,3 +221,9 @@ def test_a_run_configuration_reads_its_text_table(tmp_path) -> None:
     path.write_text("[model]\nkind = 'mf'\n[text]\nproperties = ['name']\ncold_boost = 'lots'\n")
     with pytest.raises(ConfigError, match=r'\[text\] cold_boost must be a number >= 0 or "auto", not \'lots\''):
         read_config(path)
+    # refused when read, before any fit: a filter has no item vectors to fuse with or boost
+    path.write_text("[model]\nkind = 'filter'\n[text]\nproperties = ['name']\nfusion = 'auto'\n")
+    with pytest.raises(ConfigError, match=r"\[text\] fusion and cold_boost need an embedding model .* not 'filter'"):
+        read_config(path)
+    path.write_text("[model]\nkind = 'itemknn'\n[text]\nproperties = ['name']\ncold_start = true\n")
+    assert read_config(path).text.cold_start  # the text alone is allowed: it only folds in cold items
