@@ -87,6 +87,10 @@ def conduct(
         snapshot = export_snapshot(runner, **configs[0].export)
         snapshot.save(run_dir / "snapshot")
         clock.lap("export")
+    counts = snapshot.counts()
+    if not counts["user_train"] + counts["group_train"]:
+        raise ConfigError(f"nothing to fit: the snapshot holds no train interactions ({counts['users']:,} users, "
+                          f"{counts['items']:,} items); load data first (graphrec load ...)")
     evaluation = configs[0].evaluate
     evaluator = Evaluator(snapshot, evaluation)
     report = Report(evaluation.protocol, evaluation.task, evaluation.variant, notes=evaluator.notes,

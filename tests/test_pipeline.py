@@ -86,3 +86,19 @@ def test_train_command_writes_a_new_version_each_run(runner: QueryRunner, connec
     assert sorted((m["version"], m["active"]) for m in models) == [(1, False), (2, True)]
     assert main(["activate", "1", *flags]) == 0
     assert runner.run("MATCH (m:Model {active: true}) RETURN m.version AS v") == [{"v": 1}]
+
+
+def test_conduct_on_a_snapshot_without_train_interactions_names_the_problem(tmp_path: Path) -> None:
+    import numpy as np
+    import torch
+
+    from graphrec.export import SPLITS, Snapshot
+    from graphrec.runconfig import ConfigError
+
+    pairs = {split: torch.zeros((2, 0), dtype=torch.long) for split in SPLITS}
+    weights = {split: torch.zeros(0) for split in SPLITS}
+    negatives = {split: torch.zeros((0, 0), dtype=torch.long) for split in SPLITS}
+    empty = Snapshot(np.arange(3), np.arange(4), np.arange(0), pairs, weights, dict(pairs), dict(weights),
+                     torch.zeros((2, 0), dtype=torch.long), negatives, dict(negatives))
+    with pytest.raises(ConfigError, match=r"nothing to fit: the snapshot holds no train interactions \(3 users, 4 items\)"):
+        conduct(None, [toy_config()], tmp_path, snapshot=empty, progress=False)
