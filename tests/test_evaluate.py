@@ -18,6 +18,7 @@ from graphrec.config import Connection
 from graphrec.db import QueryRunner
 from graphrec.conductor import conduct
 from graphrec.evaluation import STRATEGIES, EvalConfig, Report
+from graphrec.evaluation.report import format_report
 from graphrec.export import export_snapshot
 from graphrec.load import load_group_benchmark
 from graphrec.model.kinds import LightGCNSpec, PopularitySpec
@@ -72,7 +73,11 @@ def test_combined_model_beats_popularity_and_every_member_aggregation_on_a_hidde
     assert any(note.startswith("ties broken pessimistically") for note in report.notes)
     assert 0.5 < fitted["combined"].group_weight < 1
     with open(tmp_path / "run" / "evaluation.csv") as handle:
-        assert [row["method"] for row in csv.DictReader(handle)] == [row["method"] for row in report.rows]
+        saved = list(csv.DictReader(handle))
+    assert [row["method"] for row in saved] == [row["method"] for row in report.rows]
+    fits = {row["method"]: row["fit_seconds"] for row in saved}  # a model's own row has its fit time, not others
+    assert float(fits["combined"]) == report.seconds["fit combined"] > 0 and fits["combined average"] == ""
+    assert format_report(report).splitlines()[len(report.notes) + 1].split(" | ")[-1].strip() == "fit s"
     assert (tmp_path / "run" / "evaluation.png").stat().st_size > 1000
 
 

@@ -36,6 +36,11 @@ class Report:
         return list(dict.fromkeys(k for row in self.rows for k, v in row.items()
                                   if k != "method" and isinstance(v, float)))
 
+    def fit_seconds(self, method: str) -> float | None:
+        """The seconds `method`'s model took to fit (None for a row that is not a fitted model's own, e.g. a
+        member aggregation)."""
+        return self.seconds.get(f"fit {method}")
+
     def row(self, method: str) -> dict[str, Any]:
         """The row of `method` (KeyError naming the methods when absent)."""
         for row in self.rows:
@@ -50,12 +55,16 @@ class Report:
 
 
 def format_report(report: Report) -> str:
-    """The report as text: the notes, then one aligned table (4 decimals, '-' where not applicable)."""
+    """The report as text: the notes, then one aligned table (4 decimals, '-' where not applicable; a model's
+    own row also carries its `fit s`econds), then the seconds of every stage."""
     columns = report.columns
     extra = [key for key in ("version",) if any(key in row for row in report.rows)]
-    cells = [["method", *columns, *extra]] + [
+    fits = [report.fit_seconds(row["method"]) for row in report.rows]
+    timed = any(s is not None for s in fits)
+    cells = [["method", *columns, *extra, *(["fit s"] if timed else [])]] + [
         [row["method"], *(f"{row[c]:.4f}" if c in row else "-" for c in columns),
-         *(str(row.get(key, "-")) for key in extra)] for row in report.rows]
+         *(str(row.get(key, "-")) for key in extra), *([f"{s:.1f}" if s is not None else "-"] if timed else [])]
+        for row, s in zip(report.rows, fits)]
     widths = [max(len(line[k]) for line in cells) for k in range(len(cells[0]))]
     lines = [f"protocol: {report.protocol} ({report.variant.replace('_', '-')}), task: {report.task}",
              *(f"  {note}" for note in report.notes)]
@@ -71,9 +80,9 @@ def save_report(report: Report, run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "evaluation.json").write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
     with open(run_dir / "evaluation.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, ["method", *report.columns], extrasaction="ignore")
+        writer = csv.DictWriter(handle, ["method", *report.columns, "fit_seconds"], extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(report.rows)
+        writer.writerows({**row, "fit_seconds": report.fit_seconds(row["method"])} for row in report.rows)
     if report.fairness:
         with open(run_dir / "fairness.csv", "w", newline="") as handle:
             writer = csv.DictWriter(handle, ["method", "group", "min", "spread"])
