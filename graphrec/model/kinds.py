@@ -332,6 +332,10 @@ class FilterSpec(Spec):
         k, ideal_weight, sharpen_time, order, flatness, power, split, seed, svd: the filter's hyper-parameters
             (`graphrec.model.filters`); None (the default) keeps the filter's own default, a key the filter
             does not take is an error.
+        graph: the interactions the filter is computed from: `auto` (default: the users' and, when the data has
+            group train interactions, the groups' rows stacked, the unified graph of Group-GF (WWW 2025), a group
+            counting as one more user), `users` (the user–item graph alone) or `groups` (the group–item graph
+            alone). Users and groups are always scored from their own rows.
         group_weight: :math:`\alpha` in [0, 1] of a group's row :math:`\alpha \mathbf{r}_g + (1 - \alpha)`
             (its members' mean row) (`ItemItem`), served by `recommend_group`'s `combined` strategy; None
             (default): a group is scored by its own history alone. Needs the low-rank part (k > 0).
@@ -350,9 +354,12 @@ class FilterSpec(Spec):
     split: int | None = None
     seed: int | None = None
     svd: str | None = None
+    graph: str = "auto"
     group_weight: float | None = None
 
     def __post_init__(self) -> None:
+        if self.graph not in GRAPHS:
+            raise ValueError(f"graph must be one of {GRAPHS}, not {self.graph!r}")
         if self.filter not in FILTERS:
             raise ValueError(f"filter must be one of {FILTERS}, not {self.filter!r}")
         if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 1:
@@ -374,17 +381,29 @@ class FilterSpec(Spec):
 
         model = {"gfcf": GFCF, "bspm": BSPM, "chebycf": ChebyCF}[self.filter]
         given = {f.name: getattr(self, f.name) for f in fields(self)
-                 if f.name not in ("filter", "neighbours", "low_rank", "group_weight")
+                 if f.name not in ("filter", "neighbours", "low_rank", "graph", "group_weight")
                  and getattr(self, f.name) is not None}
         try:
             return model(**given)
         except TypeError as error:
             raise ValueError(f"filter {self.filter!r}: {error}") from None
 
+    def graph_matrix(self, data: TrainingData) -> Any:
+        """The binary (sources x items) matrix the filter is computed from (`graph`)."""
+        import scipy.sparse as sp
+
+        if self.graph == "groups":
+            if not data.group_train.size(1):
+                raise SpecError("graph = 'groups' needs group train interactions; the data has none")
+            return data.group_matrix()
+        if self.graph == "auto" and data.group_train.size(1):
+            return sp.vstack([data.user_matrix(), data.group_matrix()]).tocsr()
+        return data.user_matrix()
+
     def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
             resume: bool = False) -> Fitted:
         started = time.perf_counter()
-        model = self.build().fit(data.user_matrix())
+        model = self.build().fit(self.graph_matrix(data))
         a, b = model.factors()
         in_weights = self.low_rank == "weights"
         weights = _served_weights(model, min(self.neighbours, data.num_items - 1), low_rank=in_weights)

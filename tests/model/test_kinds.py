@@ -1,6 +1,7 @@
 """graphrec.model.kinds: the graph filter's group side with `group_weight` (a group scored from its own and its
 members' train rows), against a dense numpy computation of its formula on a small graph and by hand on a tiny
 one; the spec's checks."""
+import dataclasses
 import math
 
 import numpy as np
@@ -50,12 +51,12 @@ def test_group_filter_equals_dense_formula() -> None:
     full = dense_gfcf(users, rows, 5, 0.3)
     diagonal = dense_gfcf(users, np.eye(24), 0, 0.0).diagonal()
     expected = full - rows * diagonal
-    spec = FilterSpec(filter="gfcf", k=5, neighbours=23, group_weight=a)
+    spec = FilterSpec(filter="gfcf", graph="users", k=5, neighbours=23, group_weight=a)
     np.testing.assert_allclose(group_scores(spec, data), expected, rtol=1e-4, atol=1e-5)
     # the ad hoc group ranks like its members' average; a = 1 is the group's own history alone
-    users_only = FilterSpec(filter="gfcf", k=5, neighbours=23).fit(data, None, None, progress=False)
+    users_only = FilterSpec(filter="gfcf", graph="users", k=5, neighbours=23).fit(data, None, None, progress=False)
     own = users_only.scorer("group")(torch.arange(6), None).numpy()
-    np.testing.assert_allclose(group_scores(FilterSpec(filter="gfcf", k=5, neighbours=23, group_weight=1.0), data),
+    np.testing.assert_allclose(group_scores(FilterSpec(filter="gfcf", graph="users", k=5, neighbours=23, group_weight=1.0), data),
                                own, rtol=1e-5, atol=1e-6)
     average = users_only.scorer("user")(torch.arange(30), None).numpy()
     np.testing.assert_allclose(group_scores(spec, data)[5], (1 - a) * (mean @ average)[5], rtol=1e-4, atol=1e-6)
@@ -69,11 +70,38 @@ def test_group_filter_tiny_graph_by_hand() -> None:
     # 0.3 (sum_j r_j) (1, 2, 2, 1) / 6: sum x = 1.5 gives (0.075, 0.15, 0.15, 0.075).
     c = 1 / (2 * math.sqrt(2))
     data = training_data(TINY, sp.csr_matrix(np.array([[0, 0, 0, 1]], dtype=np.float32)), [(0, 0), (1, 0)])
-    spec = FilterSpec(filter="gfcf", k=1, ideal_weight=0.3, neighbours=3, group_weight=0.5)
+    spec = FilterSpec(filter="gfcf", graph="users", k=1, ideal_weight=0.3, neighbours=3, group_weight=0.5)
     expected = [[0.5 * c + 0.075, 0.25 * c + 0.0625 + 0.15, 0.125 + 0.5 * c + 0.15, 0.25 * c + 0.075]]
     np.testing.assert_allclose(group_scores(spec, data), expected, atol=1e-6)
     stored = spec.fit(data, None, None, progress=False).stored()
     assert stored.group_weight == 0.5 and stored.vectors["group"][0].tolist() == [500]
+
+
+def test_the_auto_graph_stacks_the_groups_rows_under_the_users() -> None:
+    # graph = "auto" with group train interactions: the filter is GF-CF of the unified (users + groups) x items
+    # matrix; users and groups are still scored from their own rows. "groups": the group-item matrix alone.
+    users = random_graph(30, 24, seed=4)
+    dense = (np.random.default_rng(6).random((8, 24)) < 0.25).astype(np.float32)
+    dense[np.arange(24) % 8, np.arange(24)] = 1  # every item has a group, so that "groups" has no empty column
+    groups = sp.csr_matrix(dense)
+    data = training_data(users, groups, [(g, g) for g in range(8)])
+    for graph, matrix, k in (("auto", sp.vstack([users, groups]).tocsr(), 5), ("groups", groups, 2)):
+        fitted = FilterSpec(filter="gfcf", graph=graph, k=k, neighbours=23).fit(data, None, None, progress=False)
+        diagonal = dense_gfcf(matrix, np.eye(24), 0, 0.0).diagonal()
+        for side, rows in (("user", users.toarray()), ("group", groups.toarray())):
+            expected = dense_gfcf(matrix, rows, k, 0.3) - rows * diagonal
+            found = fitted.scorer(side)(torch.arange(rows.shape[0]), None).numpy()
+            np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-5, err_msg=f"{graph} {side}")
+    no_groups = dataclasses.replace(training_data(users, sp.csr_matrix((0, 24), dtype=np.float32), [(0, 0)]),
+                                    memberships=torch.zeros((2, 0), dtype=torch.long))
+    auto = FilterSpec(filter="gfcf", k=5, neighbours=23).fit(no_groups, None, None, progress=False)
+    alone = FilterSpec(filter="gfcf", graph="users", k=5, neighbours=23).fit(no_groups, None, None, progress=False)
+    np.testing.assert_array_equal(auto.scorer("user")(torch.arange(30), None).numpy(),
+                                  alone.scorer("user")(torch.arange(30), None).numpy())
+    with pytest.raises(SpecError, match="graph = 'groups' needs group train interactions"):
+        FilterSpec(filter="gfcf", graph="groups", k=5).fit(no_groups, None, None, progress=False)
+    with pytest.raises(ValueError, match="graph must be one of"):
+        FilterSpec(graph="unified")
 
 
 def test_the_whole_filter_as_weights_scores_unseen_items_as_the_vectors_do_and_truncates_by_hand() -> None:
