@@ -111,6 +111,15 @@ class Popularity(Fitted):
 GRAPHS = ("auto", "users", "groups")
 
 
+def resolved_graph(graph: str, data: TrainingData) -> str:
+    """`graph` (one of GRAPHS) for `data`: `auto` is `both` (users and groups) when the data has group train
+    interactions, else `users`; `groups` without group train interactions is an error."""
+    has_groups = bool(data.group_train.size(1))
+    if graph == "groups" and not has_groups:
+        raise SpecError("graph = 'groups' needs group train interactions; the data has none")
+    return graph if graph != "auto" else ("both" if has_groups else "users")
+
+
 @register
 @dataclass
 class LightGCNSpec(Spec):
@@ -150,11 +159,8 @@ class LightGCNSpec(Spec):
 
         config = replace(train, embedding_dim=self.embedding_dim, num_layers=self.num_layers,
                          group_weight=self.group_weight, init=self.init)
-        has_groups = bool(data.group_train.size(1))
-        graph = self.graph if self.graph != "auto" else ("both" if has_groups else "users")
+        graph = resolved_graph(self.graph, data)
         if graph == "groups":
-            if not has_groups:
-                raise SpecError("graph = 'groups' needs group train interactions; the data has none")
             result = fit(data.num_groups, data.num_items, data.group_train, data.group_valid,
                          replace(config, monitor=config.monitor.removeprefix("group_")), run_dir,
                          resume=resume, progress=progress)
@@ -392,11 +398,10 @@ class FilterSpec(Spec):
         """The binary (sources x items) matrix the filter is computed from (`graph`)."""
         import scipy.sparse as sp
 
-        if self.graph == "groups":
-            if not data.group_train.size(1):
-                raise SpecError("graph = 'groups' needs group train interactions; the data has none")
+        graph = resolved_graph(self.graph, data)
+        if graph == "groups":
             return data.group_matrix()
-        if self.graph == "auto" and data.group_train.size(1):
+        if graph == "both":
             return sp.vstack([data.user_matrix(), data.group_matrix()]).tocsr()
         return data.user_matrix()
 
