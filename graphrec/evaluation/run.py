@@ -9,6 +9,9 @@ on the same cases. `evaluate(name, fitted)` returns the model's row(s):
   row per member aggregation of `config.strategies`
   (`<name> average`, ...; `graphrec.evaluation.scorers`).
 
+A user the model has nothing for (`Fitted.unscorable_users`: no train interactions) is scored as Cypher serves
+them: by the items' train interaction counts on the user task, and left out of its groups' member aggregations.
+
 Every row also reports the intra-list diversity and catalogue coverage of its top-`diversity_k` lists for the
 test sources (`<task> ild@10`, `<task> coverage@10`; train and valid items excluded), and with
 `[evaluate] diversity` each model with item vectors gets MMR-re-ranked rows (`graphrec.evaluation.diversity`).
@@ -29,7 +32,7 @@ from graphrec.evaluation.diversity import (MMRScorer, cooccurrence, coverage, in
                                            top_lists)
 from graphrec.evaluation.fairness import member_satisfaction
 from graphrec.evaluation.protocol import EvalConfig, full_metrics, sampled_candidates, sampled_metrics
-from graphrec.evaluation.scorers import MemberScorer, padded_members
+from graphrec.evaluation.scorers import MemberScorer, PopularFallback, padded_members
 from graphrec.export import SPLITS, Snapshot
 from graphrec.model.base import Fitted, Scorer
 
@@ -80,6 +83,8 @@ class Evaluator:
         group_train = groups["train"] + torch.tensor([[num_users], [0]])
         self.unit = cooccurrence(torch.cat([users["train"], group_train], 1), num_users + len(snapshot.group_ids),
                                  self.num_items)
+        trained = [ordered_splits(snapshot, task, config.variant)[0]["train"] for task in ("user", "group")]
+        self.popularity = torch.bincount(torch.cat(trained, 1)[1], minlength=self.num_items).float()
         for task in config.tasks():
             edges, negatives = ordered_splits(snapshot, task, config.variant)
             if not edges["test"].size(1):
@@ -103,11 +108,23 @@ class Evaluator:
             self.notes.append("full ranking over every item, train and valid items excluded; ties in the top-K "
                               "broken by torch.topk")
 
+    def user_side(self, fitted: Fitted) -> tuple[Scorer | None, Tensor]:
+        """`fitted`'s user scorer and the groups' members it aggregates, as Cypher serves them: the users it
+        has nothing for (`Fitted.unscorable_users`) get the items' train interaction counts
+        (`PopularFallback`) and are left out of the members (-1, as padding)."""
+        users = fitted.scorer("user")
+        unscorable = fitted.unscorable_users() if fitted.personal else None
+        if users is None or unscorable is None or not unscorable.any():
+            return users, self.members
+        cold = torch.from_numpy(unscorable)
+        members = torch.where((self.members >= 0) & cold[self.members.clamp(min=0)], -1, self.members)
+        return PopularFallback(users, cold, self.popularity), members
+
     def set_judge(self, name: str, fitted: Fitted) -> None:
         """Judge fairness by `fitted`'s user scores (the first call with a personal model wins)."""
-        users = fitted.scorer("user")
+        users, members = self.user_side(fitted)
         if self.judge is None and users is not None and fitted.personal:
-            self.judge = (name, MemberScorer("average", users, self.members, self.num_items))
+            self.judge = (name, MemberScorer("average", users, members, self.num_items))
             if "group" in self.cases and self.config.protocol == "full":
                 self.notes.append(f"fairness judged by {name}'s user scores")
 
@@ -115,7 +132,7 @@ class Evaluator:
         """The rows of `fitted` (named `name`) and, under the full protocol, its per-group fairness rows."""
         rows: dict[str, dict[str, Any]] = {}
         fairness: list[dict[str, Any]] = []
-        users = fitted.scorer("user")
+        users, members = self.user_side(fitted)
         scorers: dict[str, dict[str, Scorer]] = {"user": {}, "group": {}}
         if users is not None:
             scorers["user"][name] = users
@@ -124,7 +141,7 @@ class Evaluator:
             scorers["group"][name] = own
         if users is not None and fitted.personal and "group" in self.cases:
             for strategy in self.config.strategies:
-                scorers["group"][f"{name} {strategy}"] = MemberScorer(strategy, users, self.members, self.num_items)
+                scorers["group"][f"{name} {strategy}"] = MemberScorer(strategy, users, members, self.num_items)
         vectors = item_vectors(fitted, self.config.diversity_by) if self.config.diversity else None
         if vectors is not None:
             for task in scorers:

@@ -11,7 +11,8 @@ members :math:`\mathcal{M}_g`, one of :data:`STRATEGIES`:
   :math:`m`, equal scores sharing the best rank; so :math:`n - r_{mi}` is the number of other candidates
   that :math:`m` scores at most as high as :math:`i`.
 
-A group without members scores 0 everywhere.
+A group without members scores 0 everywhere. :class:`PopularFallback` scores the users a model has nothing
+for as Cypher serves them.
 """
 from typing import Optional
 
@@ -79,3 +80,19 @@ class MemberScorer:
             points = torch.searchsorted(ordered, scores, side="right") - 1  # n - r
             out = torch.where(mask, points.to(scores.dtype), 0.0).sum(1)
         return torch.where(count > 0, out, 0.0)
+
+
+class PopularFallback:
+    """`scorer`'s scores, except for the sources marked in `cold` ((num_sources,) bool): for them, each item's
+    number of train interactions `counts` ((num_items,) float), what `recommend_user.cypher` serves a user
+    with no stored vector and no history (basis 'popular')."""
+
+    def __init__(self, scorer: Scorer, cold: Tensor, counts: Tensor) -> None:
+        self.scorer, self.cold, self.counts = scorer, cold, counts
+
+    def __call__(self, sources: Tensor, items: Optional[Tensor] = None) -> Tensor:
+        out = self.scorer(sources, items)
+        rows = self.cold[sources]
+        if rows.any():
+            out[rows] = self.counts if items is None else self.counts[items[rows]]
+        return out

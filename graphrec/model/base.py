@@ -23,6 +23,11 @@ A model is fitted from the training part of a `Snapshot` (:class:`TrainingData`)
     LightGCN propagation step (embedding models);
 
   a model without vectors and weights (popularity) scores an item by its number of interactions.
+
+A user the model has nothing for (:meth:`Fitted.unscorable_users`: no train interactions, so no stored
+vector and no history) is served the most interacted-with items (``basis: popular``) and left out of its
+groups' member aggregations (``unscored``); the evaluation scores such users the same way
+(:mod:`graphrec.evaluation.run`).
 """
 
 from __future__ import annotations
@@ -65,6 +70,10 @@ class TrainingData:
     user_valid: Tensor
     group_valid: Tensor
     memberships: Tensor
+
+    def users_with_history(self) -> np.ndarray:
+        """(num_users,) bool: users with at least one training interaction."""
+        return np.bincount(self.user_train[0].numpy(), minlength=self.num_users) > 0
 
     def user_matrix(self):
         """The binary user × item training matrix as ``scipy.sparse.csr_matrix`` (float32)."""
@@ -139,6 +148,12 @@ class Fitted(ABC):
     @abstractmethod
     def stored(self) -> Stored:
         """The form write-back stores and Cypher serves."""
+
+    def unscorable_users(self) -> np.ndarray | None:
+        """(num_users,) bool mask of the users the model has nothing to score with (no stored vector, no
+        history): Cypher serves them the most interacted-with items and leaves them out of member
+        aggregations, and so does the evaluation. None (the default): every user is scored by the model."""
+        return None
 
 
 class DotScorer:

@@ -219,10 +219,21 @@ class Embedding(Fitted):
         vectors = self.users if side == "user" else self.groups
         return None if vectors is None else DotScorer(vectors, self.items)
 
+    def unscorable_users(self) -> np.ndarray | None:
+        """Users without train interactions; on the user–item–group graph, without memberships too (a member
+        gets its vector from its groups)."""
+        if self.users is None:
+            return None
+        scorable = self.data.users_with_history()
+        if self.own_groups is not None:
+            scorable |= np.bincount(self.data.memberships[0].numpy(), minlength=self.data.num_users) > 0
+        return ~scorable
+
     def stored(self) -> Stored:
         vectors = {"item": (self.data.item_ids, self.items.numpy())}
         if self.users is not None:
-            vectors["user"] = (self.data.user_ids, self.users.numpy())
+            kept = ~self.unscorable_users()
+            vectors["user"] = (self.data.user_ids[kept], self.users.numpy()[kept])
         if self.own_groups is not None:
             kept = (self.has_history if self.has_history is not None
                     else torch.bincount(self.data.group_train[0], minlength=self.data.num_groups) > 0).numpy()
@@ -263,17 +274,23 @@ class ItemItem(Fitted):
         self.record = record
 
     def _member_means(self) -> Any:
-        """The (groups x items) mean train row of each group's members (`graphrec.model.group.member_matrix`;
-        a member without train interactions adds a zero row, as its stored vector is zero in Cypher)."""
+        """The (groups x items) mean train row of each group's members with train interactions (members
+        without are left out, as `recommend_group.cypher` leaves out members it cannot score; zeros for a
+        group with none)."""
         import scipy.sparse as sp
 
         from graphrec.model.group import member_matrix
 
         data = self.data
-        group, user, weight = (part.numpy() for part in member_matrix(data.memberships, data.num_groups,
-                                                                      data.num_users))
+        kept = data.users_with_history()[data.memberships[0].numpy()]
+        group, user, weight = (part.numpy() for part in member_matrix(data.memberships[:, torch.from_numpy(kept)],
+                                                                      data.num_groups, data.num_users))
         mean = sp.csr_matrix((weight.astype(np.float32), (group, user)), shape=(data.num_groups, data.num_users))
         return mean @ self.rows["user"]
+
+    def unscorable_users(self) -> np.ndarray:
+        """Users without train interactions: an empty row scores 0 everywhere."""
+        return ~self.data.users_with_history()
 
     def score_rows(self, rows: Any) -> np.ndarray:
         """Served-form scores of interaction rows (b x |I|; binary, or a group's weighted mix)."""
@@ -299,7 +316,8 @@ class ItemItem(Fitted):
         neighbours = (data.item_ids[weights.row], data.item_ids[weights.col], weights.data.astype(np.float64))
         if not self.a.shape[1]:
             return Stored(neighbours=neighbours)
-        vectors = {"item": (data.item_ids, self.b), "user": (data.user_ids, self.rows["user"] @ self.a)}
+        kept = data.users_with_history()
+        vectors = {"item": (data.item_ids, self.b), "user": (data.user_ids[kept], self.rows["user"][kept] @ self.a)}
         groups = data.group_matrix()  # the group's own history: rows["group"] may mix in its members
         has_history = np.diff(groups.indptr) > 0
         if has_history.any():

@@ -191,6 +191,9 @@ class TextModel(Fitted):
         sources = self.vectors["user" if side == "user" else "group"]
         return None if sources is None else DotScorer(sources, self.vectors["item"])
 
+    def unscorable_users(self) -> np.ndarray | None:
+        return self.base.unscorable_users()
+
     def stored(self) -> Stored:
         stored = self.base.stored()
         stored.text = (self.data.item_ids, self.text)

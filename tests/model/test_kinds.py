@@ -134,3 +134,22 @@ def test_the_whole_filter_as_weights_scores_unseen_items_as_the_vectors_do_and_t
 def test_group_weight_is_checked(table: dict, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         make_spec(table, "groups-filter.toml")
+
+
+def test_a_user_without_train_interactions_has_no_vector_and_no_place_in_the_members_mean() -> None:
+    # Users 0-2 have train rows, user 3 none. Group 0 = {0, 3}: its members' mean is user 0's row alone (Cypher
+    # cannot score user 3 and leaves them out), so x_0 = a r_g + (1 - a) r_0; group 1 = {1, 2} as before.
+    users = sp.csr_matrix(np.array([[1, 1, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 0]],
+                                   dtype=np.float32))
+    groups = sp.csr_matrix(np.array([[0, 0, 0, 0, 1], [0, 0, 0, 1, 0]], dtype=np.float32))
+    data = training_data(users, groups, [(0, 0), (3, 0), (1, 1), (2, 1)])
+    a = 0.4
+    spec = FilterSpec(filter="gfcf", graph="users", k=2, neighbours=4, group_weight=a)
+    fitted = spec.fit(data, None, None, progress=False)
+    np.testing.assert_array_equal(fitted.unscorable_users(), [False, False, False, True])
+    dense = users.toarray()
+    rows = a * groups.toarray() + (1 - a) * np.stack([dense[0], (dense[1] + dense[2]) / 2])
+    np.testing.assert_allclose(fitted.rows["group"].toarray(), rows, rtol=1e-6)
+    stored = fitted.stored()
+    assert stored.vectors["user"][0].tolist() == [100, 101, 102]  # no vector for user 103
+    assert stored.vectors["user"][1].shape == (3, 2)
