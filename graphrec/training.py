@@ -15,6 +15,7 @@ the validation split given (metrics of the group task prefixed `group_`), keeps 
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -33,6 +34,7 @@ from graphrec.model.filters import spectral_embeddings
 
 VALIDATIONS = ("auto", "holdout", "none")
 INITS = ("normal", "spectral")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -56,6 +58,10 @@ class TrainConfig:
         init: the layer-0 embeddings: `normal` (default: N(0, 0.1^2), as the official code) or `spectral`
         (`graphrec.model.filters.spectral_embeddings`: the top singular vectors of the normalised user–item
         matrix, i.e. LightGCN started from a low-pass graph filter; user–item graphs only).
+        negatives: uniform negatives per positive in the BPR loss, 1 (the paper's; user–item graphs only: a
+        step's cost on CPU is the full-graph propagation, so more negatives cost little).
+        lr_schedule: `constant` (default: `lr` throughout) or `cosine` (`scheduled_lr`: from `lr` down to 0
+        over the run's budget, whichever of `epochs` and `max_minutes` ends first).
         `embedding_dim`, `num_layers`, `group_weight` and `init` are the model's (the `[model]` table); the
         rest is the `[train]` table of a run configuration.
     """
@@ -78,9 +84,15 @@ class TrainConfig:
     group_weight: float | None = None
     group_loss_weight: float = 1.0
     init: str = "normal"
+    lr_schedule: str = "constant"
+    negatives: int = 1
 
     def __post_init__(self) -> None:
         self.ks = tuple(self.ks)
+        if isinstance(self.negatives, bool) or not isinstance(self.negatives, int) or self.negatives < 1:
+            raise ValueError(f"negatives must be a positive integer, not {self.negatives!r}")
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, not {self.lr_schedule!r}")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, not {self.init!r}")
         if self.validation not in VALIDATIONS:
@@ -178,8 +190,11 @@ def fit(
     stale = sum(1 for row in history if "metrics" in row and row["epoch"] > best["epoch"])
     for epoch in range(start_epoch, config.epochs + 1):
         tick = time.perf_counter()
+        lr = scheduled_lr(config, epoch, tick - started)
+        for param_group in optimizer.param_groups:
+            param_group["lr"] = lr
         loss = graph.train_epoch(optimizer, config, progress, generator)
-        row: dict[str, Any] = {"epoch": epoch, "loss": loss, "train_seconds": time.perf_counter() - tick}
+        row: dict[str, Any] = {"epoch": epoch, "loss": loss, "lr": lr, "train_seconds": time.perf_counter() - tick}
         if groups is not None:
             row["group_weight"] = model.group_weight().item()
         out_of_time = bool(config.max_minutes) and time.perf_counter() - started > 60 * config.max_minutes
@@ -209,6 +224,21 @@ def fit(
     return result
 
 
+def scheduled_lr(config: TrainConfig, epoch: int, elapsed: float) -> float:
+    r"""The learning rate of `epoch` (1-based), started `elapsed` seconds into the run.
+
+    `constant`: `config.lr`. `cosine`: :math:`\eta = \eta_0 \cdot \tfrac12 (1 + \cos \pi f)` with the
+    budget's spent fraction :math:`f = \max\big(\frac{epoch - 1}{epochs}, \frac{elapsed}{60\,max\_minutes}\big)`
+    (the time term only with a budget), capped at 1: the rate falls to 0 as the first budget runs out.
+    """
+    if config.lr_schedule == "constant":
+        return config.lr
+    spent = (epoch - 1) / config.epochs
+    if config.max_minutes:
+        spent = max(spent, elapsed / (60 * config.max_minutes))
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(spent, 1.0)))
+
+
 class _Graph:
     """The model, its propagation graph and its training and validation interactions, on `device`."""
 
@@ -228,6 +258,8 @@ class _Graph:
         else:
             if config.init != "normal":
                 raise ValueError(f"init {config.init!r} is for user–item graphs; a graph with groups starts normal")
+            if config.negatives != 1:
+                raise ValueError("negatives > 1 is for user–item graphs; a graph with groups trains with one")
             self.model = GroupLightGCN(num_users, num_items, groups.num_groups, config.embedding_dim,
                                        config.num_layers, config.group_weight)
             self.adj = tripartite_adjacency(num_users, num_items, groups.num_groups, train, groups.train,
@@ -244,7 +276,7 @@ class _Graph:
                     generator: torch.Generator) -> float:
         if self.groups is None:
             return train_epoch(self.model, self.adj, self.train, self.sampler, optimizer, config.batch_size,
-                               config.reg, progress=progress, generator=generator)
+                               config.reg, progress=progress, generator=generator, negatives=config.negatives)
         return group_train_epoch(self.model, self.adj, self.members, self.train, self.group_train,
                                  (self.sampler, self.group_sampler), optimizer, config.batch_size, config.reg,
                                  config.group_loss_weight, progress=progress, generator=generator)

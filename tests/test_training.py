@@ -149,3 +149,20 @@ def test_spectral_init_starts_from_the_graph_filter_and_scores_the_planted_taste
     assert normal.best_metrics["hr@5"] < 0.7
     with pytest.raises(ValueError, match="init must be one of"):
         config(init="svd")
+
+
+def test_cosine_schedule_falls_from_lr_to_zero_over_the_first_budget_to_run_out(tmp_path: Path) -> None:
+    from graphrec.training import scheduled_lr
+
+    epochs = config(lr_schedule="cosine", lr=0.08, epochs=4)
+    # Epoch e starts with (e - 1) / 4 of the epochs spent: 0.08 * (1 + cos(pi f)) / 2.
+    assert [scheduled_lr(epochs, e, 0.0) for e in (1, 2, 3, 4)] == pytest.approx([0.08, 0.06828427, 0.04, 0.01171573])
+    timed = config(lr_schedule="cosine", lr=0.08, epochs=1000, max_minutes=2.0)
+    assert scheduled_lr(timed, 2, 60.0) == pytest.approx(0.04)      # half the 2 minutes spent
+    assert scheduled_lr(timed, 2, 500.0) == 0.0                     # past the budget
+    assert scheduled_lr(config(lr=0.08), 3, 1e9) == 0.08            # constant
+    train, valid = planted()
+    result = fit(40, 20, train, valid, epochs, tmp_path, progress=False)
+    assert [row["lr"] for row in result.history] == pytest.approx([0.08, 0.06828427, 0.04, 0.01171573])
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        config(lr_schedule="step")

@@ -214,28 +214,33 @@ def bpr_loss(
     reg: float = 1e-4,
 ) -> Tensor:
     r"""The BPR loss with :math:`L_2` regularisation of LightGCN's paper and
-    official code, over a batch of :math:`B` triples :math:`(u, i, j)`:
+    official code, over a batch of :math:`B` positives :math:`(u, i)`, each
+    with :math:`N` negatives :math:`j_1 \dots j_N` (the paper: :math:`N = 1`):
 
     .. math::
-        \frac{1}{B} \sum_{(u,i,j)} \mathrm{softplus}(\hat{y}_{uj} - \hat{y}_{ui})
+        \frac{1}{BN} \sum_{(u,i)} \sum_{n} \mathrm{softplus}(\hat{y}_{uj_n} - \hat{y}_{ui})
         + \lambda \frac{\lVert \mathbf{e}^{(0)}_u \rVert^2
         + \lVert \mathbf{e}^{(0)}_i \rVert^2
-        + \lVert \mathbf{e}^{(0)}_j \rVert^2}{2B},
+        + \frac{1}{N} \sum_n \lVert \mathbf{e}^{(0)}_{j_n} \rVert^2}{2B},
 
     where :math:`\mathrm{softplus}(x) = -\ln \sigma(-x)` and the norms are
     summed over the batch, on the layer-0 (free) embeddings.
 
     Args:
         pos_score (torch.Tensor): :math:`\hat{y}_{ui}`, shape :obj:`(B,)`.
-        neg_score (torch.Tensor): :math:`\hat{y}_{uj}`, shape :obj:`(B,)`.
+        neg_score (torch.Tensor): :math:`\hat{y}_{uj}`, shape :obj:`(B,)` or
+            :obj:`(B, N)`.
         user_emb0 (torch.Tensor): :math:`\mathbf{e}^{(0)}_u`, shape
             :obj:`(B, d)`.
         pos_emb0 (torch.Tensor): :math:`\mathbf{e}^{(0)}_i`, shape
             :obj:`(B, d)`.
         neg_emb0 (torch.Tensor): :math:`\mathbf{e}^{(0)}_j`, shape
-            :obj:`(B, d)`.
+            :obj:`(B, d)` or :obj:`(B, N, d)`.
         reg (float, optional): :math:`\lambda`. (default: :obj:`1e-4`)
     """
     batch_size = pos_score.numel()
-    norms = user_emb0.square().sum() + pos_emb0.square().sum() + neg_emb0.square().sum()
+    negatives = neg_score.numel() // max(batch_size, 1)
+    if neg_score.dim() == 2:
+        pos_score = pos_score.unsqueeze(1)
+    norms = user_emb0.square().sum() + pos_emb0.square().sum() + neg_emb0.square().sum() / max(negatives, 1)
     return F.softplus(neg_score - pos_score).mean() + reg * norms / (2 * batch_size)

@@ -19,7 +19,8 @@ def train_step(
     optimizer: torch.optim.Optimizer,
     reg: float = 1e-4,
 ) -> float:
-    r"""One optimiser step on a batch of triples :math:`(u, i, j)`: propagates
+    r"""One optimiser step on a batch of triples :math:`(u, i, j)` (:obj:`neg_items` of shape :obj:`(B,)`),
+    or of positives with :math:`N` negatives each (:obj:`(B, N)`): propagates
     the full graph, scores :math:`\hat{y}_{ui} = \mathbf{e}_u^\top
     \mathbf{e}_i` and :math:`\hat{y}_{uj}`, and minimises
     :func:`~graphrec.model.lightgcn.bpr_loss`. Returns the loss."""
@@ -27,8 +28,9 @@ def train_step(
     out = model.get_embedding(adj)
     user_emb, pos_emb, neg_emb = out[users], out[pos_items + items_offset], out[neg_items + items_offset]
     emb0 = model.embedding.weight
+    neg_score = (user_emb.unsqueeze(1) * neg_emb).sum(2) if neg_items.dim() == 2 else (user_emb * neg_emb).sum(1)
     loss = bpr_loss(
-        (user_emb * pos_emb).sum(1), (user_emb * neg_emb).sum(1),
+        (user_emb * pos_emb).sum(1), neg_score,
         emb0[users], emb0[pos_items + items_offset], emb0[neg_items + items_offset], reg,
     )
     optimizer.zero_grad()
@@ -47,9 +49,10 @@ def train_epoch(
     reg: float = 1e-4,
     progress: bool = True,
     generator: Optional[torch.Generator] = None,
+    negatives: int = 1,
 ) -> float:
     r"""One pass over the training interactions in random order, in batches of
-    :obj:`batch_size` positives, each paired with a fresh uniform negative
+    :obj:`batch_size` positives, each paired with :obj:`negatives` fresh uniform negatives
     (see :class:`~graphrec.model.sampling.NegativeSampler`) and trained on
     with :func:`train_step`. Returns the mean batch loss.
 
@@ -71,6 +74,9 @@ def train_epoch(
             (default: :obj:`True`)
         generator (torch.Generator, optional): Random source for shuffling
             and sampling. (default: :obj:`None`)
+        negatives (int, optional): Negatives per positive; on CPU a step's cost
+            is the full-graph propagation, so more negatives cost little.
+            (default: :obj:`1`, the paper's)
     """
     if not interactions.size(1):
         raise ValueError("no training interactions")
@@ -81,7 +87,10 @@ def train_epoch(
     with tqdm(batches, desc="train", unit="batch", disable=not progress) as bar:
         for batch in bar:
             users, pos_items = interactions[0, batch].long(), interactions[1, batch].long()
-            neg_items = sampler.sample(users, generator)
+            if negatives == 1:
+                neg_items = sampler.sample(users, generator)
+            else:
+                neg_items = sampler.sample(users.repeat_interleave(negatives), generator).view(-1, negatives)
             loss = train_step(model, adj, users, pos_items, neg_items, optimizer, reg)
             total += loss
             bar.set_postfix(loss=f"{loss:.4f}")

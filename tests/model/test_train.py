@@ -68,3 +68,33 @@ def test_progress_bar_reports_loss(capsys: pytest.CaptureFixture[str]) -> None:
     loss = train_epoch(model, adj, train, NegativeSampler(train, 16), optimizer, batch_size=64)
     assert "loss=" in capsys.readouterr().err
     assert loss > 0
+
+
+def test_bpr_with_several_negatives_by_hand_and_in_a_train_step() -> None:
+    import math
+
+    # One positive scored 2, negatives scored 1 and 3: (softplus(-1) + softplus(1)) / 2 = (ln(1 + e^-1) +
+    # ln(1 + e)) / 2; L2 (u 1, i 4, negatives 2 and 6 averaged to 4) = reg * 9 / 2.
+    pos, neg = torch.tensor([2.0]), torch.tensor([[1.0, 3.0]])
+    u0, i0 = torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])
+    j0 = torch.tensor([[[1.0, 1.0], [0.0, math.sqrt(6)]]])
+    expected = (math.log(1 + math.exp(-1)) + math.log(1 + math.e)) / 2 + 0.1 * 9 / 2
+    assert bpr_loss(pos, neg, u0, i0, j0, reg=0.1).item() == pytest.approx(expected, rel=1e-6)
+    # One negative as (B, 1) is the paper's loss on (B,).
+    assert bpr_loss(pos, neg[:, :1], u0, i0, j0[:, :1], reg=0.1).item() == pytest.approx(
+        bpr_loss(pos, neg[:, 0], u0, i0, j0[:, 0], reg=0.1).item(), rel=1e-6)
+    # A train step with (B, N) negatives minimises that loss over the propagated embeddings.
+    train, _ = planted()
+    adj = normalized_adjacency(16, 16, *train)
+    torch.manual_seed(0)
+    model = LightGCN(16, 16, embedding_dim=4, num_layers=2)
+    users, positives = train[0, :5], train[1, :5]
+    negatives = torch.tensor([[8, 9, 10], [9, 10, 11], [10, 11, 12], [11, 12, 13], [12, 13, 14]])
+    with torch.no_grad():
+        users_emb, items_emb = model.user_item_embeddings(adj)
+        e0 = model.embedding.weight
+        expected = bpr_loss((users_emb[users] * items_emb[positives]).sum(1),
+                            torch.einsum("bd,bnd->bn", users_emb[users], items_emb[negatives]),
+                            e0[users], e0[16 + positives], e0[16 + negatives], reg=0.01).item()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    assert train_step(model, adj, users, positives, negatives, optimizer, reg=0.01) == pytest.approx(expected, rel=1e-6)
