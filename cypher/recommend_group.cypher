@@ -9,7 +9,9 @@
 //   'borda'          sum over members of rank points: among the n candidates, a member's r-th best gets n - r;
 //   'group'          the group's own score: its stored vector, or for a model that folds in by sums (graph
 //                    filters) its own history, like a user's (no row when it has neither);
-//   'combined'       a * group score + (1 - a) * average, a = the model's group_weight; 'average' when the
+//   'combined'       a * group score + (1 - a) * the members' mean score, every member counted (one left out
+//                    scores 0: a member without history has an empty row), a = the model's group_weight;
+//                    'average' when the
 //                    group or the model has no group side (then basis = 'members').
 // Leaves out the group's own items, with $exclude_member_items also every member's, the ids in $exclude, and
 // items whose properties do not equal every entry of $filter.
@@ -149,14 +151,15 @@ CALL (members, pool) {
 }
 UNWIND range(0, size(pool) - 1) AS c
 WITH m, members, unscored, basis, a, pool[c] AS p, bordas[c] AS borda,
-     reduce(s = 0.0, x IN pool[c].scores | s + x) / size(members) AS average
+     reduce(s = 0.0, x IN pool[c].scores | s + x) AS total
 WITH m, members, unscored, basis, p, CASE $strategy
-       WHEN 'average' THEN average
+       WHEN 'average' THEN total / size(members)
        WHEN 'least_misery' THEN reduce(s = p.scores[0], x IN p.scores | CASE WHEN x < s THEN x ELSE s END)
        WHEN 'most_pleasure' THEN reduce(s = p.scores[0], x IN p.scores | CASE WHEN x > s THEN x ELSE s END)
        WHEN 'borda' THEN toFloat(borda)
        WHEN 'group' THEN p.group
-       WHEN 'combined' THEN CASE basis WHEN 'combined' THEN a * p.group + (1 - a) * average ELSE average END
+       WHEN 'combined' THEN CASE basis WHEN 'combined' THEN a * p.group + (1 - a) * total / (size(members) + size(unscored))
+                                       ELSE total / size(members) END
      END AS score
 ORDER BY score DESC, p.i.id
 LIMIT CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END

@@ -166,3 +166,36 @@ def test_a_weighted_model_serves_scores_similar_items_and_explanations_computed_
     members = Recommender(runner).explain(4, group=50)
     assert [m["user"] for m in members["members"]] == [10, 11]
     assert [m["score"] for m in members["members"]] == pytest.approx([1.0, 0.2], abs=1e-5)
+
+
+def test_a_user_without_interactions_is_served_popular_and_is_an_empty_row_in_combined(
+        runner: QueryRunner, tmp_path: Path) -> None:
+    # User 61 has no interaction and joins group 5001: the model stores no vector for them, Cypher serves them
+    # the most interacted-with items, and the group's 'combined' score divides its scored members' sum by every
+    # member, as the fitted model's members' mean row counts user 61's empty row.
+    tables = taste_clusters(n_users=60, n_items=50, n_groups=6, seed=3)
+    tables.users = pd.concat([tables.users, pd.DataFrame({"id": [61], "name": ["user 61"]})], ignore_index=True)
+    tables.memberships = pd.concat([tables.memberships, pd.DataFrame({"user_id": [61], "group_id": [5001]})],
+                                   ignore_index=True)
+    load_csv(runner, **tables.as_dict())
+    spec = KINDS["filter"](filter="chebycf", k=8, neighbours=10, group_weight=0.3)
+    config = RunConfig("cold", spec, None, evaluate=EvalConfig(protocol="full", task="user", full_ks=(10,)))
+    _, fitted = conduct(runner, [config], tmp_path, write_back=True, progress=False)
+    snapshot = Snapshot.load(tmp_path / "snapshot")
+    model = fitted["cold"]
+    cold = int(np.flatnonzero(snapshot.user_ids == 61)[0])
+    assert model.unscorable_users().nonzero()[0].tolist() == [cold]
+    recommender = Recommender(runner, exact_max_items=10_000)
+    ranking = recommender.recommend_user(61, K)
+    counts = runner.run("MATCH (i:Item) RETURN i.id AS id, COUNT { (i)<-[:INTERACTED]-() } AS n")
+    popular = sorted(counts, key=lambda row: (-row["n"], row["id"]))[:K]
+    assert ranking.basis == "popular" and [row["id"] for row in ranking.items] == [row["id"] for row in popular]
+    groups = model.scorer("group")(torch.arange(len(snapshot.group_ids)), None).numpy()
+    index = int(np.flatnonzero(snapshot.group_ids == 5001)[0])
+    train = snapshot.group_interactions["train"]
+    own = set(snapshot.item_ids[train[1][train[0] == index].numpy()].tolist())
+    assert own  # the group has history: its basis is 'combined'
+    ids, scores = offline_top(groups[index], snapshot.item_ids, own, K)
+    ranking = recommender.recommend_group(5001, K, strategy="combined")
+    assert ranking.basis == "combined" and ranking.items[0]["unscored"] == [61]
+    assert_same_ranking(ranking.items, ids, scores, dict(zip(snapshot.item_ids.tolist(), groups[index].tolist())))

@@ -26,7 +26,8 @@ A model is fitted from the training part of a `Snapshot` (:class:`TrainingData`)
 
 A user the model has nothing for (:meth:`Fitted.unscorable_users`: no train interactions, so no stored
 vector and no history) is served the most interacted-with items (``basis: popular``) and left out of its
-groups' member aggregations (``unscored``); the evaluation scores such users the same way
+groups' member aggregations (``unscored``; a filter's ``combined`` group score counts them as an empty
+row of the members' mean); the evaluation scores such users the same way
 (:mod:`graphrec.evaluation.run`).
 """
 

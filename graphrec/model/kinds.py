@@ -274,17 +274,16 @@ class ItemItem(Fitted):
         self.record = record
 
     def _member_means(self) -> Any:
-        """The (groups x items) mean train row of each group's members with train interactions (members
-        without are left out, as `recommend_group.cypher` leaves out members it cannot score; zeros for a
-        group with none)."""
+        """The (groups x items) mean train row of each group's members (`graphrec.model.group.member_matrix`;
+        a member without train interactions adds an empty row: `recommend_group.cypher`'s `combined` divides
+        the scored members' sum by every member)."""
         import scipy.sparse as sp
 
         from graphrec.model.group import member_matrix
 
         data = self.data
-        kept = data.users_with_history()[data.memberships[0].numpy()]
-        group, user, weight = (part.numpy() for part in member_matrix(data.memberships[:, torch.from_numpy(kept)],
-                                                                      data.num_groups, data.num_users))
+        group, user, weight = (part.numpy() for part in member_matrix(data.memberships, data.num_groups,
+                                                                      data.num_users))
         mean = sp.csr_matrix((weight.astype(np.float32), (group, user)), shape=(data.num_groups, data.num_users))
         return mean @ self.rows["user"]
 

@@ -136,9 +136,9 @@ def test_group_weight_is_checked(table: dict, message: str) -> None:
         make_spec(table, "groups-filter.toml")
 
 
-def test_a_user_without_train_interactions_has_no_vector_and_no_place_in_the_members_mean() -> None:
-    # Users 0-2 have train rows, user 3 none. Group 0 = {0, 3}: its members' mean is user 0's row alone (Cypher
-    # cannot score user 3 and leaves them out), so x_0 = a r_g + (1 - a) r_0; group 1 = {1, 2} as before.
+def test_a_user_without_train_interactions_has_no_vector_and_an_empty_row_in_the_members_mean() -> None:
+    # Users 0-2 have train rows, user 3 none. Group 0 = {0, 3}: its members' mean counts user 3's empty row
+    # (Cypher's combined divides the scored members' sum by every member), x_0 = a r_g + (1 - a) r_0 / 2.
     users = sp.csr_matrix(np.array([[1, 1, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 0, 0]],
                                    dtype=np.float32))
     groups = sp.csr_matrix(np.array([[0, 0, 0, 0, 1], [0, 0, 0, 1, 0]], dtype=np.float32))
@@ -148,7 +148,7 @@ def test_a_user_without_train_interactions_has_no_vector_and_no_place_in_the_mem
     fitted = spec.fit(data, None, None, progress=False)
     np.testing.assert_array_equal(fitted.unscorable_users(), [False, False, False, True])
     dense = users.toarray()
-    rows = a * groups.toarray() + (1 - a) * np.stack([dense[0], (dense[1] + dense[2]) / 2])
+    rows = a * groups.toarray() + (1 - a) * np.stack([dense[0] / 2, (dense[1] + dense[2]) / 2])
     np.testing.assert_allclose(fitted.rows["group"].toarray(), rows, rtol=1e-6)
     stored = fitted.stored()
     assert stored.vectors["user"][0].tolist() == [100, 101, 102]  # no vector for user 103
