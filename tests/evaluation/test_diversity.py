@@ -59,19 +59,7 @@ def test_evaluate_reports_list_diversity_and_coverage_and_adds_mmr_rows() -> Non
     from graphrec.evaluation.protocol import EvalConfig
     from graphrec.evaluation.run import Evaluator
     from graphrec.export import SPLITS, Snapshot
-    from graphrec.model.base import DotScorer, Fitted, Stored
-
-    class Fixed(Fitted):
-        kind = "fixed"
-
-        def __init__(self, users: torch.Tensor, items: torch.Tensor) -> None:
-            self.users, self.items, self.record = users, items, {}
-
-        def scorer(self, side: str):
-            return DotScorer(self.users, self.items) if side == "user" else None
-
-        def stored(self) -> Stored:
-            return Stored()
+    from tests.evaluation.fixed import Fixed
 
     # users 1 and 2 choose items 0 and 1 (co-occurrence cosine 1), user 3 items 2 and 3; user 0 has item 5 and
     # the held-out item 2. User 0's scores: item 0 1.0, item 1 0.9, item 2 0.5; items 0 and 1 share a vector.

@@ -68,24 +68,10 @@ def test_a_user_the_model_cannot_score_gets_popularity_and_is_left_out_of_member
     from graphrec.evaluation.protocol import EvalConfig
     from graphrec.evaluation.run import Evaluator
     from graphrec.export import SPLITS, Snapshot
-    from graphrec.model.base import Fitted, Stored
+    from tests.evaluation.fixed import Fixed
 
-    class Fixed(Fitted):
-        kind = "fixed"
-
-        def __init__(self, users: torch.Tensor, items: torch.Tensor) -> None:
-            self.users, self.items, self.record = users, items, {}
-
-        def scorer(self, side: str):
-            return DotScorer(self.users, self.items) if side == "user" else None
-
-        def unscorable_users(self):
-            return np.array([False, False, True])  # user 2: no train interactions
-
-        def stored(self) -> Stored:
-            return Stored()
-
-    # Train: user 0 {0, 1}, user 1 {1, 3}, group 0 {1}: item 1 has 3 interactions, items 0 and 3 one, 2 none.
+    # User 2 has no train interactions (the model marks them unscorable). Train: user 0 {0, 1}, user 1 {1, 3},
+    # group 0 {1}: item 1 has 3 interactions, items 0 and 3 one, 2 none.
     # Tests: user 2 holds out item 1 (their popularity rank: 1st), user 0 item 3; group 0 = {0, 2} item 2.
     # User 0's vector scores items 2 > 3 > 1 > 0; user 2's vector would rank item 1 last.
     empty = torch.zeros((2, 0), dtype=torch.long)
@@ -102,11 +88,12 @@ def test_a_user_the_model_cannot_score_gets_popularity_and_is_left_out_of_member
     items = torch.tensor([[0.0, 5.0], [1.0, 0.0], [3.0, -1.0], [2.0, 0.0]])
     config = EvalConfig(protocol="full", task="both", full_ks=(1,), strategies=("least_misery",))
     evaluator = Evaluator(snapshot, config)
-    users_scorer, members = evaluator.user_side(Fixed(vectors, items))
+    model = Fixed(vectors, items, np.array([False, False, True]))
+    users_scorer, members = evaluator.user_side(model)
     assert users_scorer(torch.tensor([2]), None).tolist() == [[1.0, 3.0, 0.0, 1.0]]   # the train counts
     assert users_scorer(torch.tensor([0]), None).tolist() == [[0.0, 1.0, 3.0, 2.0]]   # its own vector
     assert members.tolist() == [[0, -1]]
-    rows, _ = evaluator.evaluate("fixed", Fixed(vectors, items))
+    rows, _ = evaluator.evaluate("fixed", model)
     found = {row["method"]: row for row in rows}
     # Top 1 (train items left out): user 2 gets item 1 (a hit), user 0 item 2 (a miss): recall 1/2. The group's
     # least misery is user 0's score alone: item 2 first (a hit); with user 2's vector it would be item 3.
