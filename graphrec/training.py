@@ -35,6 +35,7 @@ from graphrec.model.filters import spectral_embeddings
 VALIDATIONS = ("auto", "holdout", "none")
 INITS = ("normal", "spectral")
 SCHEDULES = ("constant", "cosine")
+SAMPLINGS = ("interaction", "user")
 
 
 @dataclass
@@ -62,6 +63,9 @@ class TrainConfig:
         More add gathers, not propagations: 4 cost 33 % more per step on Gowalla at batch 32,768.
         lr_schedule: `constant` (default: `lr` throughout) or `cosine` (`scheduled_lr`: from `lr` down to 0
         over the run's budget, whichever of `epochs` and `max_minutes` ends first).
+        sampling: how an epoch draws its positives (`graphrec.model.train_epoch`): `interaction` (default:
+        each training interaction once) or `user` (the LightGCN paper's code: a user uniformly, then one of
+        the user's items; user–item graphs only).
         `embedding_dim`, `num_layers`, `group_weight` and `init` are the model's (the `[model]` table); the
         rest is the `[train]` table of a run configuration.
     """
@@ -86,9 +90,12 @@ class TrainConfig:
     init: str = "normal"
     lr_schedule: str = "constant"
     negatives: int = 1
+    sampling: str = "interaction"
 
     def __post_init__(self) -> None:
         self.ks = tuple(self.ks)
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, not {self.sampling!r}")
         if isinstance(self.negatives, bool) or not isinstance(self.negatives, int) or self.negatives < 1:
             raise ValueError(f"negatives must be a positive integer, not {self.negatives!r}")
         if self.lr_schedule not in SCHEDULES:
@@ -260,6 +267,9 @@ class _Graph:
                 raise ValueError(f"init {config.init!r} is for user–item graphs; a graph with groups starts normal")
             if config.negatives != 1:
                 raise ValueError("negatives > 1 is for user–item graphs; a graph with groups trains with one")
+            if config.sampling != "interaction":
+                raise ValueError(f"sampling {config.sampling!r} is for user–item graphs; a graph with groups "
+                                 "samples interactions")
             self.model = GroupLightGCN(num_users, num_items, groups.num_groups, config.embedding_dim,
                                        config.num_layers, config.group_weight)
             self.adj = tripartite_adjacency(num_users, num_items, groups.num_groups, train, groups.train,
@@ -276,7 +286,8 @@ class _Graph:
                     generator: torch.Generator) -> float:
         if self.groups is None:
             return train_epoch(self.model, self.adj, self.train, self.sampler, optimizer, config.batch_size,
-                               config.reg, progress=progress, generator=generator, negatives=config.negatives)
+                               config.reg, progress=progress, generator=generator, negatives=config.negatives,
+                               sampling=config.sampling)
         return group_train_epoch(self.model, self.adj, self.members, self.train, self.group_train,
                                  (self.sampler, self.group_sampler), optimizer, config.batch_size, config.reg,
                                  config.group_loss_weight, progress=progress, generator=generator)

@@ -166,3 +166,15 @@ def test_cosine_schedule_falls_from_lr_to_zero_over_the_first_budget_to_run_out(
     assert [row["lr"] for row in result.history] == pytest.approx([0.08, 0.06828427, 0.04, 0.01171573])
     with pytest.raises(ValueError, match="lr_schedule must be one of"):
         config(lr_schedule="step")
+
+
+def test_user_sampling_learns_the_tastes_and_is_refused_for_groups(tmp_path: Path) -> None:
+    train, valid = planted()
+    result = fit(40, 20, train, valid, config(sampling="user"), tmp_path / "users", progress=False)
+    assert result.best_metrics["hr@5"] >= 0.9
+    assert json.loads((tmp_path / "users" / "metrics.json").read_text())["config"]["sampling"] == "user"
+    with pytest.raises(ValueError, match="sampling 'user' is for user–item graphs"):
+        fit(40, 20, train, valid, config(sampling="user"), tmp_path / "groups", groups=planted_groups(train),
+            progress=False)
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        config(sampling="items")

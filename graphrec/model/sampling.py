@@ -23,9 +23,11 @@ class NegativeSampler:
     def __init__(self, interactions: Tensor, num_items: int):
         self.num_items = num_items
         self.keys = torch.unique(interactions[0].long() * num_items + interactions[1].long())
-        _, per_user = torch.unique_consecutive(self.keys // num_items, return_counts=True)
+        self.users, per_user = torch.unique_consecutive(self.keys // num_items, return_counts=True)
         if per_user.numel() and per_user.max() >= num_items:
             raise ValueError("a user has interacted with every item: no negative to sample")
+        self.degree = per_user
+        self.start = torch.cumsum(per_user, 0) - per_user
 
     def contains(self, users: Tensor, items: Tensor) -> Tensor:
         r"""Whether each :obj:`(users[k], items[k])` is a training
@@ -35,6 +37,17 @@ class NegativeSampler:
             return torch.zeros_like(query, dtype=torch.bool)
         pos = torch.searchsorted(self.keys, query).clamp_(max=self.keys.numel() - 1)
         return self.keys[pos] == query
+
+    def sample_pairs(self, count: int, generator: Optional[torch.Generator] = None) -> tuple[Tensor, Tensor]:
+        r"""Draws :obj:`count` training pairs the way the LightGCN paper's code does: a user uniformly from the
+        users with a training interaction, then one of that user's items uniformly. Every user weighs the
+        same, as in Recall@K averaged over users, whatever the user's number of interactions. Returns
+        (users, items)."""
+        if not self.users.numel():
+            raise ValueError("no training interactions")
+        rows = torch.randint(self.users.numel(), (count,), generator=generator)
+        offset = (torch.rand(count, generator=generator) * self.degree[rows]).long().clamp_(max=self.degree[rows] - 1)
+        return self.users[rows], self.keys[self.start[rows] + offset] % self.num_items
 
     def sample(self, users: Tensor, generator: Optional[torch.Generator] = None) -> Tensor:
         r"""Returns one negative item per entry of :obj:`users`."""

@@ -45,3 +45,24 @@ def test_uniform_over_non_training_items() -> None:
 def test_rejects_user_with_every_item() -> None:
     with pytest.raises(ValueError):
         NegativeSampler(torch.tensor([[0, 0, 1], [0, 1, 0]]), 2)
+
+
+def test_sample_pairs_weighs_every_user_alike_and_their_items_alike() -> None:
+    # User 0 has one item, user 2 has four (one repeated: counted once), user 1 none: the paper's sampler draws
+    # users 0 and 2 half the time each, and each of user 2's three distinct items a sixth of the time.
+    interactions = torch.tensor([[0, 2, 2, 2, 2], [4, 1, 3, 3, 5]])
+    sampler = NegativeSampler(interactions, 6)
+    draws = 60_000
+    users, items = sampler.sample_pairs(draws, torch.Generator().manual_seed(5))
+    assert users.shape == items.shape == (draws,)
+    pairs = torch.bincount(users * 6 + items, minlength=18).double() / draws
+    expected = torch.zeros(18, dtype=torch.float64)
+    expected[0 * 6 + 4] = 1 / 2
+    expected[[2 * 6 + 1, 2 * 6 + 3, 2 * 6 + 5]] = 1 / 6
+    assert torch.allclose(pairs, expected, atol=0.01)
+    assert pairs[expected == 0].sum() == 0
+
+
+def test_sample_pairs_needs_interactions() -> None:
+    with pytest.raises(ValueError, match="no training interactions"):
+        NegativeSampler(torch.zeros(2, 0, dtype=torch.long), 3).sample_pairs(4)

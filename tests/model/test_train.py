@@ -34,8 +34,8 @@ def test_train_step_loss_and_update() -> None:
     assert not torch.equal(model.embedding.weight, before)
 
 
-@pytest.mark.parametrize("num_layers", [0, 3])
-def test_ranks_held_out_item_first(num_layers: int) -> None:
+@pytest.mark.parametrize("num_layers, sampling", [(0, "interaction"), (3, "interaction"), (3, "user")])
+def test_ranks_held_out_item_first(num_layers: int, sampling: str) -> None:
     train, test = planted()
     num_nodes = 16
     adj = normalized_adjacency(num_nodes, num_nodes, *train)
@@ -48,7 +48,8 @@ def test_ranks_held_out_item_first(num_layers: int) -> None:
     sampler = NegativeSampler(train, num_nodes)
     generator = torch.Generator().manual_seed(0)
     losses = [
-        train_epoch(model, adj, train, sampler, optimizer, batch_size=16, progress=False, generator=generator)
+        train_epoch(model, adj, train, sampler, optimizer, batch_size=16, progress=False, generator=generator,
+                    sampling=sampling)
         for _ in range(30)  # 7 steps each
     ]
     with torch.no_grad():
@@ -98,3 +99,11 @@ def test_bpr_with_several_negatives_by_hand_and_in_a_train_step() -> None:
                             e0[users], e0[16 + positives], e0[16 + negatives], reg=0.01).item()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     assert train_step(model, adj, users, positives, negatives, optimizer, reg=0.01) == pytest.approx(expected, rel=1e-6)
+
+
+def test_unknown_sampling_is_refused() -> None:
+    train, _ = planted()
+    model = LightGCN(16, 16, embedding_dim=4)
+    with pytest.raises(ValueError, match="sampling must be"):
+        train_epoch(model, normalized_adjacency(16, 16, *train), train, NegativeSampler(train, 16),
+                    torch.optim.SGD(model.parameters(), lr=0.1), sampling="items", progress=False)
