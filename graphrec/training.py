@@ -30,12 +30,12 @@ from tqdm import tqdm
 from graphrec.model import (GroupLightGCN, LightGCN, NegativeSampler, evaluate, group_train_epoch, member_matrix,
                             normalized_adjacency, train_epoch, tripartite_adjacency)
 from graphrec.model.filters import spectral_embeddings
+from graphrec.model.train import SAMPLINGS
 
 
 VALIDATIONS = ("auto", "holdout", "none")
 INITS = ("normal", "spectral")
 SCHEDULES = ("constant", "cosine")
-SAMPLINGS = ("interaction", "user")
 
 
 @dataclass

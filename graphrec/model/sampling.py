@@ -23,11 +23,10 @@ class NegativeSampler:
     def __init__(self, interactions: Tensor, num_items: int):
         self.num_items = num_items
         self.keys = torch.unique(interactions[0].long() * num_items + interactions[1].long())
-        self.users, per_user = torch.unique_consecutive(self.keys // num_items, return_counts=True)
-        if per_user.numel() and per_user.max() >= num_items:
+        self.users, self.degree = torch.unique_consecutive(self.keys // num_items, return_counts=True)
+        if self.degree.numel() and self.degree.max() >= num_items:
             raise ValueError("a user has interacted with every item: no negative to sample")
-        self.degree = per_user
-        self.start = torch.cumsum(per_user, 0) - per_user
+        self.start = torch.cumsum(self.degree, 0) - self.degree  # each user's first key
 
     def contains(self, users: Tensor, items: Tensor) -> Tensor:
         r"""Whether each :obj:`(users[k], items[k])` is a training

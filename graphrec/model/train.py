@@ -9,6 +9,9 @@ from graphrec.model.group import GroupLightGCN
 from graphrec.model.lightgcn import LightGCN, bpr_loss
 from graphrec.model.sampling import NegativeSampler
 
+SAMPLINGS = ("interaction", "user")
+"""How `train_epoch` can draw an epoch's positives."""
+
 
 def train_step(
     model: LightGCN,
@@ -98,7 +101,7 @@ def train_epoch(
     elif sampling == "user":
         pairs = sampler.sample_pairs(interactions.size(1), generator)
     else:
-        raise ValueError(f"sampling must be 'interaction' or 'user', not {sampling!r}")
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, not {sampling!r}")
     model.train()
     batches = list(zip(pairs[0].split(batch_size), pairs[1].split(batch_size)))
     total = 0.0
