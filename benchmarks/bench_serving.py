@@ -11,9 +11,10 @@ Python and driver time included):
 1. **served quality**: Recall@20 and NDCG@20 computed from the `recommend_user` answers for a seeded random
    sample of `--users` test users, beside the offline figures of the fitted model on the same users and on
    every test user (`graphrec.model.metrics.rank_metrics`, train items excluded);
-2. **latency**: user top-20 and group top-20 (combined, least misery), p50 / p99, sequentially and with
+2. **latency**: user top-20 and group top-20 (`GROUP_STRATEGIES`), p50 / p99, sequentially and with
    `--clients` concurrent clients;
-3. **index recall**: top-20 of the default path against the exact scan, for users and group strategies.
+3. **recall of the default path**: its top-20 against the exact scan in Cypher, for users (the vector index)
+   and every group strategy (graphrec.topItems).
 
 Prints the tables, writes summary.json and latency.png to runs/bench-serving/<config>/. Skips with a
 message when the data is missing.
@@ -47,6 +48,9 @@ from graphrec.server.local import install_jars, temporary_server
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gowalla"
 K = 20
+GROUP_STRATEGIES = ("combined", "least_misery", "most_pleasure", "borda")
+"""The group strategies timed and checked (Gowalla's generated groups have no history: 'combined' is the
+members' average, 'group' has nothing to rank)."""
 
 
 def main() -> int:
@@ -136,11 +140,9 @@ def latency_and_recall(runner: QueryRunner, users: np.ndarray, groups: np.ndarra
     approximate, exact = Recommender(runner), Recommender(runner, exact_max_items=EXACT)
     sample_users = [int(u) for u in rng.choice(users, args.queries)]
     sample_groups = [int(g) for g in rng.choice(groups, args.queries)]
-    calls: dict[str, Callable[[int], object]] = {
-        "user top-20": lambda u: approximate.recommend_user(u, K),
-        "group top-20 combined": lambda g: approximate.recommend_group(g, K),
-        "group top-20 least_misery": lambda g: approximate.recommend_group(g, K, strategy="least_misery"),
-    }
+    calls: dict[str, Callable[[int], object]] = {"user top-20": lambda u: approximate.recommend_user(u, K)}
+    for strategy in GROUP_STRATEGIES:
+        calls[f"group top-20 {strategy}"] = lambda g, strategy=strategy: approximate.recommend_group(g, K, strategy=strategy)
     latencies: dict[str, list[float]] = {}
     for name, call in calls.items():
         ids = sample_users if name.startswith("user") else sample_groups
@@ -151,7 +153,7 @@ def latency_and_recall(runner: QueryRunner, users: np.ndarray, groups: np.ndarra
     recall = {"user": mean_recall(sample_users[:args.group_queries * 5],
                                   lambda u: approximate.recommend_user(u, K).ids,
                                   lambda u: exact.recommend_user(u, K).ids)}
-    for strategy in ("combined", "least_misery", "most_pleasure", "borda"):
+    for strategy in GROUP_STRATEGIES:
         recall[f"group {strategy}"] = mean_recall(
             sample_groups[:args.group_queries], lambda g: approximate.recommend_group(g, K, strategy=strategy).ids,
             lambda g: exact.recommend_group(g, K, strategy=strategy).ids)

@@ -15,11 +15,15 @@
 //                    group or the model has no group side (then basis = 'members').
 // Leaves out the group's own items, with $exclude_member_items also every member's, the ids in $exclude, and
 // items whose properties do not equal every entry of $filter.
-// Candidates: every item when the model has vectors for at most $exact_max_items items; otherwise the vector
-// index's nearest neighbours (as in recommend_user) of the strategy's linear target (the members' mean
-// vector, the group vector or their mix) and, for least_misery / most_pleasure / borda, of each member's
-// vector too; plus every item the members' (and the group's) items have a weight to. Borda points are
-// counted among those candidates.
+// Candidates: every item when the model has vectors for at most $exact_max_items items; otherwise the
+// $k + |seen| + |$exclude| + $oversample best items (seen and excluded ones left out) by the vector part of
+// the strategy over the whole catalogue, scored natively by the procedure graphrec.topItems
+// (graphrec/server/procedures/TopItems.java): for least_misery / most_pleasure / borda each member's
+// q . v_i, aggregated alike (a member without a vector scores 0), for the others the strategy's linear target
+// (the members' mean vector, the group vector or their mix); plus every item the members' (and the group's)
+// items have a weight to. An item outside them has no weight, so its score is its vector part: when weights
+// are not negative the candidates hold the exact top $k of every strategy. Borda points: with vectors only
+// and no $filter, over the whole catalogue (the procedure's); otherwise counted among the candidates.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
 // 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
 // group_score (null without a group side), unscored (member ids left out), version, properties ([name, value]
@@ -91,9 +95,10 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, gnorms, 
                                  ELSE [j IN range(0, m.dim - 1) | a * gv[j] + (1 - a) * mean[j]] END
        ELSE mean END AS target,
      $k + size(seen) + size($exclude) + $oversample AS wanted,
-     m.property IS NOT NULL AND m.items <= $exact_max_items AS scan
-CALL (m, popular, members, own, target, wanted, scan) {
-    CALL (m, popular, members, own, target, wanted, scan) {
+     m.property IS NOT NULL AND m.items <= $exact_max_items AS scan,
+     COLLECT { MATCH (x:Item) WHERE x.id IN $exclude RETURN x } AS excluded
+CALL (m, popular, members, own, seen, excluded, target, wanted, scan) {
+    CALL (m, popular, members, own, seen, excluded, target, wanted, scan) {
         UNWIND CASE WHEN m.similar IS NULL THEN [] ELSE range(0, size(members) - 1) END AS x
         UNWIND members[x].seen AS j
         MATCH (j)-[s:$(m.similar)]->(i:Item)
@@ -108,10 +113,13 @@ CALL (m, popular, members, own, target, wanted, scan) {
         RETURN i, -2 AS x, 0.0 AS w
       UNION ALL
         WITH * WHERE m.property IS NOT NULL AND NOT scan
-        UNWIND [p IN [target] + CASE WHEN $strategy IN ['least_misery', 'most_pleasure', 'borda']
-                                     THEN [x IN members | x.q] ELSE [] END WHERE p IS NOT NULL] AS probe
-        CALL db.index.vector.queryNodes(m.index, wanted, probe + [0.0]) YIELD node AS i
-        RETURN i, -2 AS x, 0.0 AS w
+        WITH *, $strategy IN ['least_misery', 'most_pleasure', 'borda'] AS per_member
+        WITH *, CASE WHEN per_member THEN [x IN members | coalesce(x.q, [j IN range(1, m.dim) | 0.0])]
+                     WHEN target IS NOT NULL THEN [target] ELSE [] END AS queries
+        CALL graphrec.topItems(m.property, toString(m.created), queries,
+                               CASE WHEN per_member THEN $strategy ELSE 'average' END, wanted, seen + excluded)
+          YIELD node AS i, score
+        RETURN i, -3 AS x, score AS w
       UNION ALL
         UNWIND CASE WHEN popular THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
@@ -122,11 +130,11 @@ CALL (m, popular, members, own, target, wanted, scan) {
         RETURN i, -2 AS x, 0.0 AS w
     }
     WITH i, x, sum(w) AS w
-    RETURN i, collect(CASE WHEN x >= -1 THEN {x: x, w: w} END) AS edges
+    RETURN i, collect(CASE WHEN x >= -1 THEN {x: x, w: w} END) AS edges, max(CASE WHEN x = -3 THEN w END) AS catalogue
 }
-WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, edges
+WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, edges, catalogue
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-WITH m, members, unscored, basis, a, i, CASE WHEN popular
+WITH m, members, unscored, basis, a, i, catalogue, CASE WHEN popular
        THEN toFloat(COUNT { (i)<-[:INTERACTED]-() }) ELSE 0.0 END AS base,
      [x IN range(0, size(members) - 1) |
        reduce(s = 0.0, e IN edges | s + CASE WHEN e.x = x THEN e.w ELSE 0.0 END)
@@ -137,7 +145,8 @@ WITH m, members, unscored, basis, a, i, CASE WHEN popular
        + CASE WHEN gv IS NULL OR i[m.mips_property] IS NULL THEN 0.0
               ELSE (gnorms - 1.0 / vector.similarity.euclidean(gv + [0.0], i[m.mips_property]) + 1.0) / 2 END
      END AS group_score
-WITH m, members, unscored, basis, a, collect({i: i, scores: [s IN scores | s + base], group: group_score}) AS pool
+WITH m, members, unscored, basis, a, collect({i: i, scores: [s IN scores | s + base], group: group_score,
+                                                 catalogue: catalogue}) AS pool
 CALL (members, pool) {
     WITH * WHERE $strategy = 'borda'
     UNWIND range(0, size(members) - 1) AS member
@@ -156,7 +165,8 @@ WITH m, members, unscored, basis, p, CASE $strategy
        WHEN 'average' THEN total / size(members)
        WHEN 'least_misery' THEN reduce(s = p.scores[0], x IN p.scores | CASE WHEN x < s THEN x ELSE s END)
        WHEN 'most_pleasure' THEN reduce(s = p.scores[0], x IN p.scores | CASE WHEN x > s THEN x ELSE s END)
-       WHEN 'borda' THEN toFloat(borda)
+       WHEN 'borda' THEN CASE WHEN m.similar IS NULL AND size(keys($filter)) = 0 AND p.catalogue IS NOT NULL
+                              THEN p.catalogue ELSE toFloat(borda) END
        WHEN 'group' THEN p.group
        WHEN 'combined' THEN CASE basis WHEN 'combined' THEN a * p.group + (1 - a) * total / (size(members) + size(unscored))
                                        ELSE total / size(members) END

@@ -170,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     "DIR/neo4j-browser.zip, for a Docker server's web folder (see README)")
     bundle.add_argument("dir", type=Path, metavar="DIR")
     bundle.set_defaults(run=_neo4j_browser_bundle)
+    procedures = server_cmds.add_parser("procedures", help="write graphrec's procedures (graphrec.topItems, which "
+                                        "group recommendations call) as DIR/graphrec-procedures.jar, for a Docker "
+                                        "server's plugins (see README)")
+    procedures.add_argument("dir", type=Path, metavar="DIR")
+    procedures.set_defaults(run=_neo4j_procedures)
 
     init = commands.add_parser("init", parents=[connection], help="apply cypher/schema.cypher (idempotent)")
     init.set_defaults(run=_init)
@@ -384,6 +389,16 @@ def _neo4j_browser_bundle(args: argparse.Namespace) -> int:
     from graphrec.server.local import install_jars
 
     print(f"wrote {browser.export_bundle(install_jars(), args.dir)}")
+    return 0
+
+
+def _neo4j_procedures(args: argparse.Namespace) -> int:
+    import shutil
+
+    from graphrec.server.local import PROCEDURES_JAR, install_procedures
+
+    args.dir.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {shutil.copyfile(install_procedures() / PROCEDURES_JAR, args.dir / PROCEDURES_JAR)}")
     return 0
 
 

@@ -8,16 +8,17 @@ Scores follow the one formula of `graphrec.model.base` for every model kind: for
 s(u, i) = sum over u's items j of w(j -> i) (item–item weights, when the model has them) + q_u . v_i (vectors,
 when it has them); a popularity model scores by interaction counts. A group scores an item by one of
 `STRATEGIES` over its members' scores, or by its own score. Catalogues of at most
-`exact_max_items` items are scanned exactly; larger ones take candidates from the model's vector index
-(maximum-inner-product search through an augmented euclidean index, see `cypher/embedding_index_create.cypher`)
-and re-rank them exactly. When the index candidates leave fewer than k items (filters, many seen items), the
-query is repeated as an exact scan, so a ranking is never cut short by the approximation.
+`exact_max_items` items are scanned exactly. On larger ones a user's candidates come from the model's vector
+index (maximum-inner-product search through an augmented euclidean index, see
+`cypher/embedding_index_create.cypher`), a group's from the procedure `graphrec.topItems`, which scores every
+item natively (`graphrec/server/procedures/TopItems.java`); both are re-ranked exactly with the item–item
+weights. When the candidates leave fewer than k items (filters, many seen items), the query is repeated as an
+exact scan, so a ranking is never cut short.
 
-The index path is approximate. For users and for the linear group strategies (average, group, combined: one
-probe) its recall@20 against the exact scan is about 0.97 on Gowalla. For least_misery, most_pleasure and
-borda the candidates are the union of the mean's and each member's neighbours, which suits most_pleasure
-(recall 0.98) but misses most of the least-misery top items of groups whose members disagree (recall 0.34
-on random Gowalla groups): pass `exact_max_items=EXACT` (CLI `--exact`) when those must be exact.
+The index path of users is approximate: its recall@20 against the exact scan is about 0.97 on Gowalla. The
+group path is exact for vector models and for filters whose item–item weights are not negative (every item
+with a weight from the group is a candidate, every other item is ranked by its vector part); `exact_max_items=
+EXACT` (CLI `--exact`) scans every item in Cypher instead, the reference the benchmark compares against.
 """
 
 from __future__ import annotations
@@ -41,11 +42,6 @@ through the vector index."""
 DEFAULT_OVERSAMPLE = 100
 """Index candidates fetched beyond k + the seen and excluded items for users and similar items: recall@20
 against the exact scan about 0.97 on Gowalla (benchmarks/bench_serving.py)."""
-
-DEFAULT_GROUP_OVERSAMPLE = 300
-"""The same for groups. Their target (the members' mean) is flatter than one user's vector when members
-disagree, so the index needs more candidates for the same recall: 0.88 with 100, 0.95 with 300 and 0.98 with
-600 for the average of random Gowalla groups of 2-10 users."""
 
 EXACT = 2**62
 """An `exact_max_items` that makes every query an exact scan."""
@@ -101,18 +97,15 @@ class Recommender:
         exact_max_items (int, optional): the largest catalogue ranked by an exact scan; above it, candidates
             come from the vector index. (default: :obj:`DEFAULT_EXACT_MAX_ITEMS`)
             :obj:`EXACT` makes every query exact. (default: :obj:`DEFAULT_EXACT_MAX_ITEMS`)
-        oversample (int, optional): extra index candidates per user or similar-items query.
+        oversample (int, optional): extra candidates per query (beyond k and the seen and excluded items).
             (default: :obj:`DEFAULT_OVERSAMPLE`)
-        group_oversample (int, optional): extra index candidates per group query and probe.
-            (default: :obj:`DEFAULT_GROUP_OVERSAMPLE`)
     """
 
     def __init__(self, runner: QueryRunner, *, exact_max_items: int = DEFAULT_EXACT_MAX_ITEMS,
-                 oversample: int = DEFAULT_OVERSAMPLE, group_oversample: int = DEFAULT_GROUP_OVERSAMPLE) -> None:
+                 oversample: int = DEFAULT_OVERSAMPLE) -> None:
         self.runner = runner
         self.exact_max_items = _count("exact_max_items", exact_max_items)
         self.oversample = _count("oversample", oversample)
-        self.group_oversample = _count("group_oversample", group_oversample)
 
     def recommend_user(self, user: int, k: int = 10, *, filter: Mapping[str, Any] | None = None,
                        exclude: Iterable[int] = (), diversity: float | None = None,
@@ -147,7 +140,7 @@ class Recommender:
         params = {"group": _id("group", group), "k": _k(k), "strategy": strategy,
                   "exclude_member_items": bool(exclude_member_items), "filter": _filter(filter),
                   "exclude": _ids(exclude), **_diversity(diversity, diversity_by)}
-        rows = self._ranked("recommend_group", params, self.group_oversample)
+        rows = self._ranked("recommend_group", params)
         if not rows:
             self._explain_empty(group=params["group"], strategy=strategy)
         return Ranking("group", params["group"], _first(rows, "version"), _first(rows, "basis"), strategy,
@@ -190,12 +183,12 @@ class Recommender:
         row.pop("path")
         return row
 
-    def _ranked(self, name: str, params: dict[str, Any], oversample: int | None = None) -> list[dict[str, Any]]:
+    def _ranked(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Run a ranking query; repeat it as an exact scan when index candidates left fewer than k rows."""
         query = cypher_files.statement(name)
         params = {**params, "draw": False}  # Browser's drawing (column graph) is not for Python
         rows = self.runner.run(query, {**params, "exact_max_items": self.exact_max_items,
-                                       "oversample": self.oversample if oversample is None else oversample})
+                                       "oversample": self.oversample})
         if len(rows) < params["k"] and self.exact_max_items < EXACT:
             items = self._lookup()["items"]
             if items is not None and items > self.exact_max_items:

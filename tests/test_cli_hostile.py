@@ -155,6 +155,8 @@ def test_every_command_with_hostile_arguments_fails_in_one_line(
         (["neo4j", "restart"], 2, "invalid choice: 'restart'"),
         (["neo4j", "browser-bundle"], 2, "the following arguments are required: DIR"),
         (["neo4j", "browser-bundle", str(tmp_path / "plain" / "web")], 1, "Not a directory"),
+        (["neo4j", "procedures"], 2, "the following arguments are required: DIR"),
+        (["neo4j", "procedures", str(tmp_path / "plain" / "jars")], 1, "Not a directory"),
         (["nonsense"], 2, "invalid choice: 'nonsense'"),
         ([], 2, "a command is needed"),
     ]

@@ -8,7 +8,8 @@ Layout (home defaults to `$XDG_DATA_HOME/graphrec/neo4j`, i.e. `~/.local/share/g
     <home>/import             the server's import folder; `graphrec.load.bulk` writes its CSV files here
     <home>/aside-<db>         only during an offline import or a load: the files of the database it replaces
     <home>/password           the `neo4j` user's password, mode 0600, generated unless the user sets one
-    <home>/plugins            links to the cached APOC core jars (on the server's class path, last)
+    <home>/plugins            links to the cached APOC core jars and graphrec's procedures (on the server's
+                              class path, last)
     <home>/ports              the Bolt and HTTP ports of the last start
 
 Security: the home and everything in it (the store, the logs, the password, `data/dbms/auth.ini`) are readable
@@ -20,7 +21,10 @@ that only the owner can read and that is deleted at once.
 The jars (server, Browser and their dependencies, about 140 MB) are fetched once by Maven into
 `$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine; next to them,
 `apoc-<version>/` (APOC core, about 3 MB) and `browser-<hash>/neo4j-browser.zip` (Browser with graphrec's
-guide and style, which the server serves at /browser/: `graphrec.server.browser`).
+guide and style, which the server serves at /browser/: `graphrec.server.browser`), and
+`procedures-<hash>/graphrec-procedures.jar`: graphrec's own procedure (`graphrec.topItems`, the exact group
+candidates of `cypher/recommend_group.cypher`), compiled once with the JDK's `javac` from
+`graphrec/server/procedures/*.java` against the server's jars; the hash is the sources', so an edit rebuilds it.
 
 Class-data sharing: the first server (and the first offline import) on a machine records the classes it
 loaded in an archive next to the jars (`server-<jdk>.jsa`, about 130 MB; `importer-<jdk>.jsa`, about 30 MB),
@@ -42,6 +46,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,6 +126,47 @@ def install_plugins() -> Path:
     (`$draw`), so that Browser draws recommendations with their scores and without the nodes' vectors.
     """
     return _maven_fetch("apoc-pom.xml", plugin_dir(), f"APOC {APOC_VERSION} core", "about 3 MB")
+
+
+PROCEDURES_JAR = "graphrec-procedures.jar"
+
+
+def install_procedures() -> Path:
+    """Compile graphrec's procedures (`graphrec/server/procedures/*.java`) into the cache, once per version of
+    their sources; return the folder holding `graphrec-procedures.jar`.
+
+    `javac` (a JDK 17+) compiles them against the server's jars (`install_jars`); the jar is written under a
+    temporary name and renamed into place, so an interrupted build is never taken for a finished one.
+    """
+    sources = sorted((path.name, path.read_bytes()) for path in files("graphrec.server").joinpath("procedures").iterdir()
+                     if path.name.endswith(".java"))
+    digest = hashlib.sha256(b"".join(name.encode() + b"\0" + text for name, text in sources)).hexdigest()[:12]
+    target = jar_dir().parent / f"procedures-{digest}"
+    if (target / PROCEDURES_JAR).is_file():
+        return target
+    javac = shutil.which("javac")
+    if javac is None:
+        raise ServerError("a JDK (`javac`, Java 17+) is needed once to compile graphrec's procedures; "
+                          "install one (apt-get install openjdk-17-jdk-headless)")
+    lib = install_jars()
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="procedures-build-", dir=target.parent) as build:
+        source_dir, classes = Path(build) / "src", Path(build) / "classes"
+        source_dir.mkdir()
+        for name, text in sources:
+            (source_dir / name).write_bytes(text)
+        result = subprocess.run([javac, "--release", "17", "-proc:none", "-cp", f"{lib}/*", "-d", str(classes),
+                                 *sorted(str(path) for path in source_dir.iterdir())],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ServerError(f"javac could not compile graphrec's procedures:\n{result.stdout}{result.stderr}")
+        partial = Path(build) / PROCEDURES_JAR
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nCreated-By: graphrec\n")
+            for path in sorted(classes.rglob("*.class")):
+                jar.write(path, path.relative_to(classes).as_posix())
+        partial.replace(target / PROCEDURES_JAR)
+    return target
 
 
 def _maven_fetch(pom_name: str, target: Path, what: str, size: str) -> Path:
@@ -278,7 +324,7 @@ class LocalServer:
                 raise ServerError(f"port {port} on 127.0.0.1 is already in use (another server?); "
                                   "choose others with --bolt-port / --http-port")
         lib = install_jars()
-        self._link_plugins(install_plugins())
+        self._link_plugins(install_plugins(), install_procedures())
         self._write_config()
         self._ensure_password(java, lib, password)
         self._save_ports()
@@ -376,16 +422,16 @@ class LocalServer:
         """Browser served with graphrec's guide and style (`graphrec.server.browser`)."""
         return browser.settings(f"http://127.0.0.1:{self.http_port}", browser.install_bundle(install_jars()))
 
-    def _link_plugins(self, plugins: Path) -> None:
-        """Link the cached plugin jars into `<home>/plugins` (which the server's class path ends with), replacing
-        links to other cached versions; jars the user put there are left alone."""
+    def _link_plugins(self, *plugins: Path) -> None:
+        """Link the cached plugin jars of the folders `plugins` into `<home>/plugins` (which the server's class
+        path ends with), replacing links to other cached versions; jars the user put there are left alone."""
         folder = self.home / "plugins"
         folder.mkdir(parents=True, exist_ok=True)
         cache = plugin_dir().parent
         for link in folder.iterdir():
             if link.is_symlink() and Path(os.readlink(link)).is_relative_to(cache):
                 link.unlink()
-        for jar in sorted(plugins.glob("*.jar")):
+        for jar in sorted(jar for cached in plugins for jar in cached.glob("*.jar")):
             if not (folder / jar.name).exists():
                 (folder / jar.name).symlink_to(jar)
 
