@@ -11,12 +11,13 @@
 //                one LightGCN step), and the item–item weights of their items; no retraining;
 //   'popular'    no vector and no history the model can use (or a popularity model): the most
 //                interacted-with items (score: their number of interactions).
-// Candidates: every item when the model has vectors for at most $exact_max_items items (an exact scan);
-// otherwise the $k + |N(u)| + |$exclude| + $oversample nearest neighbours of (q, 0) in the version's MIPS
-// vector index (item vectors augmented to one norm M, see embedding_index_create), plus every item the
-// user's items have a weight to (exact when weights are non-negative; a model without vectors ranks only
-// those, so it may return fewer than $k). Scores are exact either way:
-// q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...) - 1 (float32 arithmetic).
+// Candidates: every item when the model has vectors for at most $exact_max_items items (an exact scan in
+// Cypher); otherwise the $k + |N(u)| + |$exclude| + $oversample items of highest q . v_i over the whole
+// catalogue, the user's items left out, scored natively by the procedure graphrec.topItems
+// (graphrec/server/procedures/TopItems.java), plus every item the user's items have a weight to (exact when
+// weights are non-negative; a model without vectors ranks only those, so it may return fewer than $k).
+// Scores are exact either way: q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...)
+// - 1 on the items' MIPS vectors (augmented to one norm M, see embedding_index_create; float32 arithmetic).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
 // properties (the item's other properties as [name, value] pairs, vectors left out), graph (with $draw, what
 // Browser draws for the row, see below; else null). No row when the user or an active model does not exist.
@@ -70,7 +71,8 @@ CALL (m, seen, q, basis, enough, scan) {
         RETURN i, 0.0 AS w
       UNION ALL
         WITH * WHERE basis <> 'popular' AND q IS NOT NULL AND NOT scan
-        CALL db.index.vector.queryNodes(m.index, enough + $oversample, q + [0.0]) YIELD node AS i
+        CALL graphrec.topItems(m.property, toString(m.created), [q], 'average', enough + $oversample, seen)
+          YIELD node AS i
         RETURN i, 0.0 AS w
     }
     RETURN i, sum(w) AS weights

@@ -8,17 +8,14 @@ Scores follow the one formula of `graphrec.model.base` for every model kind: for
 s(u, i) = sum over u's items j of w(j -> i) (item–item weights, when the model has them) + q_u . v_i (vectors,
 when it has them); a popularity model scores by interaction counts. A group scores an item by one of
 `STRATEGIES` over its members' scores, or by its own score. Catalogues of at most
-`exact_max_items` items are scanned exactly. On larger ones a user's candidates come from the model's vector
-index (maximum-inner-product search through an augmented euclidean index, see
-`cypher/embedding_index_create.cypher`), a group's from the procedure `graphrec.topItems`, which scores every
-item natively (`graphrec/server/procedures/TopItems.java`); both are re-ranked exactly with the item–item
-weights. When the candidates leave fewer than k items (filters, many seen items), the query is repeated as an
-exact scan, so a ranking is never cut short.
-
-The index path of users is approximate: its recall@20 against the exact scan is about 0.97 on Gowalla. The
-group path is exact for vector models and for filters whose item–item weights are not negative (every item
-with a weight from the group is a candidate, every other item is ranked by its vector part); `exact_max_items=
-EXACT` (CLI `--exact`) scans every item in Cypher instead, the reference the benchmark compares against.
+`exact_max_items` items are scanned exactly in Cypher. On larger ones the candidates come from the procedure
+`graphrec.topItems`, which scores every item of the version natively (`graphrec/server/procedures/TopItems.java`:
+a user's q . v_i; a group's member scores aggregated by the strategy), and from the item–item weights of the
+user's (members') items; Cypher re-ranks them by the whole formula. That is the exact top k for vector models
+and for filters whose item–item weights are not negative. When the candidates leave fewer than k items
+(filters, many seen items), the query is repeated as an exact scan, so a ranking is never cut short;
+`exact_max_items=EXACT` (CLI `--exact`) asks for that scan from the start, the reference the serving benchmark
+compares against.
 """
 
 from __future__ import annotations
@@ -36,12 +33,12 @@ STRATEGIES = ("combined", "average", "least_misery", "most_pleasure", "borda", "
 members' average by the model's `group_weight` and falls back to 'average' without a group vector."""
 
 DEFAULT_EXACT_MAX_ITEMS = 2000
-"""Catalogues up to this many items are ranked by an exact scan (about 8 µs per item here), larger ones
-through the vector index."""
+"""Catalogues up to this many items are ranked by an exact scan in Cypher (about 8 µs per item here), larger
+ones from the candidates of `graphrec.topItems`."""
 
 DEFAULT_OVERSAMPLE = 100
-"""Index candidates fetched beyond k + the seen and excluded items for users and similar items: recall@20
-against the exact scan about 0.97 on Gowalla (benchmarks/bench_serving.py)."""
+"""Candidates fetched beyond k + the seen and excluded items: room for a `filter` that leaves some out, and
+recall for the vector-index neighbours of `similar_items`."""
 
 EXACT = 2**62
 """An `exact_max_items` that makes every query an exact scan."""
@@ -94,9 +91,9 @@ class Recommender:
 
     Args:
         runner (QueryRunner): the database to serve from.
-        exact_max_items (int, optional): the largest catalogue ranked by an exact scan; above it, candidates
-            come from the vector index. (default: :obj:`DEFAULT_EXACT_MAX_ITEMS`)
-            :obj:`EXACT` makes every query exact. (default: :obj:`DEFAULT_EXACT_MAX_ITEMS`)
+        exact_max_items (int, optional): the largest catalogue ranked by an exact scan in Cypher; above it,
+            candidates come from `graphrec.topItems` (and, for similar items, the vector index). :obj:`EXACT`
+            makes every query a scan. (default: :obj:`DEFAULT_EXACT_MAX_ITEMS`)
         oversample (int, optional): extra candidates per query (beyond k and the seen and excluded items).
             (default: :obj:`DEFAULT_OVERSAMPLE`)
     """

@@ -3,11 +3,12 @@ package io.graphrec.procedures;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashSet;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.PriorityQueue;
 import java.util.stream.Stream;
 
 import org.neo4j.graphdb.GraphDatabaseService;
@@ -39,8 +40,8 @@ import org.neo4j.procedure.Procedure;
  * {@code cypher/recommend_group.cypher} takes its candidates from here on catalogues too large for a scan in
  * Cypher, then re-ranks them with the model's whole formula (item–item weights included).
  *
- * <p>The item vectors of a model version are read once and kept in memory (float32, items x dim; Gowalla's
- * 40,981 x 64 take 10 MB), for the last {@link #CACHED} versions asked for. A version is named by its property
+ * <p>The item vectors of a model version are read once and kept in memory (float64, items x dim; Gowalla's
+ * 40,981 x 64 take 21 MB), for the last {@link #CACHED} versions asked for. A version is named by its property
  * and {@code stamp} (the Model node's creation time): graphrec writes a version's item vectors once, before
  * the version is activated, and never changes them afterwards; a version written anew under the same number
  * has another stamp.
@@ -77,8 +78,9 @@ public final class TopItems {
         }
     }
 
-    /** Every item holding a version's vectors: element ids, ids (for ties) and the vectors, row-major. */
-    record Catalogue(String[] elementIds, long[] ids, float[] vectors, int dim) {
+    /** Every item holding a version's vectors: element ids, their rows, ids (for ties) and the vectors,
+     *  row-major. */
+    record Catalogue(String[] elementIds, Map<String, Integer> rows, long[] ids, double[] vectors, int dim) {
         int size() {
             return ids.length;
         }
@@ -102,21 +104,18 @@ public final class TopItems {
             return Stream.empty();
         }
         double[][] q = queryVectors(queries, catalogue.dim(), property);
-        boolean[] left = new boolean[catalogue.size()];
-        Set<String> excluded = new HashSet<>();
+        boolean[] out = new boolean[catalogue.size()];
+        int kept = out.length;
         for (Node node : exclude == null ? List.<Node>of() : exclude) {
-            if (node != null) {
-                excluded.add(node.getElementId());
+            Integer row = node == null ? null : catalogue.rows().get(node.getElementId());
+            if (row != null && !out[row]) {
+                out[row] = true;
+                kept--;
             }
         }
-        int kept = 0;
-        for (int i = 0; i < left.length; i++) {
-            left[i] = excluded.contains(catalogue.elementIds()[i]);
-            kept += left[i] ? 0 : 1;
-        }
-        double[] score = aggregate(catalogue, q, strategy, left, kept);
+        double[] score = aggregate(catalogue, q, strategy, out, kept);
         List<Row> rows = new ArrayList<>();
-        for (int i : best(score, catalogue.ids(), left, (int) Math.min(n, Integer.MAX_VALUE))) {
+        for (int i : best(score, catalogue.ids(), out, (int) Math.min(n, Integer.MAX_VALUE))) {
             try {
                 rows.add(new Row(tx.getNodeByElementId(catalogue.elementIds()[i]), score[i]));
             } catch (NotFoundException deleted) {
@@ -128,18 +127,24 @@ public final class TopItems {
 
     /** The members' scores of every item, aggregated by `strategy`; excluded items (`out`) are not ranked. */
     static double[] aggregate(Catalogue catalogue, double[][] q, String strategy, boolean[] out, int kept) {
-        int items = catalogue.size(), dim = catalogue.dim();
-        float[] v = catalogue.vectors();
-        double[][] member = new double[q.length][items];
-        for (int m = 0; m < q.length; m++) {
-            double[] qm = q[m];
-            double[] sm = member[m];
-            for (int i = 0, base = 0; i < items; i++, base += dim) {
-                double s = 0.0;
-                for (int d = 0; d < dim; d++) {
-                    s += qm[d] * v[base + d];
+        int items = catalogue.size(), dim = catalogue.dim(), members = q.length;
+        double[] v = catalogue.vectors();
+        double[][] member = new double[members][items];
+        for (int i = 0, base = 0; i < items; i++, base += dim) {  // item-major: each item's row read once
+            for (int m = 0; m < members; m++) {
+                double[] qm = q[m];
+                double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+                int d = 0;
+                for (; d + 3 < dim; d += 4) {
+                    s0 += qm[d] * v[base + d];
+                    s1 += qm[d + 1] * v[base + d + 1];
+                    s2 += qm[d + 2] * v[base + d + 2];
+                    s3 += qm[d + 3] * v[base + d + 3];
                 }
-                sm[i] = s;
+                for (; d < dim; d++) {
+                    s0 += qm[d] * v[base + d];
+                }
+                member[m][i] = (s0 + s1) + (s2 + s3);
             }
         }
         double[] score = new double[items];
@@ -147,7 +152,7 @@ public final class TopItems {
             case "average" -> {
                 for (double[] sm : member) {
                     for (int i = 0; i < items; i++) {
-                        score[i] += sm[i] / q.length;
+                        score[i] += sm[i] / members;
                     }
                 }
             }
@@ -161,18 +166,24 @@ public final class TopItems {
                 }
             }
             case "borda" -> {
+                // One sort per member of (score, row) packed in a long: the score's order-preserving bits above,
+                // the row below (its low bits cleared: a relative precision of ~2^-36 on Gowalla). An item's
+                // points are the position of the first key of its score.
+                int bits = Math.max(1, 64 - Long.numberOfLeadingZeros(items - 1L));
+                long mask = (1L << bits) - 1;
+                long[] keys = new long[kept];
                 for (double[] sm : member) {
-                    double[] sorted = new double[kept];
                     for (int i = 0, j = 0; i < items; i++) {
                         if (!out[i]) {
-                            sorted[j++] = sm[i];
+                            keys[j++] = (sortable(sm[i]) & ~mask) | i;
                         }
                     }
-                    Arrays.sort(sorted);
-                    for (int i = 0; i < items; i++) {
-                        if (!out[i]) {
-                            score[i] += lowerBound(sorted, sm[i]);
+                    Arrays.sort(keys);
+                    for (int p = 0, first = 0; p < kept; p++) {
+                        if (p > 0 && (keys[p] & ~mask) != (keys[p - 1] & ~mask)) {
+                            first = p;
                         }
+                        score[(int) (keys[p] & mask)] += first;
                     }
                 }
             }
@@ -182,43 +193,31 @@ public final class TopItems {
         return score;
     }
 
-    /** How many entries of the ascending `sorted` are strictly below `x`. */
-    static int lowerBound(double[] sorted, double x) {
-        int low = 0, high = sorted.length;
-        while (low < high) {
-            int mid = (low + high) >>> 1;
-            if (sorted[mid] < x) {
-                low = mid + 1;
-            } else {
-                high = mid;
-            }
-        }
-        return low;
+    /** A long whose signed order is the order of `x` (-0.0 taken as 0.0). */
+    static long sortable(double x) {
+        long bits = Double.doubleToLongBits(x + 0.0);
+        return bits ^ ((bits >> 63) & Long.MAX_VALUE);
     }
 
     /** The indices of the `n` highest scores among the items not `out`, best first, ties by id ascending. */
     static List<Integer> best(double[] score, long[] ids, boolean[] out, int n) {
-        double[] values = new double[score.length];
-        int count = 0;
+        Comparator<Integer> better = (a, b) -> score[a] != score[b] ? Double.compare(score[b], score[a])
+                : Long.compare(ids[a], ids[b]);
+        PriorityQueue<Integer> heap = new PriorityQueue<>(Math.max(1, Math.min(n, score.length)), better.reversed());
         for (int i = 0; i < score.length; i++) {
-            if (!out[i]) {
-                values[count++] = score[i];
+            if (out[i]) {
+                continue;
+            }
+            if (heap.size() < n) {
+                heap.add(i);
+            } else if (better.compare(i, heap.peek()) < 0) {
+                heap.poll();
+                heap.add(i);
             }
         }
-        if (count == 0) {
-            return List.of();
-        }
-        double[] kept = Arrays.copyOf(values, count);
-        Arrays.sort(kept);
-        double threshold = kept[Math.max(0, count - n)];
-        List<Integer> chosen = new ArrayList<>();
-        for (int i = 0; i < score.length; i++) {
-            if (!out[i] && score[i] >= threshold) {
-                chosen.add(i);
-            }
-        }
-        chosen.sort((a, b) -> score[a] != score[b] ? Double.compare(score[b], score[a]) : Long.compare(ids[a], ids[b]));
-        return chosen.size() > n ? chosen.subList(0, n) : chosen;
+        List<Integer> chosen = new ArrayList<>(heap);
+        chosen.sort(better);
+        return chosen;
     }
 
     static double[][] queryVectors(List<List<Double>> queries, int dim, String property) {
@@ -276,12 +275,17 @@ public final class TopItems {
                 rows.add(row);
             }
         }
-        float[] vectors = new float[rows.size() * Math.max(dim, 0)];
+        double[] vectors = new double[rows.size() * Math.max(dim, 0)];
+        Map<String, Integer> index = new HashMap<>();
         for (int i = 0; i < rows.size(); i++) {
-            System.arraycopy(rows.get(i), 0, vectors, i * dim, dim);
+            float[] row = rows.get(i);
+            for (int d = 0; d < dim; d++) {
+                vectors[i * dim + d] = row[d];
+            }
+            index.put(elementIds.get(i), i);
         }
-        return new Catalogue(elementIds.toArray(String[]::new), ids.stream().mapToLong(Long::longValue).toArray(),
-                vectors, Math.max(dim, 0));
+        return new Catalogue(elementIds.toArray(String[]::new), index,
+                ids.stream().mapToLong(Long::longValue).toArray(), vectors, Math.max(dim, 0));
     }
 
     private static float[] asFloats(Object value) {
