@@ -21,7 +21,7 @@ def reference(query: np.ndarray, items: dict[int, np.ndarray], k: int, lam: floa
     return [ids[n] for n in mmr_order(scores, vectors, k, lam).tolist()]
 
 
-@pytest.mark.parametrize("exact_max_items", [EXACT, INDEX], ids=["exact", "index"])
+@pytest.mark.parametrize("exact_max_items", [EXACT, INDEX], ids=["exact", "topItems"])
 def test_mmr_serves_what_the_reference_picks_and_zero_changes_nothing(runner, exact_max_items: int) -> None:
     items = random_vectors(range(100, 160), 4, seed=3)
     users = {1: np.array([1.0, 0.5, 0.0, -0.5], dtype=np.float32), 2: np.array([0.0, 1.0, 1.0, 0.0], dtype=np.float32)}

@@ -1,5 +1,6 @@
 """Serving recommendations from the real server: known-answer graphs for users, groups, similar items,
-cold start, explanations and errors, each ranking checked on the exact scan and on the vector-index path."""
+cold start, explanations and errors, each ranking checked on the exact scan in Cypher and on the large-catalogue
+path (candidates from the procedure graphrec.topItems)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from graphrec.model.base import Stored
 from graphrec.writeback import write_model
 
 EXACT, INDEX = 10_000, 0
-"""exact_max_items that force the exact scan, and the vector-index path, on these small catalogues."""
+"""exact_max_items that force the exact scan, and the large-catalogue path (graphrec.topItems), on these small
+catalogues."""
 
 Vectors = Mapping[int, Iterable[float]]
 
@@ -66,7 +68,7 @@ def random_vectors(ids: Iterable[int], dim: int, seed: int) -> dict[int, np.ndar
 pytestmark = pytest.mark.neo4j
 
 
-@pytest.fixture(params=[EXACT, INDEX], ids=["exact", "index"])
+@pytest.fixture(params=[EXACT, INDEX], ids=["exact", "topItems"])
 def exact_max_items(request: pytest.FixtureRequest) -> int:
     return request.param
 
@@ -97,13 +99,12 @@ def test_user_top_k_ranks_by_inner_product_and_leaves_out_seen_excluded_and_filt
     assert recommender.recommend_user(1, 5, filter={"genre": "z"}).ids == []
 
 
-def test_the_index_path_returns_the_exact_top_20(runner: QueryRunner) -> None:
+def test_the_large_catalogue_path_returns_the_exact_top_20(runner: QueryRunner) -> None:
     """1,000 random items in 8 dimensions, plus for each of 40 users 20 planted items spread around their
-    direction, with long vectors: a user's top 20 stand out (most are planted), so the 130 index candidates
-    per query (k + 10 seen + oversample) must hold them all, and the re-ranking must give numpy's top 20.
-    On plain random items the index finds 99.75% of the top 20 among 130 candidates, which is why the margin
-    is planted; benchmarks/bench_serving.py measures the recall on Gowalla. Tight clusters far apart are the
-    index's weak spot (its graph can fail to link them)."""
+    direction, with long vectors: the 130 candidates per query (k + 10 seen + oversample) from graphrec.topItems
+    must hold the user's top 20, and the re-ranking must give numpy's top 20. (Planted so that the vector index,
+    which served this path until 2026-12-01, could pass too: on plain random items it found 99.75% of the top 20
+    among 130 candidates.)"""
     rng = np.random.default_rng(3)
     items = {10_000 + n: rng.standard_normal(8).astype(np.float32) for n in range(1000)}
     users = {u: rng.standard_normal(8).astype(np.float32) for u in range(1, 41)}
@@ -309,7 +310,7 @@ def row(rank: int) -> dict[str, Any]:
     return {"rank": rank, "id": 100 + rank, "score": 1.0 / rank, "basis": "embedding", "version": 1, "properties": []}
 
 
-def test_a_short_index_answer_is_repeated_as_an_exact_scan() -> None:
+def test_a_short_candidate_answer_is_repeated_as_an_exact_scan() -> None:
     fake = RecordingRunner([[row(1)], [row(1), row(2), row(3)]], items=50_000)
     ranking = Recommender(fake, exact_max_items=2000, oversample=10).recommend_user(5, 3, filter={"genre": "jazz"})
     assert ranking.ids == [101, 102, 103]

@@ -1,6 +1,6 @@
 """What is served is what was fitted: for every model kind, on a generated graph in the real server, the top-k
 that `recommend_user` and `recommend_group` return from Cypher equals the top-k of the fitted model's own
-scores (its `scorer`), on the exact scan and on the vector-index path."""
+scores (its `scorer`), on the exact scan in Cypher and on the large-catalogue path (graphrec.topItems)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def assert_same_ranking(served: list[dict], ids: list[int], scores: np.ndarray, 
             assert abs(all_scores[row["id"]] - all_scores[expected]) < 1e-4, (row, expected)
 
 
-@pytest.fixture(params=[10_000, 0], ids=["exact", "index"])
+@pytest.fixture(params=[10_000, 0], ids=["exact", "topItems"])
 def exact_max_items(request: pytest.FixtureRequest) -> int:
     return request.param
 

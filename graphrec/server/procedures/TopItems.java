@@ -24,21 +24,23 @@ import org.neo4j.procedure.Name;
 import org.neo4j.procedure.Procedure;
 
 /**
- * {@code graphrec.topItems}: the exact top items of a group over every item of a model version, scored natively.
+ * {@code graphrec.topItems}: the exact top items of a user or a group over every item of a model version,
+ * scored natively.
  *
- * <p>Member m scores item i by the inner product {@code s_m(i) = q_m . v_i} of its query vector and the item's
- * vector (the node property {@code property} of the {@code :Item} nodes). The strategies aggregate the members'
- * scores over the whole catalogue, the items in {@code exclude} left out:
+ * <p>Query vector m (a user's, or each member's of a group) scores item i by the inner product
+ * {@code s_m(i) = q_m . v_i} with the item's vector (the node property {@code property} of the {@code :Item}
+ * nodes). The strategies aggregate the scores over the whole catalogue, the items in {@code exclude} left out:
  * <ul>
- *   <li>{@code average}: the mean of {@code s_m(i)};</li>
+ *   <li>{@code average}: the mean of {@code s_m(i)} (one query vector: its own score);</li>
  *   <li>{@code least_misery}: the lowest {@code s_m(i)};</li>
  *   <li>{@code most_pleasure}: the highest {@code s_m(i)};</li>
- *   <li>{@code borda}: the sum over members of rank points: among the n items, an item gets as many points from
- *       a member as there are items that member scores strictly lower (the best of n gets n - 1).</li>
+ *   <li>{@code borda}: the sum over the query vectors of rank points: an item gets as many points from m as
+ *       there are items left that m scores strictly lower (the best of N items left gets N - 1).</li>
  * </ul>
  * It yields the {@code n} best items (ties by the item's {@code id}, ascending) with their aggregate score.
- * {@code cypher/recommend_group.cypher} takes its candidates from here on catalogues too large for a scan in
- * Cypher, then re-ranks them with the model's whole formula (item–item weights included).
+ * {@code cypher/recommend_user.cypher} and {@code cypher/recommend_group.cypher} take their candidates from
+ * here on catalogues too large for a scan in Cypher, then re-rank them with the model's whole formula
+ * (item–item weights included).
  *
  * <p>The item vectors of a model version are read once and kept in memory (float64, items x dim; Gowalla's
  * 40,981 x 64 take 21 MB), for the last {@link #CACHED} versions asked for. A version is named by its property
