@@ -13,8 +13,8 @@ Python and driver time included):
    every test user (`graphrec.model.metrics.rank_metrics`, train items excluded);
 2. **latency**: user top-20 and group top-20 (`GROUP_STRATEGIES`), p50 / p99, sequentially and with
    `--clients` concurrent clients;
-3. **recall of the default path**: its top-20 against the exact scan in Cypher, for users (the vector index)
-   and every group strategy (graphrec.topItems).
+3. **recall of the default path** (candidates from graphrec.topItems): its top-20 against the exact scan in
+   Cypher, for users and every group strategy.
 
 Prints the tables, writes summary.json and latency.png to runs/bench-serving/<config>/. Skips with a
 message when the data is missing.

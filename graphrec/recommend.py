@@ -181,7 +181,7 @@ class Recommender:
         return row
 
     def _ranked(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Run a ranking query; repeat it as an exact scan when index candidates left fewer than k rows."""
+        """Run a ranking query; repeat it as an exact scan when its candidates left fewer than k rows."""
         query = cypher_files.statement(name)
         params = {**params, "draw": False}  # Browser's drawing (column graph) is not for Python
         rows = self.runner.run(query, {**params, "exact_max_items": self.exact_max_items,

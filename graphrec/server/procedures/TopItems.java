@@ -255,13 +255,13 @@ public final class TopItems {
     private Catalogue read(String property) {
         List<String> elementIds = new ArrayList<>();
         List<Long> ids = new ArrayList<>();
-        List<float[]> rows = new ArrayList<>();
+        List<double[]> rows = new ArrayList<>();
         int dim = -1;
         try (ResourceIterator<Node> items = tx.findNodes(ITEM)) {
             while (items.hasNext()) {
                 Node item = items.next();
                 Object value = item.getProperty(property, null);
-                float[] row = asFloats(value);
+                double[] row = asDoubles(value);
                 if (row == null) {
                     continue;
                 }
@@ -280,26 +280,24 @@ public final class TopItems {
         double[] vectors = new double[rows.size() * Math.max(dim, 0)];
         Map<String, Integer> index = new HashMap<>();
         for (int i = 0; i < rows.size(); i++) {
-            float[] row = rows.get(i);
-            for (int d = 0; d < dim; d++) {
-                vectors[i * dim + d] = row[d];
-            }
+            System.arraycopy(rows.get(i), 0, vectors, i * dim, dim);
             index.put(elementIds.get(i), i);
         }
         return new Catalogue(elementIds.toArray(String[]::new), index,
                 ids.stream().mapToLong(Long::longValue).toArray(), vectors, Math.max(dim, 0));
     }
 
-    private static float[] asFloats(Object value) {
-        if (value instanceof float[] floats) {
-            return floats;
-        }
+    /** A vector property as float64 (float32 arrays, as `db.create.setNodeVectorProperty` stores them, widened). */
+    private static double[] asDoubles(Object value) {
         if (value instanceof double[] doubles) {
-            float[] floats = new float[doubles.length];
-            for (int d = 0; d < doubles.length; d++) {
-                floats[d] = (float) doubles[d];
+            return doubles;
+        }
+        if (value instanceof float[] floats) {
+            double[] doubles = new double[floats.length];
+            for (int d = 0; d < floats.length; d++) {
+                doubles[d] = floats[d];
             }
-            return floats;
+            return doubles;
         }
         return null;
     }
