@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -249,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--leak-free", action="store_true",
                           help="the leak-free variant: train without the pairs of test cases (default: the reference "
                                "protocol, which trains on them; [evaluate] variant)")
+    evaluate.add_argument("--known-items", type=_known_items, metavar="{as_is,exclude,auto,NUMBER}",
+                          help="override [evaluate] known_items: how the sampled protocol ranks a source's train "
+                               "items among its candidates (as_is: by the model's scores; exclude: last, as served; "
+                               "auto: an offset per model chosen on held-out train rows; a number: that offset)")
     evaluate.add_argument("--out", type=Path, default=Path("runs") / "evaluate",
                           help="report folder (default runs/evaluate)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -492,12 +497,28 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _known_items(text: str) -> str | float:
+    """`--known-items`: one of the settings, or a finite number."""
+    from graphrec.evaluation.protocol import KNOWN_ITEMS
+
+    if text in KNOWN_ITEMS:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"one of {', '.join(KNOWN_ITEMS)} or a finite number, not {text!r}")
+    return value
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from graphrec.conductor import conduct
     from graphrec.evaluation.report import format_report
     from graphrec.runconfig import read_config
 
-    overrides = {"protocol": args.protocol, "task": args.task, "variant": "leak_free" if args.leak_free else None}
+    overrides = {"protocol": args.protocol, "task": args.task, "variant": "leak_free" if args.leak_free else None,
+                 "known_items": args.known_items}
     configs = [read_config(path, evaluate=overrides) for path in args.config]
     with _runner(args) as runner:
         report, _ = conduct(runner, configs, args.out, progress=not (args.quiet or args.json))

@@ -11,7 +11,9 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
    split (`auto`, as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or
    none; a configuration with `[text]` reads its items' text from the server, embeds it (`graphrec.text`,
    once per set of properties), chooses its "auto" numbers on a validation split (one more fit,
-   `graphrec.model.text.choose_text`) and wraps the model with it (`graphrec.model.text`);
+   `graphrec.model.text.choose_text`) and wraps the model with it (`graphrec.model.text`); under the sampled
+   protocol with `[evaluate] known_items = "auto"`, one more fit chooses how the model's known items rank
+   (`graphrec.evaluation.known.choose_known`);
 3. **evaluate** every fitted model on the test split with one `graphrec.evaluation.run.Evaluator` (the same
    cases for all), under the first configuration's `[evaluate]`;
 4. **write back** (`write_back=True`) each model's stored form as a new version (`graphrec.writeback`).
@@ -29,9 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from graphrec.db import QueryRunner
+from graphrec.evaluation.known import choose_known, known_offset
+from graphrec.evaluation.protocol import EvalConfig
 from graphrec.evaluation.report import Report, save_report
 from graphrec.evaluation.run import Evaluator, ordered_splits
 from graphrec.export import Snapshot, export_snapshot
@@ -96,6 +101,7 @@ def conduct(
     report = Report(evaluation.protocol, evaluation.task, evaluation.variant, notes=evaluator.notes,
                     config={"evaluate": asdict(evaluation), "models": {}})
     fitted: dict[str, Fitted] = {}
+    known: dict[str, dict[str, float]] = {}
     texts: dict[tuple[str, ...], np.ndarray] = {}
     for config in configs:
         clock.lap("_")
@@ -103,6 +109,13 @@ def conduct(
         fitted[config.name] = config.model.fit(data, config.train, run_dir / config.name,
                                                progress=progress, resume=resume)
         clock.lap(f"fit {config.name}")
+        known[config.name] = _known_offsets(snapshot, config, evaluation, data, run_dir, progress)
+        if evaluation.known_items == "auto" and evaluation.protocol == "sampled":
+            fitted[config.name].record["known_items"] = known[config.name]
+            report.notes.append(f"{config.name}: known items offset c (graphrec.evaluation.known, chosen on "
+                                "held-out train rows): " + ", ".join(
+                                    f"{side} {c:g}" for side, c in known[config.name].items()))
+            clock.lap(f"choose known {config.name}")
         if config.text is not None:
             if config.text.properties not in texts:
                 if runner is None:
@@ -122,7 +135,7 @@ def conduct(
     for config in configs:
         evaluator.set_judge(config.name, fitted[config.name])
     for config in configs:
-        rows, fairness = evaluator.evaluate(config.name, fitted[config.name])
+        rows, fairness = evaluator.evaluate(config.name, fitted[config.name], known[config.name])
         own = next((row for row in rows if row["method"] == config.name), None)
         if own is None:
             own = {"method": config.name}
@@ -142,6 +155,32 @@ def conduct(
     report.seconds = {stage: s for stage, s in clock.seconds.items() if stage != "_"}
     save_report(report, run_dir)
     return report, fitted
+
+
+def _known_offsets(snapshot: Snapshot, config: RunConfig, evaluation: EvalConfig, data: TrainingData,
+                   run_dir: Path, progress: bool) -> dict[str, float]:
+    """The offset of `config`'s known items per side under `evaluation` (`graphrec.evaluation.known`): fixed,
+    or chosen on held-out train rows ("auto", sampled protocol)."""
+    fixed = known_offset(evaluation.known_items)
+    if fixed is not None or evaluation.protocol != "sampled":
+        return {"user": fixed or 0.0, "group": fixed or 0.0}
+    counts = {"user": train_counts(snapshot, "user", data.user_train),
+              "group": train_counts(snapshot, "group", data.group_train)}
+    offsets, _ = choose_known(data, counts, lambda valid: config.model.fit(
+        valid, config.train, run_dir / config.name / "known", progress=progress),
+        evaluation.ks, evaluation.seed, evaluation.strategies, whole_pairs=evaluation.variant == "leak_free")
+    return offsets
+
+
+def train_counts(snapshot: Snapshot, side: str, train: Tensor) -> Tensor:
+    """The weight (the loaders' count of rows) of each of `train`'s interactions (2, E), from `snapshot`."""
+    edges = snapshot.interactions if side == "user" else snapshot.group_interactions
+    weights = snapshot.interaction_weights if side == "user" else snapshot.group_interaction_weights
+    num_items = len(snapshot.item_ids)
+    keys = edges["train"][0] * num_items + edges["train"][1]
+    order = torch.argsort(keys)
+    found = torch.searchsorted(keys[order], train[0] * num_items + train[1]).clamp(max=max(keys.numel() - 1, 0))
+    return weights["train"][order][found] if keys.numel() else torch.ones(train.size(1))
 
 
 def _params(config: RunConfig) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -472,8 +473,9 @@ def test_group_folder_is_loaded_exactly_or_refused(runner: QueryRunner, tmp_path
     assert memberships == {(u.value, g.value) for g, users in zip(groups, members) for u in users}
     interactions = [r for r in relationships if r["type"] == "INTERACTED"]
     assert {(r["a_id"], r["b_id"]) for r in interactions} == {(g.value, i.value) for g, i, r in ratings if r.value != 0}
-    for r in interactions:  # binarised, a repeated pair once
-        assert r["props"] == {"weight": 1.0} and r["a"] == ["Group"]
+    rows = Counter((g.value, i.value) for g, i, r in ratings if r.value != 0)
+    for r in interactions:  # a repeated pair once, its weight the number of its rows (models binarise)
+        assert r["props"] == {"weight": float(rows[r["a_id"], r["b_id"]])} and r["a"] == ["Group"]
     labels = {(n["labels"][0], n["props"]["id"]) for n in nodes}
     assert labels == ({("Group", g.value) for g in groups} | {("User", u.value) for us in members for u in us}
                       | {("Item", i.value) for _, i, r in ratings if r.value != 0})

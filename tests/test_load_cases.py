@@ -5,6 +5,7 @@ a pair that is both trained on and held out as both, and serving never counts a 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -48,30 +49,34 @@ def write_benchmark(folder: Path, seed: int = 7) -> None:
 def reference(folder: Path, kind: str) -> tuple[set[tuple[int, int]], list[tuple[int, int, list[int]]]]:
     """The train matrix's non-zero pairs and the case list as AGREE's `dataset.py` reads them
     (`load_rating_file_as_matrix`: rating > 0 → 1.0; `load_rating_file_as_list`, `load_negative_file`)."""
-    train = set()
-    for line in (folder / f"{kind}RatingTrain.txt").read_text().splitlines():
-        arr = line.split(" ")
-        if len(arr) > 2:
-            if int(arr[2]) > 0:
-                train.add((int(arr[0]), int(arr[1])))
-        else:
-            train.add((int(arr[0]), int(arr[1])))
+    train = set(rows(folder, kind))
     tests = [line.split(" ") for line in (folder / f"{kind}RatingTest.txt").read_text().splitlines()]
     negatives = [[int(x) for x in line.split(" ")[1:]]
                  for line in (folder / f"{kind}RatingNegative.txt").read_text().splitlines()]
     return train, [(int(arr[0]), int(arr[1]), negs) for arr, negs in zip(tests, negatives)]
 
 
-def exported(snapshot: Snapshot, kind: str) -> tuple[set[tuple[int, int]], list[tuple[int, int, list[int]]]]:
-    """The same two from a snapshot, in ids."""
+def rows(folder: Path, kind: str) -> Counter[tuple[int, int]]:
+    """How many train lines with a rating > 0 (or none) each pair has."""
+    found: Counter[tuple[int, int]] = Counter()
+    for line in (folder / f"{kind}RatingTrain.txt").read_text().splitlines():
+        arr = line.split(" ")
+        if len(arr) <= 2 or int(arr[2]) > 0:
+            found[int(arr[0]), int(arr[1])] += 1
+    return found
+
+
+def exported(snapshot: Snapshot, kind: str, folder: Path
+             ) -> tuple[set[tuple[int, int]], list[tuple[int, int, list[int]]]]:
+    """The same two from a snapshot, in ids; each train interaction's weight is its number of rows in `folder`."""
     sources = snapshot.user_ids if kind == "user" else snapshot.group_ids
     edges = snapshot.interactions if kind == "user" else snapshot.group_interactions
     weights = snapshot.interaction_weights if kind == "user" else snapshot.group_interaction_weights
     negatives = snapshot.negatives if kind == "user" else snapshot.group_negatives
-    assert weights["train"].eq(1.0).all()  # binarised
     train = edges["train"].numpy()
     pairs = list(zip(sources[train[0]].tolist(), snapshot.item_ids[train[1]].tolist()))
-    assert len(pairs) == len(set(pairs))  # a repeated pair once
+    assert len(pairs) == len(set(pairs))  # a repeated pair once, its weight the number of its rows
+    assert dict(zip(pairs, weights["train"].tolist())) == rows(folder, kind)
     test = edges["test"].numpy()
     cases = [(int(sources[s]), int(snapshot.item_ids[i]), snapshot.item_ids[[n for n in row if n >= 0]].tolist())
              for s, i, row in zip(test[0], test[1], negatives["test"].tolist())]
@@ -86,7 +91,7 @@ def test_a_benchmark_folder_exports_exactly_the_reference_codes_train_matrix_and
     snapshot = export_snapshot(runner, batch_size=3)
     for kind in ("group", "user"):
         train, cases = reference(tmp_path, kind)
-        assert exported(snapshot, kind) == (train, cases)
+        assert exported(snapshot, kind, tmp_path) == (train, cases)
         assert {(s, i) for s, i, _ in cases} & train  # the folder has pairs both trained on and tested
         assert len(cases) > len({(s, i) for s, i, _ in cases})  # and repeated test lines
     summary = graph_summary(runner)
@@ -99,7 +104,7 @@ def test_a_benchmark_folder_exports_exactly_the_reference_codes_train_matrix_and
         candidates = evaluator.cases[kind]["candidates"]
         assert candidates.items.size(0) == len(cases) and candidates.sampled == 0
         assert [snapshot.item_ids[row[row >= 0].numpy()].tolist() for row in candidates.items] == [
-            [i, *negatives] for _, i, negatives in exported(snapshot, kind)[1]]
+            [i, *negatives] for _, i, negatives in exported(snapshot, kind, tmp_path)[1]]
         overlap = sum((s, i) in train for s, i in {(s, i) for s, i, _ in cases})
         assert f"{kind} task: reference protocol: {len(cases)} test cases" in " ".join(evaluator.notes)
         assert f"{overlap} of them also test cases" in " ".join(evaluator.notes)

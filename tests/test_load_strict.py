@@ -209,8 +209,8 @@ def test_bad_group_files_name_file_line_and_field(tmp_path: Path, name: str, tex
 def test_group_rating_zero_still_means_no_interaction(tmp_path: Path) -> None:
     write_group_benchmark(tmp_path)
     (tmp_path / "groupRatingTrain.txt").write_text("0 10 2.5\n0 11 0\n1 12 0.0\n1 13 1\n0 10 4\n")
-    train = read_group_benchmark(tmp_path).group_interactions  # binarised, a repeated pair once
-    assert sorted(zip(train["source"], train["item"], train["weight"])) == [(0, 10, 1.0), (1, 13, 1.0)]
+    train = read_group_benchmark(tmp_path).group_interactions  # a repeated pair once, weighted by its rows
+    assert sorted(zip(train["source"], train["item"], train["weight"])) == [(0, 10, 2.0), (1, 13, 1.0)]
 
 
 @pytest.mark.neo4j

@@ -34,6 +34,7 @@ from graphrec.model.metrics import _keys, _select_rows, rank_metrics
 DEFAULT_NEGATIVES = 100
 DEFAULT_SEED = 2018
 PROTOCOLS = ("sampled", "full")
+KNOWN_ITEMS = ("as_is", "exclude", "auto")
 VARIANTS = ("reference", "leak_free")
 TASKS = ("group", "user", "both")
 
@@ -57,6 +58,10 @@ class EvalConfig:
         variant: `reference` (default: as the benchmarks' reference code, models are trained on every train
         interaction, also on a pair that is a test case) or `leak_free` (the pairs of test cases are removed from
         the training interactions).
+        known_items: how the sampled protocol ranks a source's known items (train interactions) among the
+        candidates (`graphrec.evaluation.known`): `as_is` (default: by the model's scores), `exclude` (below
+        every new item, as served), a number c (shifted by c times the candidates' largest absolute score) or
+        `auto` (c chosen per model and side on a validation split held out from train).
     """
 
     protocol: str = "sampled"
@@ -71,6 +76,7 @@ class EvalConfig:
     diversity: tuple[float, ...] = ()
     diversity_by: str = "graph"
     variant: str = "reference"
+    known_items: str | float = "as_is"
 
     def __post_init__(self) -> None:
         self.ks, self.full_ks, self.strategies = tuple(self.ks), tuple(self.full_ks), tuple(self.strategies)
@@ -87,6 +93,11 @@ class EvalConfig:
             raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
+        if isinstance(self.known_items, bool) or not (
+                self.known_items in KNOWN_ITEMS
+                or isinstance(self.known_items, (int, float)) and -1e6 <= self.known_items <= 1e6):
+            raise ValueError(f"known_items must be one of {KNOWN_ITEMS} or a finite number, "
+                             f"not {self.known_items!r}")
         unknown = set(self.strategies) - {"average", "least_misery", "most_pleasure", "borda"}
         if unknown:
             raise ValueError(f"unknown strategies {sorted(unknown)}")

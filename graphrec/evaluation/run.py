@@ -31,8 +31,9 @@ from torch import Tensor
 from graphrec.evaluation.diversity import (MMRScorer, cooccurrence, coverage, intra_list_diversity, item_vectors,
                                            top_lists)
 from graphrec.evaluation.fairness import member_satisfaction
+from graphrec.evaluation.known import KnownShift
 from graphrec.evaluation.protocol import EvalConfig, full_metrics, sampled_candidates, sampled_metrics
-from graphrec.evaluation.scorers import MemberScorer, PopularFallback, padded_members
+from graphrec.evaluation.scorers import MemberScorer, padded_members, served_users
 from graphrec.export import SPLITS, Snapshot
 from graphrec.model.base import Fitted, Scorer
 
@@ -112,13 +113,7 @@ class Evaluator:
         """`fitted`'s user scorer and the groups' members it aggregates, as Cypher serves them: the users it
         has nothing for (`Fitted.unscorable_users`) get the items' train interaction counts
         (`PopularFallback`) and are left out of the members (-1, as padding)."""
-        users = fitted.scorer("user")
-        unscorable = fitted.unscorable_users() if fitted.personal else None
-        if users is None or unscorable is None or not unscorable.any():
-            return users, self.members
-        cold = torch.from_numpy(unscorable)
-        members = torch.where((self.members >= 0) & cold[self.members.clamp(min=0)], -1, self.members)
-        return PopularFallback(users, cold, self.popularity), members
+        return served_users(fitted, self.members, self.popularity)
 
     def set_judge(self, name: str, fitted: Fitted) -> None:
         """Judge fairness by `fitted`'s user scores (the first call with a personal model wins)."""
@@ -128,8 +123,12 @@ class Evaluator:
             if "group" in self.cases and self.config.protocol == "full":
                 self.notes.append(f"fairness judged by {name}'s user scores")
 
-    def evaluate(self, name: str, fitted: Fitted) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The rows of `fitted` (named `name`) and, under the full protocol, its per-group fairness rows."""
+    def evaluate(self, name: str, fitted: Fitted, known: dict[str, float] | None = None
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The rows of `fitted` (named `name`) and, under the full protocol, its per-group fairness rows;
+        `known`: the offset of the known items under the sampled protocol (`graphrec.evaluation.known`), by
+        ranking: `user`, `group` (the model's own) and `group <strategy>` (a member aggregation; default: the
+        `group` one); 0 for a ranking it does not name."""
         rows: dict[str, dict[str, Any]] = {}
         fairness: list[dict[str, Any]] = []
         users, members = self.user_side(fitted)
@@ -139,6 +138,7 @@ class Evaluator:
         own = fitted.scorer("group")
         if own is not None:
             scorers["group"][name] = own
+        known = known or {}
         if users is not None and fitted.personal and "group" in self.cases:
             for strategy in self.config.strategies:
                 scorers["group"][f"{name} {strategy}"] = MemberScorer(strategy, users, members, self.num_items)
@@ -150,7 +150,9 @@ class Evaluator:
                                   for lam in self.config.diversity for method, score in list(scorers[task].items())}
         for task, case in self.cases.items():
             for method, score in scorers[task].items():
-                found = self._metrics(task, case, score)
+                offset = known.get(task + method[len(name):], known.get(task, 0.0))
+                found = self._metrics(task, case, score if offset == 0 or self.config.protocol != "sampled"
+                                      else KnownShift(score, case["seen"], self.num_items, offset))
                 k = self.config.diversity_k
                 lists = top_lists(score, case["sources"], case["seen"], self.num_items, k)
                 found |= {f"ild@{k}": intra_list_diversity(lists, self.unit),

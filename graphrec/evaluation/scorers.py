@@ -14,7 +14,7 @@ members :math:`\mathcal{M}_g`, one of :data:`STRATEGIES`:
 A group without members scores 0 everywhere. :class:`PopularFallback` scores the users a model has nothing
 for as Cypher serves them.
 """
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
@@ -96,3 +96,16 @@ class PopularFallback:
         if rows.any():
             out[rows] = self.counts if items is None else self.counts[items[rows]]
         return out
+
+
+def served_users(fitted: Any, members: Tensor, popularity: Tensor) -> tuple[Optional[Scorer], Tensor]:
+    """`fitted`'s user scorer and the groups' `members` (from `padded_members`) as Cypher serves them: the
+    users it has nothing for (`Fitted.unscorable_users`) get the items' train interaction counts `popularity`
+    (`PopularFallback`) and are left out of the members (-1, as padding)."""
+    users = fitted.scorer("user")
+    unscorable = fitted.unscorable_users() if fitted.personal else None
+    if users is None or unscorable is None or not unscorable.any():
+        return users, members
+    cold = torch.from_numpy(unscorable)
+    members = torch.where((members >= 0) & cold[members.clamp(min=0)], -1, members)
+    return PopularFallback(users, cold, popularity), members

@@ -13,8 +13,9 @@ Group benchmark (AGREE, SIGIR 2018, and its successors; CAMRa2011, Mafengwo): a 
 `userRatingTrain.txt`, `userRatingTest.txt` (`<group-or-user> <item> [<rating>]`) and optionally
 `groupRatingNegative.txt` / `userRatingNegative.txt` (`(<group-or-user>,<test item>) <neg> <neg> ...`, one
 line per line of the test file, in its order). Exactly as the reference code (AGREE's `dataset.py`) reads
-them: the train interactions are the train rows with a rating > 0 (or none), binarised (weight 1.0), a
-repeated pair once; **every** line of a test file is one test case, whatever its rating, a repeated pair once
+them: the train interactions are the train rows with a rating > 0 (or none), binarised, a repeated pair once
+(the models see a binary matrix; the interaction's `weight` counts its rows, so that a repeat stays visible:
+`graphrec.evaluation.known`); **every** line of a test file is one test case, whatever its rating, a repeated pair once
 per line, also when the pair is a train interaction (the reference code trains on it and tests it); the n-th
 line of a negatives file holds the negatives of the n-th case and must name its pair.
 
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from graphrec.load.dataset import (
-    CASE_COLUMNS, INTERACTION_COLUMNS, Dataset, InputError, empty_cases, empty_interactions, split_rows,
+    CASE_COLUMNS, Dataset, InputError, empty_cases, empty_interactions, merge_repeats, split_rows,
 )
 from graphrec.load.source import read_text
 from graphrec.load.tokens import SHORT_ID_PATTERN, TokenError, parse_id, parse_rating
@@ -183,7 +184,7 @@ def _ratings(path: Path, split: str, known_groups: set[int] | None) -> pd.DataFr
     frame = _frame(np.array(sources, dtype=np.int64), np.array(items, dtype=np.int64), split,
                    np.array(numbers, dtype=np.int64))
     if split == "train":
-        return frame.drop_duplicates(["source", "item"])[INTERACTION_COLUMNS].reset_index(drop=True)
+        return merge_repeats(frame, str(path))
     return frame.assign(negatives=None)[CASE_COLUMNS]
 
 
