@@ -20,7 +20,8 @@
 // the strategy over the whole catalogue, scored natively by the procedure graphrec.topItems
 // (graphrec/server/procedures/TopItems.java): for least_misery / most_pleasure / borda each member's
 // q . v_i, aggregated alike (a member without a vector scores 0), for the others the strategy's linear target
-// (the members' mean vector, the group vector or their mix); plus every item the members' (and the group's)
+// (the members' mean vector, the group vector or their mix, the members' part weighted as in 'combined': the
+// members with a vector over every member); plus every item the members' (and the group's)
 // items have a weight to. An item outside them has no weight, so its score is its vector part: when weights
 // are not negative the candidates hold the exact top $k of every strategy. Borda points: with vectors only
 // and no $filter, over the whole catalogue (the procedure's); otherwise counted among the candidates.
@@ -88,11 +89,12 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis,
      CASE WHEN gv IS NULL THEN NULL
           ELSE reduce(s = 0.0, x IN gv | s + x * x) + m.max_item_norm ^ 2 END AS gnorms,
      CASE WHEN m.property IS NULL OR size(vectors) = 0 THEN NULL
-          ELSE [j IN range(0, m.dim - 1) | reduce(s = 0.0, x IN vectors | s + x.q[j]) / size(vectors)] END AS mean
+          ELSE [j IN range(0, m.dim - 1) | reduce(s = 0.0, x IN vectors | s + x.q[j]) / size(vectors)] END AS mean,
+     toFloat(size(vectors)) / (size(members) + size(unscored)) AS counted
 WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, gnorms, CASE basis
        WHEN 'group' THEN gv
        WHEN 'combined' THEN CASE WHEN gv IS NULL THEN mean WHEN mean IS NULL THEN gv
-                                 ELSE [j IN range(0, m.dim - 1) | a * gv[j] + (1 - a) * mean[j]] END
+                                 ELSE [j IN range(0, m.dim - 1) | a * gv[j] + (1 - a) * counted * mean[j]] END
        ELSE mean END AS target,
      $k + size(seen) + size($exclude) + $oversample AS wanted,
      m.property IS NOT NULL AND m.items <= $exact_max_items AS scan,

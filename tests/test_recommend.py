@@ -216,6 +216,28 @@ def test_combined_mixes_the_group_vector_with_the_members_and_falls_back_to_them
     assert combined.items[0]["score"] == pytest.approx(2.5, abs=1e-4)
 
 
+def test_combined_counts_unscored_members_in_its_candidates_as_in_its_score(
+        runner: QueryRunner, exact_max_items: int) -> None:
+    """A group with its own vector g, one member with a vector q and four without vector or history (unscored):
+    combined = a g.v + (1 - a) q.v / 5 (every member counted). Its top 20 over 1,500 items, with no
+    oversampling, must be numpy's: the candidates must follow the same mix (q / 5, not q / 1)."""
+    rng = np.random.default_rng(5)
+    items = {10_000 + n: rng.standard_normal(8).astype(np.float32) for n in range(1500)}
+    g = rng.standard_normal(8).astype(np.float32)
+    q = rng.standard_normal(8).astype(np.float32)
+    q -= g * (q @ g) / (g @ g)  # orthogonal to g, of g's norm: the two mixes point 34 degrees apart
+    q *= np.linalg.norm(g) / np.linalg.norm(q)
+    serve(runner, users={1: q}, items=items, groups={50: g}, new_users=[2, 3, 4, 5],
+          memberships=[(u, 50) for u in range(1, 6)])
+    runner.run("MATCH (m:Model {active: true}) SET m.group_weight = 0.5")
+    ranking = Recommender(runner, exact_max_items=exact_max_items, oversample=0).recommend_group(50, 20)
+    vectors = np.array(list(items.values()), dtype=np.float64)
+    expected = 0.5 * vectors @ g + 0.5 * (vectors @ q) / 5
+    best = np.argsort(-expected)[:20]
+    assert ranking.basis == "combined" and sorted(ranking.items[0]["unscored"]) == [2, 3, 4, 5]
+    assert [row["score"] for row in ranking.items] == pytest.approx(expected[best].tolist(), rel=1e-4, abs=1e-4)
+
+
 def test_cold_start_folds_new_users_in_and_gives_users_without_history_popular_items(
         runner: QueryRunner, exact_max_items: int) -> None:
     items = random_vectors(range(100, 130), 5, seed=6)
