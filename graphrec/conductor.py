@@ -13,7 +13,7 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
    once per set of properties), chooses its "auto" numbers on a validation split (one more fit,
    `graphrec.model.text.choose_text`) and wraps the model with it (`graphrec.model.text`); under the sampled
    protocol with `[evaluate] known_items = "auto"`, one more fit chooses how the model's known items rank
-   (`graphrec.evaluation.known.choose_known`);
+   (`graphrec.evaluation.known.choose_known`, on the model without its `[text]` part);
 3. **evaluate** every fitted model on the test split with one `graphrec.evaluation.run.Evaluator` (the same
    cases for all), under the first configuration's `[evaluate]`;
 4. **write back** (`write_back=True`) each model's stored form as a new version (`graphrec.writeback`).
@@ -24,6 +24,7 @@ and the report (`graphrec.evaluation.report`: evaluation.json/.csv/.png).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -111,7 +112,8 @@ def conduct(
         clock.lap(f"fit {config.name}")
         known[config.name] = _known_offsets(snapshot, config, evaluation, data, run_dir, progress)
         if evaluation.known_items == "auto" and evaluation.protocol == "sampled":
-            fitted[config.name].record["known_items"] = known[config.name]
+            fitted[config.name].record["known_items"] = {  # plain JSON: no -Infinity
+                ranking: "exclude" if c == -math.inf else c for ranking, c in known[config.name].items()}
             report.notes.append(f"{config.name}: known items offset c (graphrec.evaluation.known, chosen on "
                                 "held-out train rows): " + ", ".join(
                                     f"{side} {c:g}" for side, c in known[config.name].items()))

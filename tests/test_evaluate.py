@@ -94,6 +94,26 @@ def test_least_misery_beats_the_average_when_groups_avoid_what_a_member_dislikes
     assert "group task: 40 test rows with stored negatives, 0 with negatives sampled" in " ".join(report.notes)
 
 
+def test_known_items_auto_keeps_the_planted_margin_and_reports_its_choice(runner: QueryRunner, tmp_path: Path) -> None:
+    """`known_items = "auto"` on the least-misery data (no pair repeats: held-out rows are never known items):
+    every ranking's known items are left out, the report says so, the record stays plain JSON, and least misery
+    still leads the average by the margins above."""
+    load_group_benchmark(runner, least_misery_groups(seed=0).write(tmp_path / "data"))
+    report, fitted = conduct(None, group_models(EvalConfig(task="group", known_items="auto"))[1:2], tmp_path / "run",
+                             snapshot=export_snapshot(runner), progress=False)
+    found = rows_by_method(report)
+    least, average = found["lightgcn_users least_misery"], found["lightgcn_users average"]
+    assert least["group hr@10"] >= average["group hr@10"] + 0.2
+    assert least["group ndcg@10"] >= average["group ndcg@10"] + 0.1
+    chosen = fitted["lightgcn_users"].record["known_items"]
+    assert chosen == {"user": "exclude", "group": "exclude",
+                      **{f"group {strategy}": "exclude" for strategy in STRATEGIES}}
+    json.dumps(chosen, allow_nan=False)
+    assert "lightgcn_users: known items offset c (graphrec.evaluation.known, chosen on held-out train rows): " \
+           "user -inf, group -inf, group average -inf" in " | ".join(report.notes)
+    assert report.seconds["choose known lightgcn_users"] > 0
+
+
 def test_evaluate_command_full_protocol_with_fairness_as_json(runner: QueryRunner, connection: Connection,
                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     load_group_benchmark(runner, least_misery_groups(n_groups=12, seed=1).write(tmp_path / "data"))
