@@ -12,12 +12,15 @@ train matrix. Each model's known items are therefore shifted by an offset per si
     s'(s, i) = s(s, i) + c \cdot \max_{j \in C_s} |s(s, j)| \cdot [i \in N(s)],
 
 :math:`C_s` the candidates ranked together, :math:`N(s)` the known items; :math:`c = -\infty` leaves them
-below every new item (what serving does), :math:`c = 0` takes the model's scores as they are. Every method
-of a task gets its model's offset: the member aggregations of a group task too, after aggregating.
+below every new item (what serving does), :math:`c = 0` takes the model's scores as they are. Every ranking
+a model gives has its own offset: users, its own group scores, and each member aggregation of them (applied
+after aggregating: Borda points spread differently from scores).
 
 `[evaluate] known_items`: ``"as_is"`` (:math:`c = 0`, the default), ``"exclude"`` (:math:`-\infty`), a number,
 or ``"auto"``: :func:`choose_known` picks each model's :math:`c` per side from :data:`OFFSETS` on a validation
-split held out from train (never the test lines) by :func:`row_holdout`. It holds out train *rows*, not
+split held out from train (never the test lines) by :func:`row_holdout`: :data:`ROWS_PER_SOURCE` (20) train
+rows per source (5 chose CAMRa2011's group offset anywhere from -0.2 to -0.5 across hold-out seeds, 20 the same
+-0.3 for seeds 2018-2021, BENCHMARKS.md). It holds out train *rows*, not
 pairs: a pair with several rows (a repeat, which the loaders keep as the interaction's weight) keeps its other
 rows in train, so held-out rows are repeats exactly as often as the data's are (CAMRa2011's group train rows:
 40.4 %, against 39.4 % of its group test lines; its users and Mafengwo-S: none); under the leak-free variant,
@@ -41,7 +44,7 @@ from graphrec.evaluation.scorers import MemberScorer, padded_members, served_use
 from graphrec.model.base import Fitted, Scorer
 
 OFFSETS = (-math.inf, -0.5, -0.3, -0.2, -0.15, -0.1, -0.05, 0.0)
-ROWS_PER_SOURCE = 5
+ROWS_PER_SOURCE = 20
 VALIDATION_NEGATIVES = 100
 
 
@@ -96,17 +99,22 @@ def row_holdout(train: Tensor, counts: Tensor, seed: int, per_source: int = ROWS
     return train[:, (taken == 0) if whole_pairs else (taken < counts)], train[:, rows[held]]
 
 
-def validation_ndcg(score: Scorer, held: Tensor, known: Tensor, num_items: int, offset: float,
-                    ks: Sequence[int], seed: int) -> float:
+def validation_ndcg(score: Scorer, held: Tensor, known: Tensor, num_items: int, offsets: Sequence[float],
+                    ks: Sequence[int], seed: int) -> dict[float, float]:
     """Mean NDCG over `ks` of the held-out rows `held` (2, H), each ranked against `VALIDATION_NEGATIVES` items
-    drawn uniformly from all others (seeded), with `known` shifted by `offset`."""
+    drawn uniformly from all others (seeded), with `known` shifted by each of `offsets` (scored once)."""
     generator = torch.Generator().manual_seed(seed)
     negatives = torch.randint(0, num_items - 1, (held.size(1), VALIDATION_NEGATIVES), generator=generator)
     negatives += (negatives >= held[1].unsqueeze(1)).long()
     items = torch.cat([held[1].unsqueeze(1), negatives], 1)
-    scores = KnownShift(score, known, num_items, offset)(held[0], items)
-    metrics = ranks_to_metrics(pessimistic_ranks(scores, torch.ones_like(items, dtype=torch.bool)), ks)
-    return float(np.mean([metrics[f"ndcg@{k}"] for k in ks]))
+    scores = score(held[0], items)
+    valid = torch.ones_like(items, dtype=torch.bool)
+    found = {}
+    for offset in offsets:
+        shifted = KnownShift(lambda sources, candidates: scores, known, num_items, offset)(held[0], items)
+        metrics = ranks_to_metrics(pessimistic_ranks(shifted, valid), ks)
+        found[offset] = float(np.mean([metrics[f"ndcg@{k}"] for k in ks]))
+    return found
 
 
 def choose_known(data: Any, counts: dict[str, Tensor], fit: Callable[[Any], Fitted], ks: Sequence[int],
@@ -115,7 +123,7 @@ def choose_known(data: Any, counts: dict[str, Tensor], fit: Callable[[Any], Fitt
     """(offset per ranking, validation NDCG per ranking and offset) for the model `fit` fits: one more fit on
     `data` (a `graphrec.model.base.TrainingData`) less `row_holdout`'s rows of each side (`counts`: the
     rows of each side's train interactions, aligned with them; `whole_pairs` under the leak-free variant), then
-    `validation_ndcg` for every `OFFSETS`. Rankings: `user`, `group` (the model's own group scores; for a
+    `validation_ndcg` of every `OFFSETS`. Rankings: `user`, `group` (the model's own group scores; for a
     model without them, its members' average) and, for a personal model, `group <strategy>` for each member
     aggregation of `strategies` (points and scores spread differently, so each gets its own offset); users
     and members as `graphrec.evaluation.scorers.served_users` gives them. A ranking without held-out rows or
@@ -145,7 +153,7 @@ def choose_known(data: Any, counts: dict[str, Tensor], fit: Callable[[Any], Fitt
         if score is None or not held[side].size(1):
             offsets[name] = -math.inf
             continue
-        found = {c: validation_ndcg(score, held[side], kept[side], data.num_items, c, ks, seed) for c in OFFSETS}
+        found = validation_ndcg(score, held[side], kept[side], data.num_items, OFFSETS, ks, seed)
         offsets[name] = max(found, key=lambda c: (found[c], -OFFSETS.index(c)))
         sweep[name] = {str(c): round(v, 4) for c, v in found.items()}
     return offsets, sweep
