@@ -6,7 +6,7 @@ protocol excludes them. The sampled protocol cannot: a benchmark's stored negati
 the reference protocol, 571 of CAMRa2011's 1,450 group cases: a household rating a film it rated before). A
 model scores known items high (they sit next to everything the source has), so how they should rank against
 new ones depends on how often the source's next interaction is a repeat, which no model learns from a binary
-train matrix. Each model's known items are therefore shifted by an offset per side (`user`, `group`),
+train matrix. Each model's known items are therefore shifted by an offset per ranking,
 
 .. math::
     s'(s, i) = s(s, i) + c \cdot \max_{j \in C_s} |s(s, j)| \cdot [i \in N(s)],
@@ -17,17 +17,18 @@ a model gives has its own offset: users, its own group scores, and each member a
 after aggregating: Borda points spread differently from scores).
 
 `[evaluate] known_items`: ``"as_is"`` (:math:`c = 0`, the default), ``"exclude"`` (:math:`-\infty`), a number,
-or ``"auto"``: :func:`choose_known` picks each model's :math:`c` per side from :data:`OFFSETS` on a validation
-split held out from train (never the test lines) by :func:`row_holdout`: :data:`ROWS_PER_SOURCE` (20) train
-rows per source (5 chose CAMRa2011's group offset anywhere from -0.2 to -0.5 across hold-out seeds, 20 the same
--0.3 for seeds 2018-2021, BENCHMARKS.md). It holds out train *rows*, not
-pairs: a pair with several rows (a repeat, which the loaders keep as the interaction's weight) keeps its other
-rows in train, so held-out rows are repeats exactly as often as the data's are (CAMRa2011's group train rows:
-40.4 %, against 39.4 % of its group test lines; its users and Mafengwo-S: none); under the leak-free variant,
-whose test pairs are never trained on, a held-out row takes its pair out of train. Each held-out row is ranked
-against :data:`VALIDATION_NEGATIVES` items drawn uniformly from all others (known ones included, as the
-benchmarks' negatives are), ties pessimistic, and :math:`c` maximises the mean NDCG over `[evaluate] ks`
-(the first of equals in :data:`OFFSETS` order).
+or ``"auto"``: :func:`choose_known` picks each ranking's :math:`c` from :data:`OFFSETS` on a validation split
+held out from train (never the test lines) by :func:`row_holdout`: :data:`ROWS_PER_SOURCE` (20) train *rows*
+per source, not pairs. A pair with several rows (a repeat) keeps its other rows in train, so held-out rows are
+repeats as often as the data's are (CAMRa2011's group train rows: 40.4 %, against 39.4 % of its group test
+lines; its users and Mafengwo-S: none). An interaction's weight is read as its number of rows, which is what the
+text-format loaders write; CSV data whose `weight` is a rating or a strength would be read as repeats. Under the
+leak-free variant, whose test pairs are never trained on, a held-out row takes its pair out of train. Each
+held-out row is ranked against :data:`VALIDATION_NEGATIVES` items drawn uniformly from all others (known ones
+included, as the benchmarks' negatives are), ties pessimistic, and :math:`c` maximises the mean NDCG over
+`[evaluate] ks` (the first of equals in :data:`OFFSETS` order). 20 rows, not 5: with 5 the offset chosen for
+CAMRa2011's groups moved between -0.2 and -0.5 with the hold-out seed; with 20 it stayed at -0.3 for seeds
+2018-2021 (BENCHMARKS.md).
 """
 from __future__ import annotations
 
