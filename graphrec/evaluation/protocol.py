@@ -61,7 +61,7 @@ class EvalConfig:
         known_items: how the sampled protocol ranks a source's known items (train interactions) among the
         candidates (`graphrec.evaluation.known`): `as_is` (default: by the model's scores), `exclude` (below
         every new item, as served), a number c (shifted by c times the candidates' largest absolute score) or
-        `auto` (c chosen per model and side on a validation split held out from train).
+        `auto` (c chosen per model and ranking on a validation split held out from train).
     """
 
     protocol: str = "sampled"

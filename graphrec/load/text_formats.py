@@ -14,10 +14,10 @@ Group benchmark (AGREE, SIGIR 2018, and its successors; CAMRa2011, Mafengwo): a 
 `groupRatingNegative.txt` / `userRatingNegative.txt` (`(<group-or-user>,<test item>) <neg> <neg> ...`, one
 line per line of the test file, in its order). Exactly as the reference code (AGREE's `dataset.py`) reads
 them: the train interactions are the train rows with a rating > 0 (or none), binarised, a repeated pair once
-(the models see a binary matrix; the interaction's `weight` counts its rows, so that a repeat stays visible:
-`graphrec.evaluation.known`); **every** line of a test file is one test case, whatever its rating, a repeated pair once
-per line, also when the pair is a train interaction (the reference code trains on it and tests it); the n-th
-line of a negatives file holds the negatives of the n-th case and must name its pair.
+(the models see a binary matrix; the interaction's `weight` counts its rows, so that a repeat stays visible to
+`graphrec.evaluation.known`); **every** line of a test file is one test case, whatever its rating, a repeated
+pair once per line, also when the pair is a train interaction (the reference code trains on it and tests it);
+the n-th line of a negatives file holds the negatives of the n-th case and must name its pair.
 
 Both are read strictly (`graphrec.load.source`, `graphrec.load.tokens`): UTF-8 text without NUL bytes, fields
 separated by ASCII spaces or tabs, ids 64-bit integers in plain digits, ratings finite numbers >= 0 (0: not an
