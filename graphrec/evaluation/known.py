@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Optional
 
 import numpy as np
@@ -43,6 +44,7 @@ from torch import Tensor
 from graphrec.evaluation.protocol import pessimistic_ranks, ranks_to_metrics
 from graphrec.evaluation.scorers import MemberScorer, padded_members, served_users
 from graphrec.model.base import Fitted, Scorer
+from graphrec.model.metrics import _keys
 
 OFFSETS = (-math.inf, -0.5, -0.3, -0.2, -0.15, -0.1, -0.05, 0.0)
 ROWS_PER_SOURCE = 20
@@ -60,22 +62,32 @@ def known_offset(setting: str | float) -> Optional[float]:
     return float(setting)
 
 
+def known_mask(keys: Tensor, num_items: int, sources: Tensor, items: Tensor) -> Tensor:
+    """(B, C) bool: whether each of `items` (B, C) is known to its row's source, given the sorted known keys
+    `keys` (`graphrec.model.metrics._keys`)."""
+    return torch.isin(sources.long().unsqueeze(1) * num_items + items.long(), keys)
+
+
+def shift_known(scores: Tensor, known: Tensor, offset: float) -> Tensor:
+    r"""`scores` (B, C) with the `known` (B, C) ones shifted by :math:`c \cdot \max_j |s_j|` per row."""
+    if offset == -math.inf:
+        return scores.masked_fill(known, -math.inf)
+    return scores + offset * scores.abs().amax(1, keepdim=True) * known
+
+
 class KnownShift:
     r"""`score` with the known items of each source (`known`: :obj:`(2, K)` [source, item]) shifted by
     :math:`c \cdot \max_{j \in C_s} |s(s, j)|` (module docstring); `num_items` is :math:`|I|`."""
 
     def __init__(self, score: Scorer, known: Tensor, num_items: int, offset: float) -> None:
         self.score, self.num_items, self.offset = score, num_items, offset
-        self.keys = torch.unique(known[0].long() * num_items + known[1].long())
+        self.keys = _keys(known, num_items)
 
     def __call__(self, sources: Tensor, items: Optional[Tensor] = None) -> Tensor:
         out = self.score(sources, items)
         if items is None:
             items = torch.arange(self.num_items).expand(sources.numel(), -1)
-        known = torch.isin(sources.long().unsqueeze(1) * self.num_items + items.long(), self.keys)
-        if self.offset == -math.inf:
-            return out.masked_fill(known, -math.inf)
-        return out + self.offset * out.abs().amax(1, keepdim=True) * known
+        return shift_known(out, known_mask(self.keys, self.num_items, sources, items), self.offset)
 
 
 def row_holdout(train: Tensor, counts: Tensor, seed: int, per_source: int = ROWS_PER_SOURCE,
@@ -109,11 +121,11 @@ def validation_ndcg(score: Scorer, held: Tensor, known: Tensor, num_items: int, 
     negatives += (negatives >= held[1].unsqueeze(1)).long()
     items = torch.cat([held[1].unsqueeze(1), negatives], 1)
     scores = score(held[0], items)
+    mask = known_mask(_keys(known, num_items), num_items, held[0], items)
     valid = torch.ones_like(items, dtype=torch.bool)
     found = {}
     for offset in offsets:
-        shifted = KnownShift(lambda sources, candidates: scores, known, num_items, offset)(held[0], items)
-        metrics = ranks_to_metrics(pessimistic_ranks(shifted, valid), ks)
+        metrics = ranks_to_metrics(pessimistic_ranks(shift_known(scores, mask, offset), valid), ks)
         found[offset] = float(np.mean([metrics[f"ndcg@{k}"] for k in ks]))
     return found
 
@@ -129,8 +141,6 @@ def choose_known(data: Any, counts: dict[str, Tensor], fit: Callable[[Any], Fitt
     aggregation of `strategies` (points and scores spread differently, so each gets its own offset); users
     and members as `graphrec.evaluation.scorers.served_users` gives them. A ranking without held-out rows or
     without a scorer gets -inf (known items left out, as served)."""
-    from dataclasses import replace
-
     kept: dict[str, Tensor] = {}
     held: dict[str, Tensor] = {}
     for side, train in (("user", data.user_train), ("group", data.group_train)):

@@ -110,9 +110,8 @@ class Evaluator:
                               "broken by torch.topk")
 
     def user_side(self, fitted: Fitted) -> tuple[Scorer | None, Tensor]:
-        """`fitted`'s user scorer and the groups' members it aggregates, as Cypher serves them: the users it
-        has nothing for (`Fitted.unscorable_users`) get the items' train interaction counts
-        (`PopularFallback`) and are left out of the members (-1, as padding)."""
+        """`fitted`'s user scorer and the groups' members it aggregates, as Cypher serves them
+        (`graphrec.evaluation.scorers.served_users`)."""
         return served_users(fitted, self.members, self.popularity)
 
     def set_judge(self, name: str, fitted: Fitted) -> None:
