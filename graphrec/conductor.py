@@ -37,6 +37,7 @@ from torch import Tensor
 
 from graphrec.db import QueryRunner
 from graphrec.evaluation.known import choose_known, known_offset
+from graphrec.evaluation.paired import paired_rows
 from graphrec.evaluation.protocol import EvalConfig
 from graphrec.evaluation.report import Report, save_report
 from graphrec.evaluation.run import Evaluator, ordered_splits
@@ -154,6 +155,7 @@ def conduct(
                 "training": {**fitted[config.name].record, "run_dir": str((run_dir / config.name).resolve())},
             }, progress=progress)
             clock.lap(f"write_back {config.name}")
+    report.paired = paired_rows(evaluator.ranks, configs[0].name, evaluation.ks)
     report.seconds = {stage: s for stage, s in clock.seconds.items() if stage != "_"}
     save_report(report, run_dir)
     return report, fitted

@@ -79,6 +79,22 @@ def test_combined_model_beats_popularity_and_every_member_aggregation_on_a_hidde
     assert float(fits["combined"]) == report.seconds["fit combined"] > 0 and fits["combined average"] == ""
     assert format_report(report).splitlines()[len(report.notes) + 1].split(" | ")[-1].strip() == "fit s"
     assert (tmp_path / "run" / "evaluation.png").stat().st_size > 1000
+    # per-case differences from the first model (combined): their means are the table's differences, and
+    # popularity's deficit is far outside its 95 % interval
+    paired = {(row["task"], row["method"], row["metric"]): row for row in report.paired}
+    assert {(task, metric) for task, _, metric in paired} == {("group", "ndcg@5"), ("group", "ndcg@10"),
+                                                              ("user", "ndcg@5"), ("user", "ndcg@10")}
+    # group: every row but combined's and lightgcn_users' (no group row); user: lightgcn_users, popularity
+    assert len(paired) == 2 * (len(found) - 2) + 2 * 2
+    for (task, method, metric), row in paired.items():
+        assert row["reference"] == "combined" and row["cases"] == (60 if task == "group" else 160)
+        table = found[method][f"{task} {metric}"] - found["combined"][f"{task} {metric}"]
+        assert row["difference"] == pytest.approx(table, abs=1e-9) and row["low"] <= row["difference"] <= row["high"]
+    assert paired[("group", "popularity", "ndcg@10")]["high"] < -0.1
+    with open(tmp_path / "run" / "paired.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == len(report.paired)
+    assert "group ndcg@10 minus combined's, per case (60 cases; 95 % interval, * when it leaves out 0):" in \
+        format_report(report).splitlines()
 
 
 def test_least_misery_beats_the_average_when_groups_avoid_what_a_member_dislikes(

@@ -170,13 +170,19 @@ def pessimistic_ranks(scores: Tensor, valid: Tensor) -> Tensor:
     return ((scores[:, 1:] >= scores[:, :1]) & valid[:, 1:]).sum(1)
 
 
+def sampled_ranks(score: Scorer, candidates: Candidates, chunk_size: int = 1024) -> Tensor:
+    r"""The 0-based pessimistic rank (:func:`pessimistic_ranks`) of each case's held-out item among its
+    candidates, in case order."""
+    ranks = [torch.zeros(0, dtype=torch.long)]
+    for sources, items in zip(candidates.sources.split(chunk_size), candidates.items.split(chunk_size)):
+        ranks.append(pessimistic_ranks(score(sources, items.clamp(min=0)), items >= 0))
+    return torch.cat(ranks)
+
+
 def sampled_metrics(score: Scorer, candidates: Candidates, ks: Sequence[int] = (5, 10),
                     chunk_size: int = 1024) -> dict[str, float]:
     r"""HR@K and NDCG@K of the sampled protocol (module docstring), keyed :obj:`"hr@5"` etc."""
-    ranks = []
-    for sources, items in zip(candidates.sources.split(chunk_size), candidates.items.split(chunk_size)):
-        ranks.append(pessimistic_ranks(score(sources, items.clamp(min=0)), items >= 0))
-    return ranks_to_metrics(torch.cat(ranks), ks)
+    return ranks_to_metrics(sampled_ranks(score, candidates, chunk_size), ks)
 
 
 def ranks_to_metrics(ranks: Tensor, ks: Sequence[int]) -> dict[str, float]:

@@ -19,6 +19,8 @@ class Report:
         model version). notes: data counts, how cases were
         drawn, ties, fall-backs. seconds: stage → seconds (`export`, `fit <name>`, `evaluate`,
         `write_back <name>`). config: the settings, for the record. fairness: per-group fairness rows.
+        paired: under the sampled protocol, each method's per-case NDCG difference from the first model's with
+        its 95 % interval (`graphrec.evaluation.paired.paired_rows`).
     """
 
     protocol: str
@@ -29,6 +31,7 @@ class Report:
     seconds: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     fairness: list[dict[str, Any]] = field(default_factory=list)
+    paired: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
@@ -56,7 +59,8 @@ class Report:
 
 def format_report(report: Report) -> str:
     """The report as text: the notes, then one aligned table (4 decimals, '-' where not applicable; a model's
-    own row also carries its `fit s`econds), then the seconds of every stage."""
+    own row also carries its `fit s`econds), then the paired differences from the first model (when any), then
+    the seconds of every stage."""
     columns = report.columns
     extra = [key for key in ("version",) if any(key in row for row in report.rows)]
     fits = [report.fit_seconds(row["method"]) for row in report.rows]
@@ -71,12 +75,28 @@ def format_report(report: Report) -> str:
     lines.append(" | ".join(cell.ljust(w) for cell, w in zip(cells[0], widths)))
     lines.append("-+-".join("-" * w for w in widths))
     lines += [" | ".join(cell.ljust(w) for cell, w in zip(line, widths)) for line in cells[1:]]
+    lines += format_paired(report.paired)
     lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
     return "\n".join(lines)
 
 
+def format_paired(paired: list[dict[str, Any]]) -> list[str]:
+    """The paired differences as lines: per task and metric, each method's difference from the reference with
+    its 95 % interval, '*' when the interval leaves out 0."""
+    lines: list[str] = []
+    for task, metric in dict.fromkeys((row["task"], row["metric"]) for row in paired):
+        rows = [row for row in paired if (row["task"], row["metric"]) == (task, metric)]
+        lines.append(f"{task} {metric} minus {rows[0]['reference']}'s, per case ({rows[0]['cases']:,} cases; 95 % "
+                     "interval, * when it leaves out 0):")
+        width = max(len(row["method"]) for row in rows)
+        lines += [f"  {row['method'].ljust(width)} {row['difference']:+.4f} [{row['low']:+.4f}, {row['high']:+.4f}]"
+                  f"{' *' if row['low'] > 0 or row['high'] < 0 else ''}" for row in rows]
+    return lines
+
+
 def save_report(report: Report, run_dir: Path) -> None:
-    """`evaluation.json`, `evaluation.csv`, `evaluation.png` and (when any) `fairness.csv` in `run_dir`."""
+    """`evaluation.json`, `evaluation.csv`, `evaluation.png` and (when any) `fairness.csv` and `paired.csv` in
+    `run_dir`."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "evaluation.json").write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n")
     with open(run_dir / "evaluation.csv", "w", newline="") as handle:
@@ -88,6 +108,12 @@ def save_report(report: Report, run_dir: Path) -> None:
             writer = csv.DictWriter(handle, ["method", "group", "min", "spread"])
             writer.writeheader()
             writer.writerows(report.fairness)
+    if report.paired:
+        with open(run_dir / "paired.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, ["task", "metric", "method", "reference", "difference", "low", "high",
+                                             "cases"])
+            writer.writeheader()
+            writer.writerows(report.paired)
     plot_report(report, run_dir / "evaluation.png")
 
 

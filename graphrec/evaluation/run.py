@@ -32,7 +32,7 @@ from graphrec.evaluation.diversity import (MMRScorer, cooccurrence, coverage, in
                                            top_lists)
 from graphrec.evaluation.fairness import member_satisfaction
 from graphrec.evaluation.known import KnownShift
-from graphrec.evaluation.protocol import EvalConfig, full_metrics, sampled_candidates, sampled_metrics
+from graphrec.evaluation.protocol import EvalConfig, full_metrics, ranks_to_metrics, sampled_candidates, sampled_ranks
 from graphrec.evaluation.scorers import MemberScorer, padded_members, served_users
 from graphrec.export import SPLITS, Snapshot
 from graphrec.model.base import Fitted, Scorer
@@ -78,6 +78,7 @@ class Evaluator:
         self.notes: list[str] = ["data: " + ", ".join(f"{name} {count:,}" for name, count in snapshot.counts().items())]
         self.cases: dict[str, dict[str, Any]] = {}
         self.judge: tuple[str, Scorer] | None = None
+        self.ranks: dict[str, dict[str, Tensor]] = {}  # sampled protocol: task -> method -> per-case ranks
         users, _ = ordered_splits(snapshot, "user")
         groups, _ = ordered_splits(snapshot, "group")
         num_users = len(snapshot.user_ids)
@@ -150,7 +151,7 @@ class Evaluator:
         for task, case in self.cases.items():
             for method, score in scorers[task].items():
                 offset = known.get(task + method[len(name):], known.get(task, 0.0))
-                found = self._metrics(task, case, score if offset == 0 or self.config.protocol != "sampled"
+                found = self._metrics(task, method, case, score if offset == 0 or self.config.protocol != "sampled"
                                       else KnownShift(score, case["seen"], self.num_items, offset))
                 k = self.config.diversity_k
                 lists = top_lists(score, case["sources"], case["seen"], self.num_items, k)
@@ -167,9 +168,11 @@ class Evaluator:
                     {f"{task} {metric}": value for metric, value in found.items()})
         return list(rows.values()), fairness
 
-    def _metrics(self, task: str, case: dict[str, Any], score: Scorer) -> dict[str, float]:
+    def _metrics(self, task: str, method: str, case: dict[str, Any], score: Scorer) -> dict[str, float]:
         if self.config.protocol == "sampled":
-            return sampled_metrics(score, case["candidates"], self.config.ks)
+            ranks = sampled_ranks(score, case["candidates"])
+            self.ranks.setdefault(task, {})[method] = ranks
+            return ranks_to_metrics(ranks, self.config.ks)
         found = full_metrics(score, self.num_items, case["seen"], case["test"], self.config.full_ks)
         return {metric: value for metric, value in found.items() if metric.split("@")[0] in ("recall", "ndcg")}
 
