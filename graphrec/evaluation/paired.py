@@ -17,16 +17,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from torch import Tensor
 
+from graphrec.evaluation.protocol import ndcg_per_case
+
 Z95 = 1.959964
-
-
-def ndcg_per_case(ranks: Tensor, k: int) -> Tensor:
-    r"""NDCG@k of each case from the 0-based rank of its single held-out item: :math:`1 / \log_2(r + 2)` when
-    :math:`r < k`, else 0 (``float64``)."""
-    return torch.where(ranks < k, 1.0 / torch.log2(ranks.double() + 2), torch.zeros((), dtype=torch.float64))
 
 
 def paired_difference(ranks: Tensor, reference: Tensor, k: int) -> tuple[float, float, float]:

@@ -185,14 +185,19 @@ def sampled_metrics(score: Scorer, candidates: Candidates, ks: Sequence[int] = (
     return ranks_to_metrics(sampled_ranks(score, candidates, chunk_size), ks)
 
 
+def ndcg_per_case(ranks: Tensor, k: int) -> Tensor:
+    r"""NDCG@k of each case from the 0-based rank of its single held-out item: :math:`1 / \log_2(r + 2)` when
+    :math:`r < k`, else 0 (``float64``)."""
+    return torch.where(ranks < k, 1.0 / torch.log2(ranks.double() + 2), torch.zeros((), dtype=torch.float64))
+
+
 def ranks_to_metrics(ranks: Tensor, ks: Sequence[int]) -> dict[str, float]:
     """HR@K and NDCG@K of 0-based ranks, averaged (0.0 for no rows)."""
-    gain = 1.0 / torch.log2(ranks.double() + 2)
     ks = sorted(set(ks))
     if not ranks.numel():
         return {f"{name}@{k}": 0.0 for name in ("hr", "ndcg") for k in ks}
     return {**{f"hr@{k}": (ranks < k).double().mean().item() for k in ks},
-            **{f"ndcg@{k}": torch.where(ranks < k, gain, 0.0).mean().item() for k in ks}}
+            **{f"ndcg@{k}": ndcg_per_case(ranks, k).mean().item() for k in ks}}
 
 
 def full_metrics(score: Scorer, num_items: int, known: Tensor, test: Tensor, ks: Sequence[int] = (10, 20),

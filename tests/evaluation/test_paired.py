@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from graphrec.evaluation.paired import Z95, ndcg_per_case, paired_difference, paired_rows
+from graphrec.evaluation.paired import Z95, paired_difference, paired_rows
+from graphrec.evaluation.protocol import ndcg_per_case
 from graphrec.evaluation.report import format_paired
 
 
