@@ -155,7 +155,7 @@ def conduct(
                 "training": {**fitted[config.name].record, "run_dir": str((run_dir / config.name).resolve())},
             }, progress=progress)
             clock.lap(f"write_back {config.name}")
-    report.paired = paired_rows(evaluator.ranks, configs[0].name, evaluation.ks)
+    report.paired = paired_rows(evaluator.per_case, configs[0].name)
     report.seconds = {stage: s for stage, s in clock.seconds.items() if stage != "_"}
     save_report(report, run_dir)
     return report, fitted

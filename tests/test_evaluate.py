@@ -154,6 +154,14 @@ def test_evaluate_command_full_protocol_with_fairness_as_json(runner: QueryRunne
     with open(tmp_path / "report" / "fairness.csv") as handle:
         fairness = list(csv.DictReader(handle))
     assert len(fairness) == 3 * 12 and {row["method"] for row in fairness} == set(found)
+    # full protocol: per-group Recall and NDCG differences from the first model, averaging to the table's
+    paired = {(row["method"], row["metric"]): row for row in report["paired"]}
+    assert set(paired) == {(method, f"{metric}@{k}") for method in ("combined least_misery", "popularity")
+                           for metric in ("recall", "ndcg") for k in (5, 10)}
+    for (method, metric), row in paired.items():
+        assert row["cases"] == 12 and row["low"] <= row["difference"] <= row["high"]
+        assert row["difference"] == pytest.approx(found[method][f"group {metric}"] - found["combined"][f"group {metric}"],
+                                                  abs=1e-9)
     history = json.loads((tmp_path / "report" / "combined" / "metrics.json").read_text())["history"]
     assert all("group_ndcg@10" in row["metrics"] for row in history), "early stopping evaluates every epoch"
     assert main(["evaluate", "--config", str(combined), "--task", "user", "--quiet", "--out", str(tmp_path / "user"),

@@ -1,8 +1,9 @@
-r"""Whether one method's lead over another on the sampled protocol is more than the cases' noise.
+r"""Whether one method's lead over another is more than the test cases' noise.
 
-Two methods ranked on the same test cases are compared case by case: with :math:`d_c` the difference of their
-NDCG@K on case :math:`c` (:math:`n` cases), the report gives the mean difference and its 95 % confidence
-interval by the normal approximation of the paired mean,
+Two methods evaluated on the same cases (test lines under the sampled protocol, sources with a test item under
+the full one) are compared case by case: with :math:`d_c` the difference of their metric (NDCG@K; under the full
+protocol also Recall@K) on case :math:`c` (:math:`n` cases), the report gives the mean difference and its 95 %
+confidence interval by the normal approximation of the paired mean,
 
 .. math::
     \bar d \pm 1.96\, \frac{s_d}{\sqrt n}, \qquad s_d^2 = \frac{1}{n - 1} \sum_c (d_c - \bar d)^2 .
@@ -14,23 +15,21 @@ default's member average is +0.0021 [-0.0007, +0.0049] NDCG@5 from it, popularit
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from torch import Tensor
 
-from graphrec.evaluation.protocol import ndcg_per_case
-
 Z95 = 1.959964
 
 
-def paired_difference(ranks: Tensor, reference: Tensor, k: int) -> tuple[float, float, float]:
-    """(mean, low, high): the mean per-case NDCG@k difference `ranks` minus `reference` (ranks of the same
-    cases, in the same order) and its 95 % interval (module docstring); the interval is the mean itself for
-    fewer than 2 cases."""
-    if ranks.shape != reference.shape:
-        raise ValueError(f"paired ranks must be of the same cases: {tuple(ranks.shape)} vs {tuple(reference.shape)}")
-    differences = ndcg_per_case(ranks, k) - ndcg_per_case(reference, k)
+def paired_difference(values: Tensor, reference: Tensor) -> tuple[float, float, float]:
+    """(mean, low, high): the mean per-case difference `values` minus `reference` (a metric on the same cases,
+    in the same order) and its 95 % interval (module docstring); the interval is the mean itself for fewer than
+    2 cases."""
+    if values.shape != reference.shape:
+        raise ValueError(f"paired values must be of the same cases: {tuple(values.shape)} vs "
+                         f"{tuple(reference.shape)}")
+    differences = values.double() - reference.double()
     n = differences.numel()
     if n == 0:
         return 0.0, 0.0, 0.0
@@ -39,19 +38,19 @@ def paired_difference(ranks: Tensor, reference: Tensor, k: int) -> tuple[float, 
     return mean, mean - half, mean + half
 
 
-def paired_rows(ranks: dict[str, dict[str, Tensor]], reference: str, ks: Sequence[int]) -> list[dict[str, Any]]:
-    """One row per task, method other than `reference` and k: `task`, `method`, `reference`, `metric`
-    (`ndcg@k`), `difference`, `low`, `high` (method minus reference; `ranks`: task -> method -> per-case
-    ranks). A task without the reference method gives no rows."""
+def paired_rows(per_case: dict[str, dict[str, dict[str, Tensor]]], reference: str) -> list[dict[str, Any]]:
+    """One row per task, method other than `reference` and metric: `task`, `method`, `reference`, `metric`,
+    `difference`, `low`, `high` (method minus reference), `cases` (`per_case`: task -> method -> metric -> its
+    value on each case). A task without the reference method gives no rows."""
     rows = []
-    for task, methods in ranks.items():
+    for task, methods in per_case.items():
         if reference not in methods:
             continue
-        for method, found in methods.items():
+        for method, metrics in methods.items():
             if method == reference:
                 continue
-            for k in ks:
-                mean, low, high = paired_difference(found, methods[reference], k)
-                rows.append({"task": task, "method": method, "reference": reference, "metric": f"ndcg@{k}",
-                             "difference": mean, "low": low, "high": high, "cases": int(found.numel())})
+            for metric, values in metrics.items():
+                mean, low, high = paired_difference(values, methods[reference][metric])
+                rows.append({"task": task, "method": method, "reference": reference, "metric": metric,
+                             "difference": mean, "low": low, "high": high, "cases": int(values.numel())})
     return rows

@@ -19,7 +19,7 @@ class Report:
         model version). notes: data counts, how cases were
         drawn, ties, fall-backs. seconds: stage → seconds (`export`, `fit <name>`, `evaluate`,
         `write_back <name>`). config: the settings, for the record. fairness: per-group fairness rows.
-        paired: under the sampled protocol, each method's per-case NDCG difference from the first model's with
+        paired: each method's per-case NDCG (full protocol: and Recall) difference from the first model's with
         its 95 % interval (`graphrec.evaluation.paired.paired_rows`).
     """
 

@@ -32,7 +32,8 @@ from graphrec.evaluation.diversity import (MMRScorer, cooccurrence, coverage, in
                                            top_lists)
 from graphrec.evaluation.fairness import member_satisfaction
 from graphrec.evaluation.known import KnownShift
-from graphrec.evaluation.protocol import EvalConfig, full_metrics, ranks_to_metrics, sampled_candidates, sampled_ranks
+from graphrec.evaluation.protocol import (EvalConfig, full_per_source, ndcg_per_case, ranks_to_metrics,
+                                          sampled_candidates, sampled_ranks)
 from graphrec.evaluation.scorers import MemberScorer, padded_members, served_users
 from graphrec.export import SPLITS, Snapshot
 from graphrec.model.base import Fitted, Scorer
@@ -78,7 +79,8 @@ class Evaluator:
         self.notes: list[str] = ["data: " + ", ".join(f"{name} {count:,}" for name, count in snapshot.counts().items())]
         self.cases: dict[str, dict[str, Any]] = {}
         self.judge: tuple[str, Scorer] | None = None
-        self.ranks: dict[str, dict[str, Tensor]] = {}  # sampled protocol: task -> method -> per-case ranks
+        # task -> method -> metric -> its value on each case (a test line; a source under the full protocol)
+        self.per_case: dict[str, dict[str, dict[str, Tensor]]] = {}
         users, _ = ordered_splits(snapshot, "user")
         groups, _ = ordered_splits(snapshot, "group")
         num_users = len(snapshot.user_ids)
@@ -169,12 +171,17 @@ class Evaluator:
         return list(rows.values()), fairness
 
     def _metrics(self, task: str, method: str, case: dict[str, Any], score: Scorer) -> dict[str, float]:
+        """The row's metrics of `method` on `task`; keeps its per-case NDCG (and Recall, full protocol) in
+        `per_case` for `graphrec.evaluation.paired`."""
         if self.config.protocol == "sampled":
             ranks = sampled_ranks(score, case["candidates"])
-            self.ranks.setdefault(task, {})[method] = ranks
+            self.per_case.setdefault(task, {})[method] = {f"ndcg@{k}": ndcg_per_case(ranks, k)
+                                                          for k in sorted(set(self.config.ks))}
             return ranks_to_metrics(ranks, self.config.ks)
-        found = full_metrics(score, self.num_items, case["seen"], case["test"], self.config.full_ks)
-        return {metric: value for metric, value in found.items() if metric.split("@")[0] in ("recall", "ndcg")}
+        found = full_per_source(score, self.num_items, case["seen"], case["test"], self.config.full_ks)
+        kept = {metric: values for metric, values in found.items() if metric.split("@")[0] in ("recall", "ndcg")}
+        self.per_case.setdefault(task, {})[method] = kept
+        return {metric: values.mean().item() if values.numel() else 0.0 for metric, values in kept.items()}
 
 
 def _training_note(task: str, snapshot: Snapshot, variant: str) -> str:

@@ -93,7 +93,23 @@ def rank_metrics(
     r"""The metrics of :func:`evaluate` for any scoring function:
     :obj:`score(sources)` returns the :obj:`(len(sources), num_items)` scores
     of a chunk of at most :obj:`chunk_size` sources (it may be overwritten).
-    Ties between scores are broken by :func:`torch.topk`."""
+    Ties between scores are broken by :func:`torch.topk`. The means of
+    :func:`per_source_metrics`."""
+    found = per_source_metrics(score, num_items, train, test, ks, chunk_size)
+    return {name: values.mean().item() if values.numel() else 0.0 for name, values in found.items()}
+
+
+@torch.no_grad()
+def per_source_metrics(
+    score: Callable[[Tensor], Tensor],
+    num_items: int,
+    train: Tensor,
+    test: Tensor,
+    ks: Sequence[int] = (20,),
+    chunk_size: int = 2048,
+) -> dict[str, Tensor]:
+    r"""The metrics of :func:`rank_metrics` for each source with a test item
+    (sources in increasing order; ``float64``), keyed :obj:`"recall@20"` etc."""
     ks = sorted(set(ks))
     if not 1 <= ks[0] <= ks[-1] <= num_items:
         raise ValueError(f"every K must be in [1, {num_items}]")
@@ -104,7 +120,8 @@ def rank_metrics(
     discount = 1.0 / torch.log2(torch.arange(2, max_k + 2, dtype=torch.float64))
     ideal_dcg = torch.cumsum(discount, 0)
 
-    totals = torch.zeros(len(METRICS), len(ks), dtype=torch.float64)
+    values = torch.zeros(len(METRICS), len(ks), users.numel(), dtype=torch.float64)
+    start = 0
     for chunk, chunk_num_test in zip(users.split(chunk_size), num_test.split(chunk_size)):
         scores = score(chunk)
         scores[_select_rows(train_keys, num_items, chunk)] = float("-inf")
@@ -115,14 +132,11 @@ def rank_metrics(
         for col, k in enumerate(ks):
             num_hits = hits[:, :k].sum(1)
             dcg = hits[:, :k] @ discount[:k]
-            totals[:, col] += torch.stack([
-                (num_hits / chunk_num_test).sum(),
-                (dcg / ideal_dcg[chunk_num_test.clamp(max=k) - 1]).sum(),
-                num_hits.sum() / k,
-                (num_hits > 0).sum(),
+            values[:, col, start:start + chunk.numel()] = torch.stack([
+                num_hits / chunk_num_test,
+                dcg / ideal_dcg[chunk_num_test.clamp(max=k) - 1],
+                num_hits / k,
+                (num_hits > 0).double(),
             ])
-    averages = totals / max(users.numel(), 1)
-    return {
-        f"{name}@{k}": averages[row, col].item()
-        for row, name in enumerate(METRICS) for col, k in enumerate(ks)
-    }
+        start += chunk.numel()
+    return {f"{name}@{k}": values[row, col] for row, name in enumerate(METRICS) for col, k in enumerate(ks)}
