@@ -22,7 +22,9 @@
 // q . v_i, aggregated alike (a member without a vector scores 0), for the others the strategy's linear target
 // (the members' mean vector, the group vector or their mix, the members' part weighted as in 'combined': the
 // members with a vector over every member); plus every item the members' (and the group's)
-// items have a weight to. An item outside them has no weight, so its score is its vector part: when weights
+// items have a weight to, with each member's (and the group's) weight sum, all from one call of the procedure
+// graphrec.itemWeights (graphrec/server/procedures/ItemWeights.java). An item outside them has no weight, so
+// its score is its vector part: when weights
 // are not negative the candidates hold the exact top $k of every strategy. Borda points: with vectors only
 // and no $filter, over the whole catalogue (the procedure's); otherwise counted among the candidates.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
@@ -101,18 +103,14 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, gnorms, 
      COLLECT { MATCH (x:Item) WHERE x.id IN $exclude RETURN x } AS excluded
 CALL (m, popular, members, own, seen, excluded, target, wanted, scan) {
     CALL (m, popular, members, own, seen, excluded, target, wanted, scan) {
-        UNWIND CASE WHEN m.similar IS NULL THEN [] ELSE range(0, size(members) - 1) END AS x
-        UNWIND members[x].seen AS j
-        MATCH (j)-[s:$(m.similar)]->(i:Item)
-        RETURN i, x, s.weight AS w
-      UNION ALL
-        UNWIND own AS j
-        MATCH (j)-[s:$(m.similar)]->(i:Item)
-        RETURN i, -1 AS x, s.weight AS w
+        WITH * WHERE m.similar IS NOT NULL
+        CALL graphrec.itemWeights(m.similar, [x IN members | x.seen] + [own], seen + excluded)
+          YIELD node AS i, weights
+        RETURN i, weights, null AS catalogue
       UNION ALL
         UNWIND CASE WHEN scan THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL
-        RETURN i, -2 AS x, 0.0 AS w
+        RETURN i, null AS weights, null AS catalogue
       UNION ALL
         WITH * WHERE m.property IS NOT NULL AND NOT scan
         WITH *, $strategy IN ['least_misery', 'most_pleasure', 'borda'] AS per_member
@@ -121,7 +119,7 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan) {
         CALL graphrec.topItems(m.property, toString(m.created), queries,
                                CASE WHEN per_member THEN $strategy ELSE 'average' END, wanted, seen + excluded)
           YIELD node AS i, score
-        RETURN i, -3 AS x, score AS w
+        RETURN i, null AS weights, score AS catalogue
       UNION ALL
         UNWIND CASE WHEN popular THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
@@ -129,21 +127,21 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan) {
         ORDER BY popularity DESC, i.id
         WITH wanted, collect(i) AS ranked
         UNWIND ranked[..wanted] AS i
-        RETURN i, -2 AS x, 0.0 AS w
+        RETURN i, null AS weights, null AS catalogue
     }
-    WITH i, x, sum(w) AS w
-    RETURN i, collect(CASE WHEN x >= -1 THEN {x: x, w: w} END) AS edges, max(CASE WHEN x = -3 THEN w END) AS catalogue
+    WITH i, collect(weights) AS found, max(catalogue) AS catalogue
+    RETURN i, coalesce(head(found), []) AS weights, catalogue
 }
-WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, edges, catalogue
+WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, weights, catalogue
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
 WITH m, members, unscored, basis, a, i, catalogue, CASE WHEN popular
        THEN toFloat(COUNT { (i)<-[:INTERACTED]-() }) ELSE 0.0 END AS base,
      [x IN range(0, size(members) - 1) |
-       reduce(s = 0.0, e IN edges | s + CASE WHEN e.x = x THEN e.w ELSE 0.0 END)
+       coalesce(weights[x], 0.0)
        + CASE WHEN members[x].q IS NULL OR i[m.mips_property] IS NULL THEN 0.0
               ELSE (members[x].norms - 1.0 / vector.similarity.euclidean(members[x].q + [0.0], i[m.mips_property])
                     + 1.0) / 2 END] AS scores,
-     CASE WHEN has_group THEN reduce(s = 0.0, e IN edges | s + CASE WHEN e.x = -1 THEN e.w ELSE 0.0 END)
+     CASE WHEN has_group THEN coalesce(weights[size(members)], 0.0)
        + CASE WHEN gv IS NULL OR i[m.mips_property] IS NULL THEN 0.0
               ELSE (gnorms - 1.0 / vector.similarity.euclidean(gv + [0.0], i[m.mips_property]) + 1.0) / 2 END
      END AS group_score

@@ -15,7 +15,8 @@
 // Cypher); otherwise the $k + |N(u)| + |$exclude| + $oversample items of highest q . v_i over the whole
 // catalogue, the user's items left out, scored natively by the procedure graphrec.topItems
 // (graphrec/server/procedures/TopItems.java), plus every item the user's items have a weight to (exact when
-// weights are non-negative; a model without vectors ranks only those, so it may return fewer than $k).
+// weights are non-negative; a model without vectors ranks only those, so it may return fewer than $k). The
+// weights are summed natively by graphrec.itemWeights (graphrec/server/procedures/ItemWeights.java).
 // Scores are exact either way: q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...)
 // - 1 on the items' MIPS vectors (augmented to one norm M, see embedding_index_create; float32 arithmetic).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
@@ -62,9 +63,9 @@ CALL (m, seen, q, basis, enough, scan) {
         UNWIND ranked[..enough] AS t
         RETURN t.i AS i, t.w AS w
       UNION ALL
-        UNWIND CASE WHEN basis <> 'popular' AND m.similar IS NOT NULL THEN seen ELSE [] END AS j
-        MATCH (j)-[s:$(m.similar)]->(i:Item)
-        RETURN i, s.weight AS w
+        WITH * WHERE basis <> 'popular' AND m.similar IS NOT NULL
+        CALL graphrec.itemWeights(m.similar, [seen], seen) YIELD node AS i, weights
+        RETURN i, weights[0] AS w
       UNION ALL
         UNWIND CASE WHEN basis <> 'popular' AND scan THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL

@@ -128,6 +128,25 @@ def test_the_large_catalogue_path_returns_the_exact_top_20(runner: QueryRunner) 
         assert not set(ranking.ids) & set(seen[user])
 
 
+
+def test_item_weights_sums_each_sources_relationships_by_hand(runner: QueryRunner) -> None:
+    """graphrec.itemWeights on four items: 1 -> 3 (0.5), 1 -> 4 (0.25), 2 -> 3 (2.0), 2 -> 1 (1.0), 3 -> 4
+    (-1.0), and one relationship of another type that must not count. Sources [1, 2] and [3], item 1
+    excluded: item 3 gets (0.5 + 2.0, 0), item 4 (0.25, -1.0); nothing reaches item 2."""
+    runner.run("UNWIND range(1, 4) AS id CREATE (:Item {id: id})")
+    runner.run("UNWIND $edges AS e MATCH (a:Item {id: e[0]}), (b:Item {id: e[1]}) "
+               "CREATE (a)-[:SIMILAR_v1 {weight: e[2]}]->(b)",
+               {"edges": [[1, 3, 0.5], [1, 4, 0.25], [2, 3, 2.0], [2, 1, 1.0], [3, 4, -1.0]]})
+    runner.run("MATCH (a:Item {id: 1}), (b:Item {id: 2}) CREATE (a)-[:SIMILAR_v2 {weight: 9.0}]->(b)")
+    rows = runner.run(
+        "MATCH (i:Item) WITH collect(i) AS all "
+        "WITH [i IN all WHERE i.id IN [1, 2]] AS first, [i IN all WHERE i.id = 3] AS second, "
+        "     [i IN all WHERE i.id = 1] AS out "
+        "CALL graphrec.itemWeights('SIMILAR_v1', [first, second], out) YIELD node, weights "
+        "RETURN node.id AS id, weights ORDER BY id")
+    assert rows == [{"id": 3, "weights": [2.5, 0.0]}, {"id": 4, "weights": [0.25, -1.0]}]
+    assert runner.run("CALL graphrec.itemWeights('SIMILAR_v1', [], []) YIELD node RETURN count(node) AS n") == [{"n": 0}]
+
 # Two members whose tastes disagree. Scores (member 1, member 2) per item:
 # A (10, -5), B (2, 2), C (-6, 12), D (1, 1), E (0, 0); with the group's own vector (0.1, 0, 1):
 # A 1, B 0.2, C -0.6, D 0.1, E 5. F (3, 3) is the group's own item, B is member 1's.

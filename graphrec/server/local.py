@@ -22,8 +22,9 @@ The jars (server, Browser and their dependencies, about 140 MB) are fetched once
 `$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine; next to them,
 `apoc-<version>/` (APOC core, about 3 MB) and `browser-<hash>/neo4j-browser.zip` (Browser with graphrec's
 guide and style, which the server serves at /browser/: `graphrec.server.browser`), and
-`procedures-<hash>/graphrec-procedures.jar`: graphrec's own procedure (`graphrec.topItems`, the exact
-candidates of `cypher/recommend_user.cypher` and `cypher/recommend_group.cypher` on large catalogues), compiled once with the JDK's `javac` from
+`procedures-<hash>/graphrec-procedures.jar`: graphrec's own procedures (`graphrec.topItems`, the exact
+candidates of `cypher/recommend_user.cypher` and `cypher/recommend_group.cypher` on large catalogues, and
+`graphrec.itemWeights`, their item–item weight sums), compiled once with the JDK's `javac` from
 `graphrec/server/procedures/*.java` against the server's jars; the hash is the sources', so an edit rebuilds it.
 
 Class-data sharing: the first server (and the first offline import) on a machine records the classes it
