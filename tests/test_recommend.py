@@ -128,7 +128,6 @@ def test_the_large_catalogue_path_returns_the_exact_top_20(runner: QueryRunner) 
         assert not set(ranking.ids) & set(seen[user])
 
 
-
 def test_item_weights_sums_each_sources_relationships_by_hand(runner: QueryRunner) -> None:
     """graphrec.itemWeights on four items: 1 -> 3 (0.5), 1 -> 4 (0.25), 2 -> 3 (2.0), 2 -> 1 (1.0), 3 -> 4
     (-1.0), and one relationship of another type that must not count. Sources [1, 2] and [3], item 1
@@ -146,6 +145,7 @@ def test_item_weights_sums_each_sources_relationships_by_hand(runner: QueryRunne
         "RETURN node.id AS id, weights ORDER BY id")
     assert rows == [{"id": 3, "weights": [2.5, 0.0]}, {"id": 4, "weights": [0.25, -1.0]}]
     assert runner.run("CALL graphrec.itemWeights('SIMILAR_v1', [], []) YIELD node RETURN count(node) AS n") == [{"n": 0}]
+
 
 # Two members whose tastes disagree. Scores (member 1, member 2) per item:
 # A (10, -5), B (2, 2), C (-6, 12), D (1, 1), E (0, 0); with the group's own vector (0.1, 0, 1):

@@ -1,6 +1,6 @@
 package io.graphrec.procedures;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,11 +26,16 @@ import org.neo4j.procedure.Procedure;
  * {@code exclude} left out, is yielded once with its list {@code weights} ({@code weights[x] = w_x(i)}, 0.0 where
  * source x reaches it by no relationship), in the order the items were first reached.
  *
- * <p>{@code cypher/recommend_group.cypher} calls it instead of expanding every member's relationships in Cypher
- * (one row per relationship, then one sum per item and member): the same sums, a few milliseconds for a group of
- * ten on Gowalla.
+ * <p>{@code cypher/recommend_group.cypher} (every member, then the group) and {@code cypher/recommend_user.cypher}
+ * (the user) call it instead of expanding the relationships in Cypher (one row per relationship, then one sum per
+ * item and source): the same sums; a group's top 20 on Gowalla went from 52–80 to 36–57 ms at the median
+ * (BENCHMARKS.md).
  */
 public final class ItemWeights {
+
+    /** An item reached so far and its running sum from each source. */
+    private record Reached(Node node, double[] sum) {
+    }
 
     /** One yielded row: an item and its weight sum from each source. */
     public static final class Row {
@@ -60,8 +65,7 @@ public final class ItemWeights {
             }
         }
         int count = sources.size();
-        Map<String, Node> nodes = new LinkedHashMap<>();
-        Map<String, double[]> sums = new LinkedHashMap<>();
+        Map<String, Reached> reached = new LinkedHashMap<>();  // by element id, in the order first reached
         for (int x = 0; x < count; x++) {
             List<Node> items = sources.get(x);
             if (items == null) {
@@ -77,28 +81,13 @@ public final class ItemWeights {
                     if (out.contains(key)) {
                         continue;
                     }
-                    double[] sum = sums.get(key);
-                    if (sum == null) {
-                        sum = new double[count];
-                        sums.put(key, sum);
-                        nodes.put(key, to);
-                    }
-                    Object weight = edge.getProperty("weight", null);
-                    if (weight instanceof Number number) {
-                        sum[x] += number.doubleValue();
+                    Reached item = reached.computeIfAbsent(key, k -> new Reached(to, new double[count]));
+                    if (edge.getProperty("weight", null) instanceof Number weight) {
+                        item.sum()[x] += weight.doubleValue();
                     }
                 }
             }
         }
-        List<Row> rows = new ArrayList<>(sums.size());
-        for (Map.Entry<String, double[]> entry : sums.entrySet()) {
-            double[] sum = entry.getValue();
-            List<Double> weights = new ArrayList<>(count);
-            for (double w : sum) {
-                weights.add(w);
-            }
-            rows.add(new Row(nodes.get(entry.getKey()), weights));
-        }
-        return rows.stream();
+        return reached.values().stream().map(item -> new Row(item.node(), Arrays.stream(item.sum()).boxed().toList()));
     }
 }
