@@ -35,11 +35,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import LocalServer, temporary_server
 from graphrec.load import load_csv, load_lightgcn
-from graphrec.recommend import EXACT, Recommender
-from graphrec.server.local import LocalServer, install_jars, temporary_server
 from graphrec.model.base import Stored
+from graphrec.recommend import EXACT, Recommender
 from graphrec.writeback import write_model
 
 GOWALLA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gowalla"

@@ -17,10 +17,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import temporary_server
 from graphrec.export import DEFAULT_BATCH_SIZE, export_snapshot
 from graphrec.load import load_lightgcn
-from graphrec.server.local import install_jars, temporary_server
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gowalla"
 GOWALLA = {"users": 29_858, "items": 40_981, "user_train": 810_128, "user_test": 217_242}

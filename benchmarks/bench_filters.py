@@ -30,8 +30,8 @@ import scipy.sparse as sp
 import torch
 
 from graphrec.load.text_formats import read_lightgcn
-from graphrec.model.filters import (BSPM, GFCF, SVD_SOLVERS, ChebyCF, ItemItemModel, row_metrics, top_neighbours,
-                                    truncated_scores)
+from graphrec.model.filters import BSPM, GFCF, SVD_SOLVERS, ChebyCF
+from graphrec.model.item_item import ItemItemModel, row_metrics, top_neighbours, truncated_scores
 from graphrec.model.itemknn import ItemKNN
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,10 +29,11 @@ import sys
 import time
 from pathlib import Path
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import temporary_server
 from graphrec.load import apply_schema, bulk_write, graph_summary, write_dataset
 from graphrec.load.text_formats import read_lightgcn
-from graphrec.server.local import install_jars, temporary_server
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gowalla"
 METHODS = ["online", "bulk", "bulk-new"]

@@ -1,6 +1,6 @@
 """Benchmark: what Cypher serves on Gowalla, beside the offline figures of the same model, and how fast.
 
-    .venv/bin/python benchmarks/bench_serving.py [--config training/gowalla-filter.toml] [--users 3000]
+    .venv/bin/python benchmarks/bench_serving.py [--config graphrec/configs/gowalla-filter.toml] [--users 3000]
         [--seed 7] [--queries 400] [--clients 8] [--groups 300] [--group-queries 60]
 
 Starts a throw-away Neo4j, bulk-loads Gowalla (`../shared/data/gowalla`) into a new home, runs what `graphrec
@@ -37,13 +37,14 @@ import torch
 from tqdm import tqdm
 
 from graphrec.conductor import conduct
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import temporary_server
 from graphrec.export import Snapshot
 from graphrec.load import load_csv, load_lightgcn
 from graphrec.model.metrics import rank_metrics
 from graphrec.recommend import EXACT, Recommender
 from graphrec.runconfig import read_config
-from graphrec.server.local import install_jars, temporary_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gowalla"
@@ -56,7 +57,7 @@ members' average, 'group' has nothing to rank)."""
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--config", type=Path, default=ROOT / "training" / "gowalla-filter.toml")
+    parser.add_argument("--config", type=Path, default=ROOT / "graphrec" / "configs" / "gowalla-filter.toml")
     parser.add_argument("--users", type=int, default=3000, help="test users whose served top-20 is scored")
     parser.add_argument("--seed", type=int, default=7, help="seed of the user sample and of the groups")
     parser.add_argument("--queries", type=int, default=400, help="timed queries per latency measurement")

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_filters import DEFAULT_DATA, MODELS, holdout, read_split
 from tqdm import tqdm
 
-from bench_filters import DEFAULT_DATA, MODELS, holdout, read_split
-from graphrec.model.filters import SpectralFilter, row_metrics, truncated_scores
+from graphrec.model.filters import SpectralFilter
+from graphrec.model.item_item import row_metrics, truncated_scores
 
 
 def strongest(rows: np.ndarray, items: np.ndarray, n: int, magnitude: bool) -> tuple[np.ndarray, np.ndarray]:

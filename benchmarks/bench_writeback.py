@@ -18,9 +18,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import temporary_server
 from graphrec.load import load_csv
-from graphrec.server.local import install_jars, temporary_server
 from graphrec.model.base import Stored
 from graphrec.writeback import WRITE_METHODS, write_model
 

@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import torch
+from bench_filters import DEFAULT_DATA, holdout, read_split
 from torch import Tensor
 
 import graphrec.model.filters as filters
-from bench_filters import DEFAULT_DATA, holdout, read_split
-from graphrec.model.filters import BSPM, GFCF, ChebyCF, interaction_columns, plateau_coefficients
+from graphrec.model.filters import BSPM, GFCF, ChebyCF, plateau_coefficients
+from graphrec.model.item_item import interaction_columns
 from graphrec.model.itemknn import ItemKNN
 from graphrec.model.metrics import rank_metrics
 

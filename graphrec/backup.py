@@ -20,9 +20,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
-from graphrec.server.local import LocalServer
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server import admin
+from graphrec.db.server.lifecycle import LocalServer
 
 
 class BackupRefused(RuntimeError):
@@ -47,7 +48,7 @@ def backup(server: LocalServer, path: Path, *, database: str = "neo4j", force: b
         say("stopping the server for the dump (Community dumps a stopped database)")
         server.stop()
     try:
-        server.dump_database(database, path)
+        admin.dump_database(server, database, path)
     finally:
         if running:
             say("starting the server again")
@@ -60,7 +61,7 @@ def restore(server: LocalServer, path: Path, *, database: str = "neo4j", force: 
     """Replace `database` of the local `server` with the archive `path` (see the module docstring)."""
     say = say or _stderr
     path = Path(path).expanduser().resolve()
-    server.check_dump(path)
+    admin.check_dump(server, path)
     running = server.status().running
     new_home = not running and not server.has_database(database)
     if not new_home and not force:
@@ -69,7 +70,7 @@ def restore(server: LocalServer, path: Path, *, database: str = "neo4j", force: 
             server.start()
         try:
             with QueryRunner(server.connection(database)) as runner:
-                nodes = runner.run(cypher_files.statement("bulk_target_nodes"))[0]["nodes"]
+                nodes = runner.run(cypher.statement("bulk_target_nodes"))[0]["nodes"]
         except BaseException:
             if not running:
                 server.stop()
@@ -83,7 +84,7 @@ def restore(server: LocalServer, path: Path, *, database: str = "neo4j", force: 
         say("stopping the server for the load (Community loads into a stopped database)")
         server.stop()
     try:
-        server.load_database(database, path)
+        admin.load_database(server, database, path)
     finally:
         if running or new_home:
             say("starting the server")

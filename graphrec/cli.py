@@ -21,16 +21,17 @@ from typing import Any
 
 import neo4j
 
-from graphrec import cypher_files
-from graphrec.config import ConfigError, resolve_connection
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.resolve import resolve_connection
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import ServerError
+from graphrec.db.server.lifecycle import LocalServer
+from graphrec.errors import ConfigError
 from graphrec.load import BulkLoadRefused, InputError
 from graphrec.load.tokens import INT64_MAX, INT64_MIN, TokenError, parse_id, parse_number, parse_timestamp
-from graphrec.recommend import EXACT, MAX_K, SIMILAR_BY, STRATEGIES, Ranking, RecommendError, Recommender
-from graphrec.server.local import LocalServer, ServerError
+from graphrec.recommend import EXACT, MAX_K, SIMILAR_BY, STRATEGIES, Ranking, Recommender, RecommendError
 
-
-DEMO_CONFIG = (Path(__file__).parent / "configs" / "demo.toml").resolve()  # training/demo.toml, packaged
+DEMO_CONFIG = (Path(__file__).parent / "configs" / "demo.toml").resolve()  # package data
 GROUP_CONFIGS = [DEMO_CONFIG.with_name(name) for name in
                  ("groups-filter.toml", "groups.toml", "groups-users.toml", "groups-only.toml",
                   "groups-popularity.toml")]
@@ -207,13 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     groups.add_argument("directory", type=Path)
     groups.set_defaults(run=_load_groups)
 
-    cypher = commands.add_parser("cypher", parents=[connection],
+    cypher_parser = commands.add_parser("cypher", parents=[connection],
                                  help="run a Cypher query or a .cypher file (from cypher/ or a path)")
-    cypher.add_argument("query", metavar="QUERY_OR_FILE")
-    cypher.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+    cypher_parser.add_argument("query", metavar="QUERY_OR_FILE")
+    cypher_parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter; VALUE is read as JSON when it parses, else as a string")
-    cypher.add_argument("--json", action="store_true", help="print the rows as JSON")
-    cypher.set_defaults(run=_cypher)
+    cypher_parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    cypher_parser.set_defaults(run=_cypher)
 
     export = commands.add_parser("export", parents=[connection],
                                  help="export a subgraph snapshot (PyTorch Geometric) to a folder")
@@ -231,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", parents=[connection],
                                 help="export, fit the configuration's model, evaluate it and write it back")
     train.add_argument("--config", type=Path, required=True,
-                       help="a run configuration naming the model, e.g. training/gowalla-filter.toml")
+                       help="a run configuration naming the model, e.g. graphrec/configs/gowalla-filter.toml")
     train.add_argument("--epochs", type=_at_least(1, "epochs"), help="override [train] epochs (trained kinds)")
     train.add_argument("--run-dir", type=Path, help="where the run's files go (default runs/<config name>)")
     train.add_argument("--resume", action="store_true", help="continue the run's last checkpoint")
@@ -243,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    help="export once, fit several models and evaluate them side by side")
     evaluate.add_argument("--config", type=Path, nargs="+", default=GROUP_CONFIGS, metavar="FILE",
                           help="run configurations, one model each; the first's [export] and [evaluate] apply "
-                               "(default: training/groups-filter.toml, groups.toml, groups-users.toml, "
+                               "(default: graphrec/configs/groups-filter.toml, groups.toml, groups-users.toml, "
                                "groups-only.toml, groups-popularity.toml)")
     evaluate.add_argument("--protocol", choices=("sampled", "full"), help="override [evaluate] protocol")
     evaluate.add_argument("--task", choices=("group", "user", "both"), help="override [evaluate] task")
@@ -390,8 +391,8 @@ def _neo4j_status(args: argparse.Namespace) -> int:
 
 
 def _neo4j_browser_bundle(args: argparse.Namespace) -> int:
-    from graphrec.server import browser
-    from graphrec.server.local import install_jars
+    from graphrec.db.server import browser
+    from graphrec.db.server.install import install_jars
 
     print(f"wrote {browser.export_bundle(install_jars(), args.dir)}")
     return 0
@@ -400,7 +401,7 @@ def _neo4j_browser_bundle(args: argparse.Namespace) -> int:
 def _neo4j_procedures(args: argparse.Namespace) -> int:
     import shutil
 
-    from graphrec.server.local import PROCEDURES_JAR, install_procedures
+    from graphrec.db.server.install import PROCEDURES_JAR, install_procedures
 
     args.dir.mkdir(parents=True, exist_ok=True)
     print(f"wrote {shutil.copyfile(install_procedures() / PROCEDURES_JAR, args.dir / PROCEDURES_JAR)}")
@@ -412,7 +413,7 @@ def _init(args: argparse.Namespace) -> int:
 
     with _runner(args) as runner:
         apply_schema(runner)
-    print(f"schema applied ({len(cypher_files.statements('schema'))} statements)")
+    print(f"schema applied ({len(cypher.statements('schema'))} statements)")
     return 0
 
 
@@ -527,13 +528,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from graphrec.writeback import list_models
-    from graphrec.writers import writers
+    from graphrec.writeback.versions import list_models
+    from graphrec.writeback.writers import writers
 
     with _runner(args) as runner:
         rows = list_models(runner)
         gone = {row["version"]: row["gone"] for row in writers(runner)}
-    for row in rows:  # abandoned: a 'writing' version whose writer is gone (graphrec.writers)
+    for row in rows:  # abandoned: a 'writing' version whose writer is gone (graphrec.writeback.writers)
         row["abandoned"] = gone.get(row["version"], False) if row["status"] == "writing" else None
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -590,7 +591,7 @@ def _refit(runner: Any, config: Any, args: argparse.Namespace, done: Any) -> dic
     """Fit `config`'s training-free model on the graph without the forgotten user, write it back (active),
     then remove every version created before the forget."""
     from graphrec.conductor import conduct
-    from graphrec.writeback import remove_version
+    from graphrec.writeback.versions import remove_version
 
     report, _ = conduct(runner, [config], Path("runs") / f"{args.refit.stem}-forget", write_back=True,
                         progress=not args.json)
@@ -629,7 +630,7 @@ def _local_server_only(what: str) -> LocalServer:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    from graphrec.writeback import list_models, prune
+    from graphrec.writeback.versions import list_models, prune
 
     with _runner(args) as runner:
         removed = prune(runner, keep=args.keep)
@@ -641,7 +642,7 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def _activate(args: argparse.Namespace) -> int:
-    from graphrec.writeback import activate
+    from graphrec.writeback.versions import activate
 
     with _runner(args) as runner:
         activate(runner, args.version)
@@ -678,9 +679,9 @@ def _cypher(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     text = args.query
     if Path(text).suffix == ".cypher" and Path(text).is_file():
-        queries = cypher_files.split_statements(Path(text).read_text(encoding="utf-8"))
-    elif text.endswith(".cypher") or (text.isidentifier() and (cypher_files.CYPHER_DIR / f"{text}.cypher").is_file()):
-        queries = cypher_files.statements(text)
+        queries = cypher.split_statements(Path(text).read_text(encoding="utf-8"))
+    elif text.endswith(".cypher") or (text.isidentifier() and (cypher.CYPHER_DIR / f"{text}.cypher").is_file()):
+        queries = cypher.statements(text)
     else:
         queries = (text,)
     with _runner(args) as runner:

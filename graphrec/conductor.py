@@ -9,9 +9,9 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
    the reference protocol; without the pairs of test cases under `[evaluate] variant = "leak_free"`), with
    early stopping data chosen by its `[train] validation` (trained kinds): the `valid` split, else the `test`
    split (`auto`, as the LightGCN paper reports), one held-out train interaction per source (`holdout`), or
-   none; a configuration with `[text]` reads its items' text from the server, embeds it (`graphrec.text`,
+   none; a configuration with `[text]` reads its items' text from the server, embeds it (`graphrec.encoder`,
    once per set of properties), chooses its "auto" numbers on a validation split (one more fit,
-   `graphrec.model.text.choose_text`) and wraps the model with it (`graphrec.model.text`); under the sampled
+   `graphrec.model.fusion.choose_text`) and wraps the model with it (`graphrec.model.fusion`); under the sampled
    protocol with `[evaluate] known_items = "auto"`, one more fit chooses how the model's known items rank
    (`graphrec.evaluation.known.choose_known`, on the model without its `[text]` part);
 3. **evaluate** every fitted model on the test split with one `graphrec.evaluation.run.Evaluator` (the same
@@ -25,7 +25,6 @@ and the report (`graphrec.evaluation.report`: evaluation.json/.csv/.png).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -35,7 +34,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.encoder import ENCODER, encode, item_texts
+from graphrec.errors import ConfigError
 from graphrec.evaluation.known import choose_known, known_offset
 from graphrec.evaluation.paired import paired_rows
 from graphrec.evaluation.protocol import EvalConfig
@@ -43,24 +44,10 @@ from graphrec.evaluation.report import Report, save_report
 from graphrec.evaluation.run import Evaluator, ordered_splits
 from graphrec.export import Snapshot, export_snapshot
 from graphrec.model.base import Fitted, TrainingData, holdout
-from graphrec.model.text import choose_text, with_text
-from graphrec.runconfig import ConfigError, RunConfig
-from graphrec.text import ENCODER, encode, item_texts
-from graphrec.writeback import write_model
-
-
-class Stopwatch:
-    """Seconds per named stage, in the order they ran."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def lap(self, stage: str) -> float:
-        now = time.perf_counter()
-        self.seconds[stage] = now - self._last
-        self._last = now
-        return self.seconds[stage]
+from graphrec.model.fusion import choose_text, with_text
+from graphrec.progress import Stopwatch
+from graphrec.runconfig import RunConfig
+from graphrec.writeback.pipeline import write_model
 
 
 def conduct(

@@ -42,8 +42,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
 
 SPLITS = ("train", "valid", "test")
 DEFAULT_BATCH_SIZE = 10_000
@@ -239,7 +239,7 @@ def _all_node_ids(runner: QueryRunner) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """Every user, item and group id, each sorted ascending (`cypher/export_node_ids.cypher`)."""
     found = [np.array([], dtype=np.int64)] * 3
     with runner.driver.session(database=runner.database) as session:
-        for kind, ids in session.run(cypher_files.statement("export_node_ids")):
+        for kind, ids in session.run(cypher.statement("export_node_ids")):
             found[kind] = np.sort(np.asarray(ids, dtype=np.int64))
     return found[0], found[1], found[2]
 
@@ -249,7 +249,7 @@ def _checked_seeds(runner: QueryRunner, users: Sequence[int], groups: Sequence[i
     found = []
     for kind, label, ids in (("user", "User", users), ("group", "Group", groups)):
         unique = np.unique(np.asarray(list(ids), dtype=np.int64))
-        missing = runner.run(cypher_files.statement("missing_ids"), {"label": label, "ids": unique.tolist()})[0]["missing"]
+        missing = runner.run(cypher.statement("missing_ids"), {"label": label, "ids": unique.tolist()})[0]["missing"]
         if missing:
             raise KeyError(f"unknown {kind} id(s): {sorted(missing)[:10]}")
         found.append(unique)
@@ -262,7 +262,7 @@ def _walk(runner: QueryRunner, users: np.ndarray, groups: np.ndarray, *, hops: i
     empty = np.array([], dtype=np.int64)
     seen = {"users": users, "groups": groups, "items": empty}
     frontier = dict(seen)
-    query = cypher_files.statement("export_neighbours")
+    query = cypher.statement("export_neighbours")
     for _ in range(hops):
         if not any(len(ids) for ids in frontier.values()):
             break
@@ -366,7 +366,7 @@ def _stream_pages(runner: QueryRunner, name: str, ids: np.ndarray, params: dict[
                   *, with_groups: bool) -> _Buffer:
     """Run the page statement `name` over `ids` in pages of `batch_size`, streaming into one `_Buffer`."""
     buffer = _Buffer()
-    query = cypher_files.statement(name)
+    query = cypher.statement(name)
     with runner.driver.session(database=runner.database) as session:
         for page in _pages(ids, batch_size):
             for record in session.run(query, {**params, "ids": page}):

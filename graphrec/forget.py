@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
-from graphrec.writeback import RESERVED_PROPERTY_PREFIXES, list_models
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+from graphrec.names import RESERVED_PROPERTY_PREFIXES
+from graphrec.writeback.versions import list_models
 
 STORED_DATA: dict[str, str] = {
     "items": "item vectors",
@@ -60,7 +61,7 @@ def forget_user(runner: QueryRunner, user: int) -> Forgotten:
     no such user (nothing changes then)."""
     models = [{"version": m["version"], "status": m["status"], "active": bool(m.get("active")),
                "stored": stored_data(m)} for m in list_models(runner)]
-    rows = runner.run(cypher_files.statement("forget_user"),
+    rows = runner.run(cypher.statement("forget_user"),
                       {"user": user, "prefixes": list(RESERVED_PROPERTY_PREFIXES)})
     if not rows:
         raise ForgetError(f"no User node has id {user}: nothing to forget (already forgotten?)")

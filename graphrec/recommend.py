@@ -9,7 +9,7 @@ s(u, i) = sum over u's items j of w(j -> i) (item–item weights, when the model
 when it has them); a popularity model scores by interaction counts. A group scores an item by one of
 `STRATEGIES` over its members' scores, or by its own score. Catalogues of at most
 `exact_max_items` items are scanned exactly in Cypher. On larger ones the candidates come from the procedure
-`graphrec.topItems`, which scores every item of the version natively (`graphrec/server/procedures/TopItems.java`:
+`graphrec.topItems`, which scores every item of the version natively (`graphrec/db/server/procedures/TopItems.java`:
 a user's q . v_i; a group's member scores aggregated by the strategy), and from the item–item weights of the
 user's (members') items; Cypher re-ranks them by the whole formula. That is the exact top k for vector models
 and for filters whose item–item weights are not negative. When the candidates leave fewer than k items
@@ -24,9 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
-from graphrec.writeback import is_reserved_property
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+from graphrec.names import is_reserved_property
 
 STRATEGIES = ("combined", "average", "least_misery", "most_pleasure", "borda", "group")
 """Group strategies (see `cypher/recommend_group.cypher`); 'combined' mixes the group's own vector with the
@@ -173,7 +173,7 @@ class Recommender:
         name, params = (("explain_user", {"user": _id("user", user)}) if user is not None
                         else ("explain_group", {"group": _id("group", group)}))
         params |= {"item": _id("item", item), "n": _k(n)}
-        rows = self.runner.run(cypher_files.statement(name), params)
+        rows = self.runner.run(cypher.statement(name), params)
         if not rows:
             self._explain_empty(user=params.get("user"), group=params.get("group"), item=params["item"])
         row = rows[0]
@@ -182,7 +182,7 @@ class Recommender:
 
     def _ranked(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Run a ranking query; repeat it as an exact scan when its candidates left fewer than k rows."""
-        query = cypher_files.statement(name)
+        query = cypher.statement(name)
         params = {**params, "draw": False}  # Browser's drawing (column graph) is not for Python
         rows = self.runner.run(query, {**params, "exact_max_items": self.exact_max_items,
                                        "oversample": self.oversample})
@@ -193,7 +193,7 @@ class Recommender:
         return rows
 
     def _lookup(self, user: int | None = None, group: int | None = None, item: int | None = None) -> dict[str, Any]:
-        return self.runner.run(cypher_files.statement("serving_lookup"),
+        return self.runner.run(cypher.statement("serving_lookup"),
                                {"user": user, "group": group, "item": item})[0]
 
     def _explain_empty(self, *, user: int | None = None, group: int | None = None, item: int | None = None,

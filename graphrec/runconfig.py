@@ -2,10 +2,10 @@
 
     [model]      kind = "popularity" | "mf" | "lightgcn" | "filter" | "itemknn", the kind's hyper-parameters
                  (graphrec.model.kinds) and optionally `name` (the row's name in reports; default: file stem)
-    [train]      the BPR loop of the trained kinds (graphrec.training.TrainConfig); refused for the others
+    [train]      the BPR loop of the trained kinds (graphrec.model.trainer.TrainConfig); refused for the others
     [export]     filters of graphrec.export.export_snapshot (since, users, groups, hops, min_interactions)
     [evaluate]   protocol, task and cut-offs (graphrec.evaluation.protocol.EvalConfig)
-    [text]       item text (graphrec.model.text.TextConfig): the properties embedded, cold-start items, fusion
+    [text]       item text (graphrec.model.fusion.TextConfig): the properties embedded, cold-start items, fusion
 
 `graphrec train --config FILE` fits, evaluates and writes back the one model of FILE; `graphrec evaluate
 --config FILE...` fits and evaluates several side by side on one export (the first file's [export] and
@@ -19,19 +19,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from graphrec.errors import ConfigError
 from graphrec.evaluation.protocol import EvalConfig
+from graphrec.model.fusion import TextConfig
 from graphrec.model.kinds import LightGCNSpec, Spec, SpecError, make_spec
-from graphrec.model.text import TextConfig
-from graphrec.training import TrainConfig
+from graphrec.model.trainer import TrainConfig
 
 TABLES = ("model", "train", "export", "evaluate", "text")
 EXPORT_KEYS = ("since", "users", "groups", "hops", "min_interactions")
 MODEL_KEYS = ("embedding_dim", "num_layers", "group_weight")
 """Keys of TrainConfig that belong to the model, hence to the [model] table."""
-
-
-class ConfigError(ValueError):
-    """A run configuration that cannot be used; the message names the file."""
 
 
 @dataclass

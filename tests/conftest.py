@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from graphrec import cypher_files
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
-from graphrec.server.local import LocalServer, free_port
+from graphrec.db import cypher
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.lifecycle import LocalServer, free_port
 
 PASSWORD = "graphrec-test-password"
 WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
@@ -111,5 +111,5 @@ def runner(session_runner: QueryRunner) -> Iterator[QueryRunner]:
     finally:
         session_runner.run(WIPE)
         for row in session_runner.run("SHOW VECTOR INDEXES YIELD name"):
-            session_runner.run(cypher_files.statement("embedding_index_drop"), {"name": row["name"]})
+            session_runner.run(cypher.statement("embedding_index_drop"), {"name": row["name"]})
         session_runner.run("DROP CONSTRAINT model_version IF EXISTS")

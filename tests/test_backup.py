@@ -12,11 +12,12 @@ import pytest
 
 from graphrec.backup import BackupRefused, backup, restore
 from graphrec.cli import main
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import ServerError
+from graphrec.db.server.lifecycle import LocalServer
 from graphrec.load import load_csv
-from graphrec.server.local import LocalServer, ServerError
-from graphrec.synthetic import taste_clusters
 from graphrec.model.base import Stored
+from graphrec.synthetic import taste_clusters
 from graphrec.writeback import read_embeddings, write_model
 from tests.conftest import WIPE
 from tests.test_bulk_load import dump

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
-from graphrec.server.local import USER, LocalServer
-from graphrec.writeback import fold_property_name, mips_property_name, property_name
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.lifecycle import USER, LocalServer
+from graphrec.names import fold_property_name, mips_property_name, property_name
 from tests.test_recommend import random_vectors, serve
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.browser]
@@ -183,16 +183,16 @@ def test_the_guide_s_queries_run_and_draw_recommendations(page, demo: QueryRunne
 def test_every_cypher_file_runs_pasted_whole(page, demo: QueryRunner) -> None:
     """Every file as pasted, one after the other in one multi-statement run (`;` between files), after
     `:params {}` has cleared the parameters: every statement, `:param` line and query, succeeds. That each file
-    sets every parameter it uses is checked by cypher_files.check_header (tests/test_cypher_files.py)."""
+    sets every parameter it uses is checked by cypher.check_header (tests/test_cypher_files.py)."""
     clear(page)
-    files = sorted(cypher_files.CYPHER_DIR.glob("*.cypher"))
+    files = sorted(cypher.CYPHER_DIR.glob("*.cypher"))
     script = ":params {};\n" + "".join(f"{path.read_text(encoding='utf-8').rstrip()}\n;\n" for path in files)
     frame = finished(run(page, script), timeout=4 * TIMEOUT)
     found = statuses(frame)
     failed = [(command, status) for command, status in found if status != "Status: success"]
     frame.screenshot(path=SHOTS / "every-file.png")
     assert not failed, (failed[:3], frame.locator('[data-testid="multi-statement-list-content"]').all_inner_texts())
-    expected = 1 + sum(len(cypher_files.browser_params(p.stem)) + len(cypher_files.statements(p.stem)) for p in files)
+    expected = 1 + sum(len(cypher.browser_params(p.stem)) + len(cypher.statements(p.stem)) for p in files)
     assert len(found) == expected
 
 

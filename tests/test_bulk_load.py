@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 from graphrec.cli import main
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server import admin
+from graphrec.db.server.install import ServerError
+from graphrec.db.server.lifecycle import LocalServer, free_port
 from graphrec.load import BulkLoadRefused, InputError, graph_summary, load_csv, load_group_benchmark, load_lightgcn
-from graphrec.server.local import LocalServer, ServerError, free_port
 from graphrec.synthetic import taste_clusters
 from tests.conftest import WIPE
 from tests.test_load import EMPTY, expected_summary, write_group_benchmark, write_lightgcn
@@ -173,7 +175,7 @@ def test_a_failed_import_puts_the_database_back(runner: QueryRunner, server: Loc
     server.stop()
     try:
         with pytest.raises(ServerError, match=r"(?s)the offline import failed .* left as it was.*import.log"):
-            server.import_database("neo4j", ["--id-type=integer", f"--nodes=User={tmp_path / 'missing.csv'}"])
+            admin.import_database(server, "neo4j", ["--id-type=integer", f"--nodes=User={tmp_path / 'missing.csv'}"])
         assert not (server.home / "aside-neo4j").exists()
     finally:
         server.start()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from graphrec.cli import format_table, main, parse_params
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
 from graphrec.synthetic import taste_clusters
 
 

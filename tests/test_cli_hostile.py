@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from graphrec.cli import build_parser, main
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.lifecycle import free_port
 from graphrec.load import load_csv
-from graphrec.server.local import free_port
 from graphrec.model.base import Stored
 from graphrec.writeback import write_model
 from tests.test_bulk_load import dump
@@ -87,7 +87,7 @@ def hostile_cases(tmp: Path) -> list[tuple[list[str], int, str]]:
         (["export", "--out", str(tmp / "snap"), "--hops", "-1"], 2, "hops must be from 0 to 10"),
         (["train", "--config", str(tmp / "missing.toml")], 1, "missing.toml"),
         (["train", "--config", str(toml)], 1, "graphrec: error: "),
-        (["train", "--config", "training/demo.toml", "--epochs", "0"], 2, "epochs must be at least 1"),
+        (["train", "--config", "graphrec/configs/demo.toml", "--epochs", "0"], 2, "epochs must be at least 1"),
         (["evaluate", "--config", str(empty_dir)], 1, "graphrec: error: "),
         (["evaluate", "--protocol", "exhaustive"], 2, "invalid choice: 'exhaustive'"),
         (["load", "csv"], 1, "no table given"),
@@ -183,7 +183,7 @@ def test_every_command_that_connects_names_an_unreachable_server(
     connecting = [
         ["init"], ["load", "csv", f"--users={users}"], ["load", "lightgcn", str(tmp_path / "lightgcn")],
         ["load", "groups", str(tmp_path / "groups")], ["cypher", "RETURN 1"], ["export", "--out", str(tmp_path / "s")],
-        ["train", "--config", "training/demo.toml"], ["evaluate"], ["models"], ["prune"], ["activate", "1"],
+        ["train", "--config", "graphrec/configs/demo.toml"], ["evaluate"], ["models"], ["prune"], ["activate", "1"],
         ["recommend", "user", "1"], ["recommend", "group", "1"], ["similar", "1"], ["explain", "user", "1", "2"],
         ["explain", "group", "1", "2"], ["forget", "user", "1"], ["demo", "--run-dir", str(tmp_path / "demo")],
     ]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
 
 
 def test_split_keeps_semicolons_inside_strings_and_drops_comments_and_browser_commands() -> None:
@@ -17,7 +17,7 @@ RETURN 'a;b' AS x; // trailing comment
 MATCH (n:`odd;label`) RETURN "c\\";d" AS y
 ;
 """
-    assert cypher_files.split_statements(text) == (
+    assert cypher.split_statements(text) == (
         "RETURN 'a;b' AS x",
         'MATCH (n:`odd;label`) RETURN "c\\";d" AS y',
     )
@@ -25,17 +25,17 @@ MATCH (n:`odd;label`) RETURN "c\\";d" AS y
 
 def test_unknown_file_names_the_known_ones() -> None:
     with pytest.raises(FileNotFoundError, match="known: .*schema"):
-        cypher_files.statements("no_such_query")
+        cypher.statements("no_such_query")
 
 
 def test_statement_refuses_a_file_with_several() -> None:
     with pytest.raises(ValueError, match="holds 3 statements"):
-        cypher_files.statement("schema")
+        cypher.statement("schema")
 
 
-@pytest.mark.parametrize("path", sorted(cypher_files.CYPHER_DIR.glob("*.cypher")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(cypher.CYPHER_DIR.glob("*.cypher")), ids=lambda p: p.stem)
 def test_every_file_has_the_header_browser_and_the_driver_accept(path: Path) -> None:
-    assert cypher_files.check_header(path) == []
+    assert cypher.check_header(path) == []
 
 
 @pytest.mark.parametrize("text, problem", [
@@ -51,7 +51,7 @@ def test_every_file_has_the_header_browser_and_the_driver_accept(path: Path) -> 
 def test_header_problems_name_the_line(tmp_path: Path, text: str, problem: str) -> None:
     path = tmp_path / "bad.cypher"
     path.write_text(text)
-    found = cypher_files.check_header(path)
+    found = cypher.check_header(path)
     assert any(problem in message for message in found), found
 
 
@@ -59,15 +59,15 @@ def test_a_good_header_with_auto_and_strings_passes(tmp_path: Path) -> None:
     path = tmp_path / "good.cypher"
     path.write_text("// ok\n:param rows => [];\n:param f => ({});\n:auto\n"
                     "UNWIND $rows AS r CALL (r) { RETURN '$not_a_param' AS s } IN TRANSACTIONS RETURN $f")
-    assert cypher_files.check_header(path) == []
-    assert cypher_files.split_statements(path.read_text()) == (
+    assert cypher.check_header(path) == []
+    assert cypher.split_statements(path.read_text()) == (
         "UNWIND $rows AS r CALL (r) { RETURN '$not_a_param' AS s } IN TRANSACTIONS RETURN $f",)
 
 
 @pytest.mark.neo4j
-@pytest.mark.parametrize("path", sorted(cypher_files.CYPHER_DIR.glob("*.cypher")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(cypher.CYPHER_DIR.glob("*.cypher")), ids=lambda p: p.stem)
 def test_every_statement_compiles_on_the_server(runner: QueryRunner, path) -> None:
-    statements = cypher_files.statements(path.stem)
+    statements = cypher.statements(path.stem)
     assert statements, f"{path} holds no statement"
     for query in statements:
         if query.upper().startswith("CREATE CONSTRAINT") or query.upper().startswith("CREATE INDEX"):

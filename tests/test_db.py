@@ -9,9 +9,10 @@ from typing import Any
 import neo4j
 import pytest
 
-from graphrec.config import ConfigError, Connection
-from graphrec.db import QueryRunner, ServerGone, default_retry_seconds
-from graphrec.server.local import LocalServer, free_port
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner, ServerGone, default_retry_seconds
+from graphrec.db.server.lifecycle import LocalServer, free_port
+from graphrec.errors import ConfigError
 
 
 class FlakyDriver:

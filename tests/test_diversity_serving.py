@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from graphrec.evaluation.diversity import POOL_FACTOR, mmr_order
-from graphrec.recommend import RecommendError, Recommender
+from graphrec.recommend import Recommender, RecommendError
 from tests.test_recommend import EXACT, INDEX, random_vectors, serve
 
 pytestmark = pytest.mark.neo4j

@@ -10,8 +10,8 @@ import neo4j
 import numpy as np
 import pytest
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
 from tests.test_recommend import random_vectors, serve
 
 pytestmark = pytest.mark.neo4j
@@ -44,7 +44,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 def run(runner: QueryRunner, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows with graph values as the driver's Node and Relationship objects (QueryRunner.run makes maps)."""
     with runner.driver.session(database=runner.database) as session:
-        return [dict(record) for record in session.run(cypher_files.statement(name), params)]
+        return [dict(record) for record in session.run(cypher.statement(name), params)]
 
 
 def test_a_user_s_drawing_holds_the_items_their_scores_and_the_most_similar_own_item(runner: QueryRunner) -> None:

@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 
 from graphrec.cli import main
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
 from graphrec.conductor import conduct
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
 from graphrec.evaluation import STRATEGIES, EvalConfig, Report
 from graphrec.evaluation.report import format_report
 from graphrec.export import export_snapshot
 from graphrec.load import load_group_benchmark
 from graphrec.model.kinds import LightGCNSpec, PopularitySpec
+from graphrec.model.trainer import TrainConfig
 from graphrec.runconfig import RunConfig
 from graphrec.synthetic import hidden_group_taste, least_misery_groups
-from graphrec.training import TrainConfig
 from graphrec.writeback import active_model, read_embeddings
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.usefixtures("single_thread")]
@@ -35,7 +35,7 @@ BASELINES = ["popularity", *(f"lightgcn_users {strategy}" for strategy in STRATE
 
 
 def group_models(evaluate: EvalConfig, epochs: int = 40) -> list[RunConfig]:
-    """The default models of `graphrec evaluate` (training/groups*.toml), sized for the generated data."""
+    """The default models of `graphrec evaluate` (graphrec/configs/groups*.toml), sized for the generated data."""
     train = TrainConfig(**{**TRAIN, "epochs": epochs})
     return [RunConfig("combined", LightGCNSpec(embedding_dim=16, num_layers=2),
                       TrainConfig(**{**TRAIN, "epochs": epochs, "monitor": "group_ndcg@10"}), evaluate=evaluate),

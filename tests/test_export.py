@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
 from graphrec.export import SPLITS, Snapshot, export_snapshot
 from graphrec.load import load_csv
 from graphrec.synthetic import taste_clusters

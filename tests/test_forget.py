@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from graphrec.cli import main
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
 from graphrec.forget import ForgetError, forget_user
 from graphrec.load import graph_summary, load_csv
-from graphrec.synthetic import taste_clusters
 from graphrec.model.base import Stored
+from graphrec.synthetic import taste_clusters
 from graphrec.writeback import write_model
 from tests.test_bulk_load import dump
 
@@ -120,6 +120,6 @@ def test_forget_with_refit_recomputes_the_training_free_model_without_the_user(
 def test_refit_refuses_a_trained_kind_before_forgetting(trained: QueryRunner, connection: Connection,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     user = trained.run("MATCH (u:User) RETURN min(u.id) AS id")[0]["id"]
-    assert main(["forget", "user", str(user), "--refit", "training/demo.toml", *flags(connection)]) == 1
+    assert main(["forget", "user", str(user), "--refit", "graphrec/configs/demo.toml", *flags(connection)]) == 1
     assert "is trained" in capsys.readouterr().err
     assert trained.run("MATCH (u:User {id: $user}) RETURN u.id AS id", {"user": user}) == [{"id": user}]

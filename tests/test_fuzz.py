@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from graphrec.cli import main
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
 from graphrec.load import InputError, load_csv, load_group_benchmark, load_lightgcn
 from tests.conftest import WIPE
 from tests.test_bulk_load import dump

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
 from graphrec.load import InputError, graph_summary, load_csv, load_group_benchmark, load_lightgcn
 from graphrec.synthetic import taste_clusters
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from graphrec.conductor import training_data
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
 from graphrec.evaluation.protocol import EvalConfig
 from graphrec.evaluation.run import Evaluator
 from graphrec.export import Snapshot, export_snapshot

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
 from graphrec.load import InputError, graph_summary, load_csv, load_lightgcn
 from graphrec.load.csv_tables import read_tables
 from graphrec.load.text_formats import read_group_benchmark, read_lightgcn

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from graphrec.config import Connection
-from graphrec.cypher_files import CYPHER_DIR
-from graphrec.db import QueryRunner
+from graphrec.db.connection import Connection
+from graphrec.db.cypher import CYPHER_DIR
+from graphrec.db.runner import QueryRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,8 +43,8 @@ def test_the_wheel_holds_the_package_data(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     cypher = {f"graphrec/cypher/{path.name}" for path in CYPHER_DIR.glob("*.cypher")}
     assert cypher and cypher <= names
-    assert {"graphrec/configs/demo.toml", "graphrec/configs/groups.toml", "graphrec/server/pom.xml",
-            "graphrec/server/apoc-pom.xml", "graphrec/browser/guide.html", "graphrec/browser/graphrec.grass"} <= names
+    assert {"graphrec/configs/demo.toml", "graphrec/configs/groups.toml", "graphrec/db/server/pom.xml",
+            "graphrec/db/server/apoc-pom.xml", "graphrec/browser/guide.html", "graphrec/browser/graphrec.grass"} <= names
     assert not [name for name in names if name.startswith("graphrec/configs/") and name.endswith(".py")]
 
 
@@ -61,7 +61,7 @@ def test_an_installed_wheel_runs_a_query_from_another_folder(wheel: Path, tmp_pa
                                check=True, capture_output=True, text=True).stdout.strip())
     (site / "graphrec-test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     where = subprocess.run(
-        [python, "-c", "import graphrec.cli as c, graphrec.cypher_files as f; "
+        [python, "-c", "import graphrec.cli as c, graphrec.db.cypher as f; "
                        "print(f.CYPHER_DIR); print(c.DEMO_CONFIG.read_text().startswith('#'))"],
         cwd=tmp_path, check=True, capture_output=True, text=True).stdout.split()
     assert Path(where[0]).is_relative_to(site) and where[1] == "True"

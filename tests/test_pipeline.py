@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from graphrec.cli import main
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
 from graphrec.conductor import conduct
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
 from graphrec.evaluation import EvalConfig
 from graphrec.load import load_csv
 from graphrec.model.kinds import LightGCNSpec
+from graphrec.model.trainer import TrainConfig
 from graphrec.runconfig import RunConfig
-from graphrec.training import TrainConfig
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.usefixtures("single_thread")]
 
@@ -92,8 +92,8 @@ def test_conduct_on_a_snapshot_without_train_interactions_names_the_problem(tmp_
     import numpy as np
     import torch
 
+    from graphrec.errors import ConfigError
     from graphrec.export import SPLITS, Snapshot
-    from graphrec.runconfig import ConfigError
 
     pairs = {split: torch.zeros((2, 0), dtype=torch.long) for split in SPLITS}
     weights = {split: torch.zeros(0) for split in SPLITS}

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphrec import cypher_files
 from graphrec.cli import main
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
 from graphrec.load import load_csv
-from graphrec.recommend import STRATEGIES, RecommendError, Recommender
 from graphrec.model.base import Stored
+from graphrec.recommend import STRATEGIES, Recommender, RecommendError
 from graphrec.writeback import write_model
 
 EXACT, INDEX = 10_000, 0
@@ -342,7 +342,7 @@ class RecordingRunner:
 
     def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         self.sent.append((query, params))
-        if query == cypher_files.statement("serving_lookup"):
+        if query == cypher.statement("serving_lookup"):
             return [{"version": 1, "items": self.items, "user": None, "group": None, "item": None}]
         return self.answers.pop(0)
 
@@ -356,7 +356,7 @@ def test_a_short_candidate_answer_is_repeated_as_an_exact_scan() -> None:
     ranking = Recommender(fake, exact_max_items=2000, oversample=10).recommend_user(5, 3, filter={"genre": "jazz"})
     assert ranking.ids == [101, 102, 103]
     (first, first_params), lookup, (second, second_params) = fake.sent
-    assert first == second == cypher_files.statement("recommend_user")  # the same text, values as parameters
+    assert first == second == cypher.statement("recommend_user")  # the same text, values as parameters
     assert first_params == {"user": 5, "k": 3, "filter": {"genre": "jazz"}, "exclude": [], "draw": False,
                             "exact_max_items": 2000, "oversample": 10, "diversity": None, "diversity_by": "graph"}
     assert second_params["exact_max_items"] > 50_000 and second_params["oversample"] == 0
@@ -369,7 +369,7 @@ def test_a_short_exact_answer_is_final() -> None:
 
 
 def test_strategies_are_the_documented_ones() -> None:
-    header = cypher_files.cypher_path("recommend_group").read_text()
+    header = cypher.cypher_path("recommend_group").read_text()
     assert all(f"'{strategy}'" in header for strategy in STRATEGIES)
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from graphrec.db import QueryRunner
-from graphrec.server import local
-from graphrec.server.local import LocalServer, ServerError, free_port
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server import install, lifecycle
+from graphrec.db.server.install import ServerError
+from graphrec.db.server.lifecycle import LocalServer, free_port
 
 pytestmark = pytest.mark.neo4j
 
@@ -56,7 +57,7 @@ def test_the_first_clean_stop_records_a_class_archive_that_later_starts_map(tmp_
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     archive = tmp_path / "cache" / "server-test.jsa"
     archive.parent.mkdir()
-    monkeypatch.setattr(local, "class_archive", lambda java, kind: archive)
+    monkeypatch.setattr(lifecycle, "class_archive", lambda java, kind: archive)
     home = LocalServer(tmp_path / "home", bolt_port=free_port(), http_port=free_port())
     try:
         home.start()
@@ -73,13 +74,13 @@ def test_the_first_clean_stop_records_a_class_archive_that_later_starts_map(tmp_
 
 def test_a_recording_cut_short_is_not_kept(tmp_path: Path) -> None:
     archive = tmp_path / "server.jsa"
-    flags, recording = local.class_sharing_flags(archive)
+    flags, recording = install.class_sharing_flags(archive)
     assert recording is not None and f"-XX:ArchiveClassesAtExit={recording}" in flags
     recording.write_bytes(b"partial")
-    local.keep_class_archive(recording, archive, exited_cleanly=False)
+    install.keep_class_archive(recording, archive, exited_cleanly=False)
     assert list(tmp_path.iterdir()) == []
     archive.write_bytes(b"archive")
-    flags, recording = local.class_sharing_flags(archive)
+    flags, recording = install.class_sharing_flags(archive)
     assert recording is None and f"-XX:SharedArchiveFile={archive}" in flags
 
 

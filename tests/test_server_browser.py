@@ -15,9 +15,10 @@ from pathlib import Path
 import neo4j
 import pytest
 
-from graphrec import cypher_files
-from graphrec.server import browser
-from graphrec.server.local import USER, LocalServer, install_jars
+from graphrec.db import cypher
+from graphrec.db.server import browser
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import USER, LocalServer
 
 pytestmark = pytest.mark.neo4j
 
@@ -52,8 +53,8 @@ def test_the_bundle_is_browser_with_the_guide_and_the_style(tmp_path: Path) -> N
         assert parent == "/" or names.index(parent) < names.index(name), name
     guide = zipfile.ZipFile(bundle).read(f"browser/{browser.GUIDE_FOLDER}/index.html").decode()
     assert "{{" not in guide
-    assert html.escape(cypher_files.statement("recommend_user")) in guide  # the file's own text
-    assert html.escape("\n".join(cypher_files.browser_params("recommend_user"))) in guide
+    assert html.escape(cypher.statement("recommend_user")) in guide  # the file's own text
+    assert html.escape("\n".join(cypher.browser_params("recommend_user"))) in guide
 
 
 def test_the_server_serves_the_guide_and_the_style_and_asks_browser_for_them(server: LocalServer) -> None:

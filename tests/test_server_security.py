@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from graphrec.db import QueryRunner
-from graphrec.server.local import LocalServer, free_port
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.lifecycle import LocalServer, free_port
 
 pytestmark = pytest.mark.neo4j
 

@@ -12,15 +12,15 @@ import pytest
 import torch
 
 from graphrec.conductor import conduct
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
 from graphrec.evaluation import EvalConfig
 from graphrec.export import Snapshot
 from graphrec.load import load_csv
 from graphrec.model.kinds import KINDS
+from graphrec.model.trainer import TrainConfig
 from graphrec.recommend import Recommender
 from graphrec.runconfig import RunConfig
 from graphrec.synthetic import taste_clusters
-from graphrec.training import TrainConfig
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.usefixtures("single_thread")]
 

@@ -10,14 +10,23 @@ import pandas as pd
 import pytest
 import torch
 
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.encoder import DIMENSIONS, encode, join_text
 from graphrec.load import load_csv
 from graphrec.model.base import TrainingData
+from graphrec.model.fusion import (
+    BOOST_GRID,
+    FUSION_GRID,
+    TextConfig,
+    choose_text,
+    cold_gap,
+    cold_items,
+    ridge_projection,
+    validation_split,
+    with_text,
+)
 from graphrec.model.kinds import Embedding
-from graphrec.model.text import (BOOST_GRID, FUSION_GRID, TextConfig, choose_text, cold_gap, cold_items,
-                                 ridge_projection, validation_split, with_text)
-from graphrec.recommend import RecommendError, Recommender
-from graphrec.text import DIMENSIONS, encode, join_text
+from graphrec.recommend import Recommender, RecommendError
 from graphrec.writeback import active_model, prune, write_model
 
 EXACT, INDEX = 10_000, 0
@@ -204,7 +213,8 @@ def test_text_vectors_are_served_a_cold_item_is_recommended_explained_and_simila
 
 
 def test_a_run_configuration_reads_its_text_table(tmp_path) -> None:
-    from graphrec.runconfig import ConfigError, read_config
+    from graphrec.errors import ConfigError
+    from graphrec.runconfig import read_config
 
     path = tmp_path / "text.toml"
     path.write_text("[model]\nkind = 'mf'\n[text]\nproperties = ['name', 'tags']\nfusion = 0.2\n")

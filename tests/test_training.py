@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from graphrec.runconfig import ConfigError, read_config
-from graphrec.training import GroupTask, TrainConfig, fit
+from graphrec.errors import ConfigError
+from graphrec.model.trainer import GroupTask, TrainConfig, fit
+from graphrec.runconfig import read_config
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -152,7 +153,7 @@ def test_spectral_init_starts_from_the_graph_filter_and_scores_the_planted_taste
 
 
 def test_cosine_schedule_falls_from_lr_to_zero_over_the_first_budget_to_run_out(tmp_path: Path) -> None:
-    from graphrec.training import scheduled_lr
+    from graphrec.model.trainer import scheduled_lr
 
     epochs = config(lr_schedule="cosine", lr=0.08, epochs=4)
     # Epoch e starts with (e - 1) / 4 of the epochs spent: 0.08 * (1 + cos(pi f)) / 2.

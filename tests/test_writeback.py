@@ -16,13 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphrec import cypher_files
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
 from graphrec.load import load_csv
 from graphrec.model.base import Stored
-from graphrec.writeback import (WritebackError, activate, active_model, list_models, prune, read_embeddings,
-                                write_model)
+from graphrec.writeback import WritebackError, activate, active_model, list_models, prune, read_embeddings, write_model
 
 pytestmark = pytest.mark.neo4j
 
@@ -143,8 +142,8 @@ def test_a_killed_write_back_leaves_the_previous_version_active_and_prune_remove
     script = textwrap.dedent("""
         import sys
         import numpy as np
-        from graphrec.config import Connection
-        from graphrec.db import QueryRunner
+        from graphrec.db.connection import Connection
+        from graphrec.db.runner import QueryRunner
         from graphrec.model.base import Stored
         from graphrec.writeback import write_model
         uri, password, many = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -205,7 +204,7 @@ def test_the_item_index_ranks_by_inner_product_not_cosine(graph: QueryRunner) ->
     assert cosine.argmax() == 0 and (items @ user).argmax() == 1
     embeddings = {"user": (np.arange(USERS), np.tile(user, (USERS, 1))), "item": (np.arange(ITEMS), items)}
     write_model(graph, Stored(embeddings, fold_in="propagate"), {}, progress=False)
-    rows = graph.run(cypher_files.statement("recommend_user"), {
+    rows = graph.run(cypher.statement("recommend_user"), {
         "user": 0, "k": 5, "filter": {}, "exclude": [], "exact_max_items": 0, "oversample": 0, "draw": False,
         "diversity": None, "diversity_by": "graph"})
     assert [row["id"] for row in rows][:2] == [1, 0]

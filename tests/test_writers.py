@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from graphrec import cypher_files
 from graphrec.cli import main
-from graphrec.config import Connection
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.connection import Connection
+from graphrec.db.runner import QueryRunner
 from graphrec.model.base import Stored
 from graphrec.writeback import list_models, prune, write_model
-from graphrec.writers import STALE_SECONDS, WriterLease, abandoned_versions, host_id, writer_identity
+from graphrec.writeback.writers import STALE_SECONDS, WriterLease, abandoned_versions, host_id, writer_identity
 from tests.test_writeback import GROUPS, ITEMS, USERS, constant, graph, properties_named  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.neo4j
@@ -33,7 +33,7 @@ def flags(connection: Connection) -> list[str]:
 def writing_model(runner: QueryRunner, version: int, **writer: Any) -> None:
     """A Model left 'writing' by the given writer (no vectors needed to tell whether it is abandoned)."""
     runner.run_file("model_schema")
-    runner.run(cypher_files.statement("model_create"), {
+    runner.run(cypher.statement("model_create"), {
         "props": {"version": version, "property": f"~embedding_v{version}", **writer}, "group_weight": None})
 
 
@@ -43,9 +43,9 @@ def test_a_killed_write_back_is_shown_abandoned_and_the_next_one_removes_it(
     script = textwrap.dedent("""
         import os, signal, sys
         import numpy as np
-        from graphrec.config import Connection
-        from graphrec.db import QueryRunner
-        from graphrec import writeback
+        from graphrec.db.connection import Connection
+        from graphrec.db.runner import QueryRunner
+        from graphrec.writeback import pipeline as writeback
         from graphrec.model.base import Stored
         real = writeback._create_indexes
 
@@ -84,7 +84,7 @@ def test_a_live_writer_is_left_alone_and_one_that_gave_up_is_abandoned(graph: Qu
     assert abandoned_versions(graph) == []
     assert prune(graph, keep=1) == []
     assert [m["version"] for m in list_models(graph)] == [1, 2]
-    graph.run(cypher_files.statement("model_heartbeat"), {"version": 2, "exited": True})
+    graph.run(cypher.statement("model_heartbeat"), {"version": 2, "exited": True})
     assert abandoned_versions(graph) == [2]
     assert prune(graph, keep=1) == [2]
 
@@ -99,7 +99,7 @@ def test_a_reused_pid_does_not_keep_a_version_alive(graph: QueryRunner) -> None:
 def test_a_writer_on_another_host_is_judged_by_its_heartbeat(graph: QueryRunner) -> None:
     writing_model(graph, 1, writer_host="elsewhere/boot", writer_pid=1)
     assert abandoned_versions(graph) == [1]  # never beat
-    graph.run(cypher_files.statement("model_heartbeat"), {"version": 1, "exited": False})
+    graph.run(cypher.statement("model_heartbeat"), {"version": 1, "exited": False})
     assert abandoned_versions(graph) == []
     graph.run("MATCH (m:Model {version: 1}) SET m.heartbeat = datetime() - duration({seconds: $age})",
               {"age": STALE_SECONDS + 5})

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from graphrec.model.base import Scorer
-from graphrec.model.metrics import _keys, _select_rows, per_source_metrics
+from graphrec.model.metrics import _keys, _select_rows
 
 DEFAULT_NEGATIVES = 100
 DEFAULT_SEED = 2018
@@ -198,17 +198,3 @@ def ranks_to_metrics(ranks: Tensor, ks: Sequence[int]) -> dict[str, float]:
         return {f"{name}@{k}": 0.0 for name in ("hr", "ndcg") for k in ks}
     return {**{f"hr@{k}": (ranks < k).double().mean().item() for k in ks},
             **{f"ndcg@{k}": ndcg_per_case(ranks, k).mean().item() for k in ks}}
-
-
-def full_per_source(score: Scorer, num_items: int, known: Tensor, test: Tensor, ks: Sequence[int] = (10, 20),
-                    chunk_size: int = 256) -> dict[str, Tensor]:
-    """Recall, NDCG, Precision and HR @K by full ranking of each source with a test item (increasing source id),
-    the `known` (2, E) interactions excluded."""
-    return per_source_metrics(lambda sources: score(sources, None), num_items, known, test, ks, chunk_size)
-
-
-def full_metrics(score: Scorer, num_items: int, known: Tensor, test: Tensor, ks: Sequence[int] = (10, 20),
-                 chunk_size: int = 256) -> dict[str, float]:
-    """The means of `full_per_source` over the sources."""
-    return {name: values.mean().item() if values.numel() else 0.0
-            for name, values in full_per_source(score, num_items, known, test, ks, chunk_size).items()}

@@ -28,15 +28,21 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from graphrec.evaluation.diversity import (MMRScorer, cooccurrence, coverage, intra_list_diversity, item_vectors,
-                                           top_lists)
+from graphrec.evaluation.diversity import (
+    MMRScorer,
+    cooccurrence,
+    coverage,
+    intra_list_diversity,
+    item_vectors,
+    top_lists,
+)
 from graphrec.evaluation.fairness import member_satisfaction
 from graphrec.evaluation.known import KnownShift
-from graphrec.evaluation.protocol import (EvalConfig, full_per_source, ndcg_per_case, ranks_to_metrics,
-                                          sampled_candidates, sampled_ranks)
+from graphrec.evaluation.protocol import EvalConfig, ndcg_per_case, ranks_to_metrics, sampled_candidates, sampled_ranks
 from graphrec.evaluation.scorers import MemberScorer, padded_members, served_users
 from graphrec.export import SPLITS, Snapshot
 from graphrec.model.base import Fitted, Scorer
+from graphrec.model.metrics import full_per_source
 
 
 def ordered_splits(snapshot: Snapshot, side: str, variant: str = "reference"

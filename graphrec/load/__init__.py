@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.lifecycle import LocalServer
 from graphrec.load.bulk import BulkLoadRefused, bulk_write, check_reaches
 from graphrec.load.csv_tables import TableSource, read_tables
 from graphrec.load.dataset import Dataset, InputError
 from graphrec.load.text_formats import read_group_benchmark, read_lightgcn
 from graphrec.load.writer import apply_schema, write_dataset
-from graphrec.server.local import LocalServer
 
 __all__ = ["BulkLoadRefused", "Dataset", "InputError", "apply_schema", "bulk_write", "graph_summary", "load_csv",
            "load_group_benchmark", "load_lightgcn", "store", "write_dataset"]
@@ -51,7 +51,7 @@ def load_csv(
         if runner is None:  # a bulk load, whose database must be empty
             return set(ids)
         label = {"user": "User", "group": "Group"}[kind]
-        return set(runner.run(cypher_files.statement("missing_ids"), {"label": label, "ids": ids})[0]["missing"])
+        return set(runner.run(cypher.statement("missing_ids"), {"label": label, "ids": ids})[0]["missing"])
 
     dataset = read_tables(users=users, items=items, groups=groups, memberships=memberships,
                           interactions=interactions, group_interactions=group_interactions, missing=missing)
@@ -102,4 +102,4 @@ def store(runner: QueryRunner | None, dataset: Dataset, *, bulk: bool = False, s
 
 def graph_summary(runner: QueryRunner) -> dict[str, int]:
     """Node and relationship counts of the graph (`cypher/graph_summary.cypher`)."""
-    return runner.run(cypher_files.statement("graph_summary"))[0]
+    return runner.run(cypher.statement("graph_summary"))[0]

@@ -14,7 +14,7 @@ In both cases:
 
 1. the dataset, validated before (the readers of `graphrec.load`), is written as CSV files with typed headers
    into a temporary folder under `<home>/import`, so bad input never stops the server;
-2. the importer builds the store (see `LocalServer.import_database`: an empty database's files are moved
+2. the importer builds the store (see `graphrec.db.server.admin.import_database`: an empty database's files are moved
    aside, never overwritten, and put back if the import fails);
 3. the server starts, `cypher/schema.cypher` is applied and its indexes are awaited.
 
@@ -26,9 +26,6 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,11 +34,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server import admin
+from graphrec.db.server.lifecycle import LocalServer
 from graphrec.load.dataset import Dataset
 from graphrec.load.writer import apply_schema
-from graphrec.server.local import LocalServer
+from graphrec.progress import Stopwatch
 
 # CSV options of the importer; node ids are integers, one id space per label.
 IMPORT_OPTIONS = ["--id-type=integer", "--bad-tolerance=0", "--array-delimiter=;"]
@@ -76,6 +75,7 @@ def bulk_write(
             and `schema` (`check` and `stop` only when the database already existed).
     """
     timings = {} if timings is None else timings
+    clock = Stopwatch(timings)
     say = (lambda text: print(f"bulk load: {text}", file=sys.stderr, flush=True)) if progress else (lambda _: None)
     was_running = server.status().running
     new_home = not was_running and not server.has_database(database)
@@ -83,11 +83,11 @@ def bulk_write(
     with tempfile.TemporaryDirectory(prefix="graphrec-bulk-", dir=server.home / "import") as folder:
         try:
             if not new_home:
-                with _timed(timings, "check"):
+                with clock.timed("check"):
                     server.start()
                     with QueryRunner(server.connection(database)) as runner:
                         check_empty(runner)
-            with _timed(timings, "csv"):
+            with clock.timed("csv"):
                 arguments, written = write_import_files(dataset, Path(folder))
         except BaseException:
             if not new_home and not was_running:  # started only to look: leave it stopped, as it was
@@ -96,7 +96,7 @@ def bulk_write(
         say(f"wrote {sum(written.values()):,} rows as CSV in {timings['csv']:.1f} s")
         if not new_home:
             say("stopping the server")
-            with _timed(timings, "stop"):
+            with clock.timed("stop"):
                 server.stop()
 
         def show(line: str) -> None:
@@ -104,14 +104,14 @@ def bulk_write(
                 say(f"  {line.strip()}")
 
         try:
-            with _timed(timings, "import"):
-                server.import_database(database, [*arguments, f"--report-file={folder}/import.report"], output=show)
+            with clock.timed("import"):
+                admin.import_database(server, database, [*arguments, f"--report-file={folder}/import.report"], output=show)
         finally:
             say("starting the server")
-            with _timed(timings, "start"):
+            with clock.timed("start"):
                 server.start()
     say(f"imported in {timings['import']:.1f} s, server started in {timings['start']:.1f} s; applying the schema")
-    with _timed(timings, "schema"), QueryRunner(server.connection(database)) as runner:
+    with clock.timed("schema"), QueryRunner(server.connection(database)) as runner:
         apply_schema(runner)
     return written
 
@@ -126,11 +126,11 @@ def check_reaches(runner: QueryRunner, server: LocalServer) -> None:
 
 def check_empty(runner: QueryRunner) -> None:
     """Raise `BulkLoadRefused` unless the database of `runner` holds no node and no foreign index."""
-    nodes = runner.run(cypher_files.statement("bulk_target_nodes"))[0]["nodes"]
+    nodes = runner.run(cypher.statement("bulk_target_nodes"))[0]["nodes"]
     if nodes:
         raise BulkLoadRefused(f"database '{runner.database}' holds {nodes:,} nodes: a bulk load only imports into "
                               "an empty database (load without --bulk / bulk=True to add to it)")
-    foreign = sorted(set(runner.run(cypher_files.statement("bulk_target_indexes"))[0]["names"]) - _own_indexes())
+    foreign = sorted(set(runner.run(cypher.statement("bulk_target_indexes"))[0]["names"]) - _own_indexes())
     if foreign:
         raise BulkLoadRefused(f"database '{runner.database}' has indexes or constraints that a bulk load would "
                               f"drop: {', '.join(foreign)}; drop them first or load without --bulk / bulk=True")
@@ -235,14 +235,5 @@ def _refuse_empty_lists(lists: pd.Series, what: str) -> None:
 
 def _own_indexes() -> set[str]:
     """The names of the indexes and constraints that graphrec creates (`schema`, `model_schema`)."""
-    text = " ".join(cypher_files.statements("schema") + cypher_files.statements("model_schema"))
+    text = " ".join(cypher.statements("schema") + cypher.statements("model_schema"))
     return set(re.findall(r"CREATE (?:CONSTRAINT|INDEX) (\w+)", text))
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = time.perf_counter() - started

@@ -19,7 +19,7 @@ date-time with an offset, 1970 to 2999 (stored as Unix seconds; milliseconds are
 `test` (a held-out case, one per row, keyed by its line: a pair may be both). A property column holds integers
 when every non-empty cell is an id-form integer, floats when every one is a JSON number, and the cells' text
 otherwise (`007` stays text), so every value is stored as written. Column names must be unique, non-empty and not one of graphrec's own
-(`graphrec.writeback.is_reserved_property`: `id`, `~embedding_v…`).
+(`graphrec.names.is_reserved_property`: `id`, `~embedding_v…`).
 
 A file must be UTF-8 text without NUL bytes (`graphrec.load.source`), every row must have as many fields as
 the header, and lines are counted as in the file, the header being line 1 (a quoted field spanning lines is
@@ -42,9 +42,13 @@ import pandas as pd
 from graphrec.load.dataset import SPLITS, Dataset, InputError, split_rows
 from graphrec.load.source import read_text
 from graphrec.load.tokens import (
-    TokenError, parse_id, parse_number, parse_timestamp, parse_weight,
+    TokenError,
+    parse_id,
+    parse_number,
+    parse_timestamp,
+    parse_weight,
 )
-from graphrec.writeback import is_reserved_property
+from graphrec.names import is_reserved_property
 
 TableSource = Union[str, Path, pd.DataFrame]
 

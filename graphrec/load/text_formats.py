@@ -33,7 +33,13 @@ import numpy as np
 import pandas as pd
 
 from graphrec.load.dataset import (
-    CASE_COLUMNS, Dataset, InputError, empty_cases, empty_interactions, merge_repeats, split_rows,
+    CASE_COLUMNS,
+    Dataset,
+    InputError,
+    empty_cases,
+    empty_interactions,
+    merge_repeats,
+    split_rows,
 )
 from graphrec.load.source import read_text
 from graphrec.load.tokens import SHORT_ID_PATTERN, TokenError, parse_id, parse_rating

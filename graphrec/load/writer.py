@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
 from graphrec.load.dataset import Dataset
 
 DEFAULT_BATCH_SIZE = 20_000
@@ -45,7 +45,7 @@ def write_dataset(
     apply_schema(runner)
 
     def write(name: str, phases: list[list[list[Any]]], desc: str) -> int:
-        return runner.write_partitioned(cypher_files.statement(name), phases, batch_size=batch_size,
+        return runner.write_partitioned(cypher.statement(name), phases, batch_size=batch_size,
                                         desc=desc if progress else None)
 
     users = _node_rows(dataset.users, dataset.user_ids())

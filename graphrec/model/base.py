@@ -107,7 +107,7 @@ class Stored:
         fold_in: how a source without a stored vector gets one: "sum", "propagate" or None (no vectors).
         neighbours: (from item ids, to item ids, weights) of the item–item weights, or None.
         group_weight: :math:`\\alpha` of the combined group score (models with group vectors), or None.
-        text: (item ids, text vectors (n, t)) of the items' text (`graphrec.text`), or None: stored beside
+        text: (item ids, text vectors (n, t)) of the items' text (`graphrec.encoder`), or None: stored beside
             the model's own vectors with a cosine index of their own (similar items by meaning, diversity).
     """
 

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm import tqdm
 
-from graphrec.model.filters import ItemItemModel, binary_csr, checked_rows, degree_power, neighbour_matrix
+from graphrec.model.item_item import ItemItemModel, binary_csr, checked_rows, degree_power, neighbour_matrix
+from graphrec.progress import progress_bar
 
 
 class ItemKNN(ItemItemModel):
@@ -52,7 +52,7 @@ class ItemKNN(ItemItemModel):
         column_norm = degree_power(degree, 1 - self.asymmetry)
         indices = np.empty((num_items, n), dtype=np.int32)
         weights = np.empty((num_items, n), dtype=np.float32)
-        for start in tqdm(range(0, num_items, self.block_size), desc="item-kNN", unit="block"):
+        for start in progress_bar(range(0, num_items, self.block_size), desc="item-kNN", unit="block"):
             items = np.arange(start, min(start + self.block_size, num_items))
             counts = (by_item[items] @ interactions).toarray()
             denominator = np.outer(row_norm[items], column_norm) + self.shrink

@@ -123,7 +123,7 @@ def resolved_graph(graph: str, data: TrainingData) -> str:
 @register
 @dataclass
 class LightGCNSpec(Spec):
-    """LightGCN trained with BPR (`graphrec.training.fit`; the loop's settings come from `[train]`).
+    """LightGCN trained with BPR (`graphrec.model.trainer.fit`; the loop's settings come from `[train]`).
 
     Attributes:
         embedding_dim: 64. num_layers: 3 (layer weights 1/(L+1)).
@@ -132,7 +132,7 @@ class LightGCNSpec(Spec):
             user–item graph alone) or `groups` (the group–item graph alone, groups in the users' place).
         group_weight: alpha of the combined group score, fixed in [0, 1]; None (default): learned.
         init: layer-0 embeddings, `normal` (default) or `spectral` (from the graph's top singular vectors:
-            `graphrec.training.TrainConfig.init`).
+            `graphrec.model.trainer.TrainConfig.init`).
     """
 
     kind: ClassVar[str] = "lightgcn"
@@ -155,7 +155,7 @@ class LightGCNSpec(Spec):
 
     def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
             resume: bool = False) -> Fitted:
-        from graphrec.training import GroupTask, fit
+        from graphrec.model.trainer import GroupTask, fit
 
         config = replace(train, embedding_dim=self.embedding_dim, num_layers=self.num_layers,
                          group_weight=self.group_weight, init=self.init)
@@ -328,7 +328,7 @@ class ItemItem(Fitted):
 def _served_weights(model: Any, neighbours: int, low_rank: bool = False) -> Any:
     """The top-`neighbours` rows of `model`'s S (with `low_rank`, of S + A B^T) as a sparse matrix, zero
     weights dropped."""
-    from graphrec.model.filters import neighbour_matrix, top_neighbours
+    from graphrec.model.item_item import neighbour_matrix, top_neighbours
 
     weights = neighbour_matrix(*top_neighbours(model, neighbours, low_rank=low_rank))
     weights.eliminate_zeros()

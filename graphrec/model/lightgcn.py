@@ -157,7 +157,7 @@ class LightGCN(PyGLightGCN):
     The propagation is one autograd node whose backward reuses
     :math:`\hat{\mathbf{A}}` (it is symmetric) and whose sparse products use
     :func:`torch.sparse.mm`'s :obj:`reduce="sum"` kernel on CPU: the fastest form
-    measured by ``training/bench_propagation.py`` (on Gowalla, about 8-15x
+    measured by ``benchmarks/bench_propagation.py`` (on Gowalla, about 8-15x
     less time per training step than the PyG model on :obj:`edge_index`, and
     2-3x less than PyG's propagation over the same CSR adjacency).
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from graphrec.model.base import Scorer
+
 METRICS = ("recall", "ndcg", "precision", "hr")
 
 
@@ -140,3 +142,17 @@ def per_source_metrics(
             ])
         start += chunk.numel()
     return {f"{name}@{k}": values[row, col] for row, name in enumerate(METRICS) for col, k in enumerate(ks)}
+
+
+def full_per_source(score: Scorer, num_items: int, known: Tensor, test: Tensor, ks: Sequence[int] = (10, 20),
+                    chunk_size: int = 256) -> dict[str, Tensor]:
+    """Recall, NDCG, Precision and HR @K by full ranking of each source with a test item (increasing source id),
+    the `known` (2, E) interactions excluded."""
+    return per_source_metrics(lambda sources: score(sources, None), num_items, known, test, ks, chunk_size)
+
+
+def full_metrics(score: Scorer, num_items: int, known: Tensor, test: Tensor, ks: Sequence[int] = (10, 20),
+                 chunk_size: int = 256) -> dict[str, float]:
+    """The means of `full_per_source` over the sources."""
+    return {name: values.mean().item() if values.numel() else 0.0
+            for name, values in full_per_source(score, num_items, known, test, ks, chunk_size).items()}

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from graphrec.evaluation.paired import Z95, paired_difference, paired_rows
-from graphrec.evaluation.protocol import full_metrics, full_per_source, ndcg_per_case
+from graphrec.evaluation.protocol import ndcg_per_case
 from graphrec.evaluation.report import format_paired
 from graphrec.model.base import DotScorer
+from graphrec.model.metrics import full_metrics, full_per_source
 
 
 def test_ndcg_per_case_by_hand() -> None:

@@ -4,10 +4,11 @@ import math
 import pytest
 import torch
 
-from graphrec.evaluation import full_metrics, pessimistic_ranks, ranks_to_metrics, sampled_candidates, sampled_metrics
+from graphrec.evaluation import pessimistic_ranks, ranks_to_metrics, sampled_candidates, sampled_metrics
 from graphrec.model import evaluate
 from graphrec.model.base import DotScorer, holdout
 from graphrec.model.kinds import Popularity
+from graphrec.model.metrics import full_metrics
 
 
 def table_scorer(scores: list[float]) -> DotScorer:

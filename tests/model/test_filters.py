@@ -8,8 +8,8 @@ import scipy.sparse as sp
 import torch
 
 from graphrec.model import LightGCN, normalized_adjacency
-from graphrec.model.filters import (BSPM, GFCF, ChebyCF, binary_csr, neighbour_matrix, plateau_coefficients,
-                                    row_metrics, spectral_embeddings, top_neighbours, truncated_scores)
+from graphrec.model.filters import BSPM, GFCF, ChebyCF, plateau_coefficients, spectral_embeddings
+from graphrec.model.item_item import binary_csr, neighbour_matrix, row_metrics, top_neighbours, truncated_scores
 from graphrec.model.itemknn import ItemKNN
 
 # 3 users x 4 items, a chain: u0-{i0,i1}, u1-{i1,i2}, u2-{i2,i3}.

@@ -4,8 +4,16 @@ import math
 import pytest
 import torch
 
-from graphrec.model import (GroupLightGCN, NegativeSampler, group_train_epoch, group_train_step, member_matrix,
-                            member_mean, normalized_adjacency, tripartite_adjacency)
+from graphrec.model import (
+    GroupLightGCN,
+    NegativeSampler,
+    group_train_epoch,
+    group_train_step,
+    member_matrix,
+    member_mean,
+    normalized_adjacency,
+    tripartite_adjacency,
+)
 
 # 2 users, 2 items, 1 group: user 0 - item 0, group 0 - item 1 (twice), users 0 and 1 members of group 0.
 USER_ITEMS = torch.tensor([[0], [0]])

@@ -3,7 +3,13 @@ import pytest
 import torch
 
 from graphrec.model import (
-    LightGCN, NegativeSampler, bpr_loss, evaluate, normalized_adjacency, train_epoch, train_step,
+    LightGCN,
+    NegativeSampler,
+    bpr_loss,
+    evaluate,
+    normalized_adjacency,
+    train_epoch,
+    train_step,
 )
 
 

@@ -22,10 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import neo4j
-from tqdm import tqdm
 
-from graphrec import cypher_files
-from graphrec.config import ConfigError, Connection
+from graphrec.db import cypher
+from graphrec.db.connection import Connection
+from graphrec.errors import ConfigError
+from graphrec.progress import progress_bar
 
 DEFAULT_RETRY_SECONDS = 10.0
 """How long transient errors are retried when `$GRAPHREC_RETRY_SECONDS` is not set."""
@@ -129,7 +130,7 @@ class QueryRunner:
     def run_file(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run every statement of `cypher/<name>.cypher` in order; return the last one's rows."""
         rows: list[dict[str, Any]] = []
-        for query in cypher_files.statements(name):
+        for query in cypher.statements(name):
             rows = self.run(query, params)
         return rows
 
@@ -166,7 +167,7 @@ class QueryRunner:
         """
         total = sum(len(stream) for phase in phases for stream in phase)
         lock = threading.Lock()
-        with tqdm(total=total, desc=desc, unit="row", disable=desc is None or total <= batch_size) as bar:
+        with progress_bar(total=total, desc=desc, unit="row", disable=desc is None or total <= batch_size) as bar:
 
             def write(stream: Sequence[Any]) -> None:
                 # execute_write retries transient errors itself, for max_transaction_retry_time.

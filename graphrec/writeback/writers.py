@@ -25,8 +25,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
 
 HEARTBEAT_SECONDS = 15.0
 """How often a running write-back stamps its Model (default 15 s)."""
@@ -79,7 +79,7 @@ def _alive(pid: int, started: int | None) -> bool:
 
 def writers(runner: QueryRunner) -> list[dict[str, Any]]:
     """The 'writing' versions and their writers (`cypher/model_writers.cypher`), each with `gone`."""
-    return [{**row, "gone": is_gone(row)} for row in runner.run(cypher_files.statement("model_writers"))]
+    return [{**row, "gone": is_gone(row)} for row in runner.run(cypher.statement("model_writers"))]
 
 
 def abandoned_versions(runner: QueryRunner) -> list[int]:
@@ -127,4 +127,4 @@ class WriterLease:
                 pass
 
     def _stamp(self, exited: bool) -> None:
-        self.runner.run(cypher_files.statement("model_heartbeat"), {"version": self.version, "exited": exited})
+        self.runner.run(cypher.statement("model_heartbeat"), {"version": self.version, "exited": exited})

@@ -1,7 +1,7 @@
 r"""Item text meets a fitted graph model: stored text vectors, cold-start items and late fusion.
 
 A run configuration's ``[text]`` table (:class:`TextConfig`) names the item properties embedded by
-:mod:`graphrec.text` (unit vectors :math:`\mathbf{t}_i`). :func:`with_text` wraps a fitted model:
+:mod:`graphrec.encoder` (unit vectors :math:`\mathbf{t}_i`). :func:`with_text` wraps a fitted model:
 
 * its stored form carries the text vectors (``~embedding_vN_text``, with a cosine index of their own);
 * **cold-start items** (``cold_start``, embedding models: LightGCN, MF): an item without a train interaction has
@@ -48,6 +48,7 @@ import torch
 from torch import Tensor
 
 from graphrec.model.base import DotScorer, Fitted, Scorer, Stored, TrainingData, holdout
+from graphrec.model.metrics import full_metrics
 
 FUSION_GRID = (0.0, 0.05, 0.2, 1.0, 5.0)
 """The :math:`\beta` tried by ``fusion = "auto"``."""
@@ -255,8 +256,6 @@ def choose_text(config: TextConfig, data: TrainingData, text: np.ndarray, fit: C
     :math:`\phi`, the catalogue's cold share: :math:`(1 - \phi)\,\mathrm{NDCG}_{warm} + \phi\,
     \mathrm{NDCG}_{cold}` (new items assumed as popular as the others). `fit` fits the run's model on the
     given data (the conductor passes the configuration's own fit)."""
-    from graphrec.evaluation.protocol import full_metrics
-
     if config.chosen:
         return config, []
     valid, held = validation_split(data, seed)

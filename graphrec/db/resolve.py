@@ -8,22 +8,10 @@ Each setting comes from the first of: an explicit argument (CLI flag), the envir
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
-
-class ConfigError(RuntimeError):
-    """No usable connection settings."""
-
-
-@dataclass(frozen=True)
-class Connection:
-    uri: str
-    user: str
-    password: str
-    database: str
-
-    def __repr__(self) -> str:  # never print the password
-        return f"Connection(uri={self.uri!r}, user={self.user!r}, database={self.database!r})"
+from graphrec.db.connection import Connection
+from graphrec.db.server.lifecycle import LocalServer
+from graphrec.errors import ConfigError
 
 
 def resolve_connection(
@@ -33,8 +21,6 @@ def resolve_connection(
     database: str | None = None,
 ) -> Connection:
     """The connection settings from arguments, then the environment, then the local server."""
-    from graphrec.server.local import LocalServer
-
     uri = uri or os.environ.get("NEO4J_URI")
     user = user or os.environ.get("NEO4J_USER") or "neo4j"
     password = password or os.environ.get("NEO4J_PASSWORD")

@@ -25,13 +25,21 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
-from graphrec.model import (GroupLightGCN, LightGCN, NegativeSampler, evaluate, group_train_epoch, member_matrix,
-                            normalized_adjacency, train_epoch, tripartite_adjacency)
+from graphrec.model import (
+    GroupLightGCN,
+    LightGCN,
+    NegativeSampler,
+    evaluate,
+    group_train_epoch,
+    member_matrix,
+    normalized_adjacency,
+    train_epoch,
+    tripartite_adjacency,
+)
+from graphrec.model.bpr import SAMPLINGS
 from graphrec.model.filters import spectral_embeddings
-from graphrec.model.train import SAMPLINGS
-
+from graphrec.progress import say
 
 VALIDATIONS = ("auto", "holdout", "none")
 INITS = ("normal", "spectral")
@@ -220,7 +228,7 @@ def fit(
                     "history": history, "best": best, "epoch": epoch}, checkpoint_path)
         if progress:
             shown = f" {config.monitor} {row['metrics'][config.monitor]:.4f}" if "metrics" in row else ""
-            tqdm.write(f"epoch {epoch}: loss {loss:.4f}{shown} (best {best['value']:.4f} @ {best['epoch']})")
+            say(f"epoch {epoch}: loss {loss:.4f}{shown} (best {best['value']:.4f} @ {best['epoch']})")
         if stale >= config.patience or out_of_time:
             break
     if (run_dir / "best.pt").exists():

@@ -18,26 +18,11 @@ with the umask 077. The password never appears on a command line: the initial on
 `neo4j-admin dbms set-initial-password` through an argument file (`@file`, a picocli feature Neo4j documents)
 that only the owner can read and that is deleted at once.
 
-The jars (server, Browser and their dependencies, about 140 MB) are fetched once by Maven into
-`$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib` and shared by every home on the machine; next to them,
-`apoc-<version>/` (APOC core, about 3 MB) and `browser-<hash>/neo4j-browser.zip` (Browser with graphrec's
-guide and style, which the server serves at /browser/: `graphrec.server.browser`), and
-`procedures-<hash>/graphrec-procedures.jar`: graphrec's own procedures (`graphrec.topItems`, the exact
-candidates of `cypher/recommend_user.cypher` and `cypher/recommend_group.cypher` on large catalogues, and
-`graphrec.itemWeights`, their item–item weight sums), compiled once with the JDK's `javac` from
-`graphrec/server/procedures/*.java` against the server's jars; the hash is the sources', so an edit rebuilds it.
-
-Class-data sharing: the first server (and the first offline import) on a machine records the classes it
-loaded in an archive next to the jars (`server-<jdk>.jsa`, about 130 MB; `importer-<jdk>.jsa`, about 30 MB),
-written when that JVM exits cleanly (the first `stop` takes ~10 s longer). Later JVMs map it instead of
-loading and verifying ~20,000 classes again: on the 2-core machine a server starts in ~6 s instead of ~9 s and
-answers its first query in ~1 s instead of ~2 s. A JVM that finds the archive does not match (another JDK,
-other jars) ignores it and starts as usual; delete the archive to record a new one.
+The jars and procedures it runs are installed by `graphrec.db.server.install`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import shutil
@@ -47,22 +32,28 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import neo4j
 
-from graphrec.config import Connection
-from graphrec.server import browser
+from graphrec.db.connection import Connection
+from graphrec.db.server import browser
+from graphrec.db.server.install import (
+    NEO4J_VERSION,
+    ServerError,
+    class_archive,
+    class_sharing_flags,
+    install_jars,
+    install_plugins,
+    install_procedures,
+    keep_class_archive,
+    plugin_dir,
+    xdg_dir,
+)
 
-NEO4J_VERSION = "5.26.30"
-BROWSER_VERSION = "5.24.0"
-APOC_VERSION = "5.26.19"  # the newest APOC core on Maven Central for Neo4j 5.26
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
 USER = "neo4j"
@@ -92,142 +83,6 @@ JVM_FLAGS = [
 # than they save before the import is over (Gowalla, launch to exit, interleaved runs on the busy 2-core
 # machine: stock flags 14.6-27 s, C1 only 11.4-18.6 s, C1 and the serial GC 10.0-13.1 s).
 IMPORTER_JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
-# The JVM's class-data-sharing messages (classes it cannot archive, an archive it cannot use) are not errors.
-QUIET_CLASS_SHARING = ["-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
-
-
-class ServerError(RuntimeError):
-    """The local server could not be installed, started or stopped."""
-
-
-def _xdg(var: str, fallback: str) -> Path:
-    return Path(os.environ.get(var) or Path.home() / fallback)
-
-
-def jar_dir() -> Path:
-    """Where the Neo4j jars are cached: `$XDG_CACHE_HOME/graphrec/neo4j-<version>/lib`."""
-    return _xdg("XDG_CACHE_HOME", ".cache") / "graphrec" / f"neo4j-{NEO4J_VERSION}" / "lib"
-
-
-def install_jars() -> Path:
-    """Fetch Neo4j Community and Browser with Maven into the cache, once; return the jar folder."""
-    return _maven_fetch("pom.xml", jar_dir(), f"Neo4j {NEO4J_VERSION} Community and Browser {BROWSER_VERSION}",
-                        "about 140 MB")
-
-
-def plugin_dir() -> Path:
-    """Where the server's plugins are cached: `$XDG_CACHE_HOME/graphrec/neo4j-<version>/apoc-<version>`."""
-    return jar_dir().parent / f"apoc-{APOC_VERSION}"
-
-
-def install_plugins() -> Path:
-    """Fetch APOC core (and the libraries it needs) with Maven into the cache, once; return their folder.
-
-    Only its virtual nodes and relationships are used: the drawing of `recommend_user` and `recommend_group`
-    (`$draw`), so that Browser draws recommendations with their scores and without the nodes' vectors.
-    """
-    return _maven_fetch("apoc-pom.xml", plugin_dir(), f"APOC {APOC_VERSION} core", "about 3 MB")
-
-
-PROCEDURES_JAR = "graphrec-procedures.jar"
-
-
-def install_procedures() -> Path:
-    """Compile graphrec's procedures (`graphrec/server/procedures/*.java`) into the cache, once per version of
-    their sources; return the folder holding `graphrec-procedures.jar`.
-
-    `javac` (a JDK 17+) compiles them against the server's jars (`install_jars`); the jar is written under a
-    temporary name and renamed into place, so an interrupted build is never taken for a finished one.
-    """
-    sources = sorted((path.name, path.read_bytes()) for path in files("graphrec.server").joinpath("procedures").iterdir()
-                     if path.name.endswith(".java"))
-    digest = hashlib.sha256(b"".join(name.encode() + b"\0" + text for name, text in sources)).hexdigest()[:12]
-    target = jar_dir().parent / f"procedures-{digest}"
-    if (target / PROCEDURES_JAR).is_file():
-        return target
-    javac = shutil.which("javac")
-    if javac is None:
-        raise ServerError("a JDK (`javac`, Java 17+) is needed once to compile graphrec's procedures; "
-                          "install one (apt-get install openjdk-17-jdk-headless)")
-    lib = install_jars()
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="procedures-build-", dir=target.parent) as build:
-        source_dir, classes = Path(build) / "src", Path(build) / "classes"
-        source_dir.mkdir()
-        for name, text in sources:
-            (source_dir / name).write_bytes(text)
-        result = subprocess.run([javac, "--release", "17", "-proc:none", "-cp", f"{lib}/*", "-d", str(classes),
-                                 *sorted(str(path) for path in source_dir.iterdir())],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise ServerError(f"javac could not compile graphrec's procedures:\n{result.stdout}{result.stderr}")
-        partial = Path(build) / PROCEDURES_JAR
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
-            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nCreated-By: graphrec\n")
-            for path in sorted(classes.rglob("*.class")):
-                jar.write(path, path.relative_to(classes).as_posix())
-        partial.replace(target / PROCEDURES_JAR)
-    return target
-
-
-def _maven_fetch(pom_name: str, target: Path, what: str, size: str) -> Path:
-    """Copy the runtime dependencies of `graphrec/server/<pom_name>` into `target` with Maven, once.
-
-    Maven writes into a temporary folder that is renamed into place only when complete, so an interrupted
-    download is never taken for a finished one.
-    """
-    if target.is_dir():
-        return target
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise ServerError("Maven (`mvn`) is needed once to fetch the Neo4j jars; install it (apt-get install maven)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
-    pom = files("graphrec.server").joinpath(pom_name)
-    print(f"Fetching {what} from Maven Central into {target} (once, {size})...", flush=True)
-    result = subprocess.run(
-        [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime",
-         f"-DoutputDirectory={partial}", f"-Dneo4j.version={NEO4J_VERSION}",
-         f"-Dbrowser.version={BROWSER_VERSION}", f"-Dapoc.version={APOC_VERSION}"],
-        capture_output=True, text=True,
-    )
-    if result.returncode != 0:
-        shutil.rmtree(partial, ignore_errors=True)
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-30:])
-        raise ServerError(f"Maven could not fetch {what}:\n{tail}")
-    partial.rename(target)
-    return target
-
-
-def class_archive(java: str, kind: str) -> Path:
-    """The class-data-sharing archive of `kind` (`server` or `importer`) for this JDK, next to the jars.
-
-    The JDK is named by its binary's path and modification time, so an upgraded JDK records a new archive.
-    """
-    binary = Path(java).resolve()
-    jdk = hashlib.sha256(f"{binary}:{binary.stat().st_mtime_ns}".encode()).hexdigest()[:12]
-    return jar_dir().parent / f"{kind}-{jdk}.jsa"
-
-
-def class_sharing_flags(archive: Path) -> tuple[list[str], Path | None]:
-    """JVM flags that map `archive`, or, while there is none, record one when the JVM exits.
-
-    Returns the flags and the file being recorded (None when mapping); `keep_class_archive` makes it the
-    archive once the JVM has exited cleanly. Each recording JVM writes its own file, so concurrent first
-    starts do not write into one another's.
-    """
-    if archive.exists():
-        return [f"-XX:SharedArchiveFile={archive}", *QUIET_CLASS_SHARING], None
-    recording = archive.with_name(f"{archive.name}.{secrets.token_hex(4)}.partial")
-    return [f"-XX:ArchiveClassesAtExit={recording}", *QUIET_CLASS_SHARING], recording
-
-
-def keep_class_archive(recording: Path, archive: Path, exited_cleanly: bool) -> None:
-    """Put a recorded archive in place when its JVM exited cleanly (an archive cut short is deleted)."""
-    if exited_cleanly and recording.exists():
-        os.replace(recording, archive)
-    else:
-        recording.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -269,7 +124,7 @@ class LocalServer:
     @classmethod
     def from_environment(cls, **kwargs: object) -> LocalServer:
         """The server at `$GRAPHREC_NEO4J_HOME`, else `$XDG_DATA_HOME/graphrec/neo4j`."""
-        home = os.environ.get("GRAPHREC_NEO4J_HOME") or _xdg("XDG_DATA_HOME", ".local/share") / "graphrec" / "neo4j"
+        home = os.environ.get("GRAPHREC_NEO4J_HOME") or xdg_dir("XDG_DATA_HOME", ".local/share") / "graphrec" / "neo4j"
         return cls(Path(home), **kwargs)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
@@ -319,14 +174,14 @@ class LocalServer:
         """
         if self.status().running:
             return self.status()
-        java = self._java()
+        java = self.java()
         for port in (self.bolt_port, self.http_port):
             if not _port_free(port):
                 raise ServerError(f"port {port} on 127.0.0.1 is already in use (another server?); "
                                   "choose others with --bolt-port / --http-port")
         lib = install_jars()
         self._link_plugins(install_plugins(), install_procedures())
-        self._write_config()
+        self.write_config()
         self._ensure_password(java, lib, password)
         self._save_ports()
         self.secure_home()
@@ -376,7 +231,7 @@ class LocalServer:
         """Names the class archive this home's running server records at exit, if it records one."""
         return self.home / "run" / "class-archive-recording"
 
-    def _write_config(self) -> None:
+    def write_config(self) -> None:
         for sub in ("conf", "data", "logs", "run", "plugins", "import"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         settings = {
@@ -396,7 +251,7 @@ class LocalServer:
             "internal.server.bolt.connection_shutdown_wait_time": "0s",
             "internal.dbms.bolt.netty_server_shutdown_quiet_period": "0",
         }
-        text = "# Written by graphrec on every start; edit graphrec/server/local.py instead.\n"
+        text = "# Written by graphrec on every start; edit graphrec/db/server/lifecycle.py instead.\n"
         text += "".join(f"{key}={value}\n" for key, value in settings.items())
         (self.home / "conf" / "neo4j.conf").write_text(text)
 
@@ -420,7 +275,7 @@ class LocalServer:
         }
 
     def _browser_settings(self) -> dict[str, str]:
-        """Browser served with graphrec's guide and style (`graphrec.server.browser`)."""
+        """Browser served with graphrec's guide and style (`graphrec.db.server.browser`)."""
         return browser.settings(f"http://127.0.0.1:{self.http_port}", browser.install_bundle(install_jars()))
 
     def _link_plugins(self, *plugins: Path) -> None:
@@ -450,9 +305,9 @@ class LocalServer:
         self.secure_home()
         with self._argument_file(["--", password]) as arguments:
             result = subprocess.run(
-                self._admin_command(java, lib, "dbms", "set-initial-password", f"@{arguments}",
+                self.admin_command(java, lib, "dbms", "set-initial-password", f"@{arguments}",
                                     jvm=["-Dfile.encoding=UTF-8"]),
-                env=self._admin_environment(), capture_output=True, text=True, umask=PRIVATE_UMASK)
+                env=self.admin_environment(), capture_output=True, text=True, umask=PRIVATE_UMASK)
         if result.returncode != 0:
             first_lines = "\n".join((result.stdout + result.stderr).strip().splitlines()[:3])
             raise ServerError(f"could not set the initial password:\n{first_lines}")
@@ -484,134 +339,17 @@ class LocalServer:
                 if mode & 0o077:
                     path.chmod(mode & 0o700)
 
-    def import_database(self, database: str, arguments: list[str],
-                        output: Callable[[str], None] | None = None) -> str:
-        """Build `database` of this stopped server with `neo4j-admin database import full ARGUMENTS`.
-
-        The database's current files are moved aside first (`_store_aside`), so the importer writes a new store
-        and never overwrites one (no `--overwrite-destination`); they are deleted once the import has succeeded
-        and put back if it fails or is interrupted. The caller makes sure that the database held nothing worth
-        keeping (`graphrec.load.bulk` checks that it is empty). The importer's output is kept in
-        `logs/import.log`, passed line by line to `output` when given, and returned.
-        """
-        java = self._stopped_for("an offline import")
-        archive = class_archive(java, "importer")
-        sharing, recording = class_sharing_flags(archive)
-        command = self._admin_command(java, install_jars(), "database", "import", "full", *arguments, database,
-                                      jvm=[f"-Xmx{self.heap}", *IMPORTER_JVM_FLAGS, *sharing])
-        log_path = self.home / "logs" / "import.log"
-        lines: list[str] = []
-        process: subprocess.Popen[str] | None = None
-        try:
-            with self._store_aside(database), open(log_path, "w") as log, subprocess.Popen(
-                    command, env=self._admin_environment(), cwd=self.home, stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, umask=PRIVATE_UMASK) as process:
-                for line in process.stdout:  # type: ignore[union-attr]
-                    log.write(line)
-                    lines.append(line)
-                    if output is not None:
-                        output(line.rstrip("\n"))
-                process.wait()
-                if process.returncode != 0:
-                    tail = "".join(lines[-15:]).strip()
-                    raise ServerError(f"the offline import failed (exit code {process.returncode}); the database "
-                                      f"was left as it was. The end of {log_path}:\n{tail}")
-        finally:
-            if recording is not None:
-                keep_class_archive(recording, archive, process is not None and process.returncode == 0)
-        return "".join(lines)
-
-    def dump_database(self, database: str, target: Path) -> None:
-        """Write `database` of this stopped server into the file `target` (a `neo4j-admin database dump`
-        archive, mode 0600), replacing it only once the dump is complete."""
-        if not self.has_database(database):
-            raise ServerError(f"there is no database '{database}' in {self.home} to back up")
-        java = self._stopped_for("a dump")
-        fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                self._run_admin(java, ["database", "dump", "--to-stdout", database], f"dumping '{database}'",
-                                stdout=out)
-            os.replace(partial, target)
-        finally:
-            Path(partial).unlink(missing_ok=True)
-
-    def load_database(self, database: str, source: Path) -> None:
-        """Replace `database` of this stopped server with the dump `source`.
-
-        The database's current files are moved aside first (`_store_aside`) and put back if the load fails, so a
-        bad dump never costs the database; the caller decides whether they may be replaced.
-        """
-        java = self._stopped_for("a load")
-        self.check_dump(source, java)
-        with self._store_aside(database), open(source, "rb") as dump:
-            self._run_admin(java, ["database", "load", "--from-stdin", database], f"loading {source}", stdin=dump)
-
-    def check_dump(self, source: Path, java: str | None = None) -> None:
-        """Raise `ServerError` unless `source` is a readable dump archive (`neo4j-admin database load --info`)."""
-        if not source.is_file():
-            raise ServerError(f"{source}: no such file")
-        java = java or self._java()
-        with open(source, "rb") as dump:
-            self._run_admin(java, ["database", "load", "--info", "--from-stdin", "neo4j"],
-                            f"reading {source} (is it a dump of `graphrec backup`?)", stdin=dump)
-
-    def _run_admin(self, java: str, arguments: list[str], what: str, **streams: Any) -> None:
-        """Run `neo4j-admin ARGUMENTS` (stdout to `streams['stdout']` when given); raise `ServerError` with the
-        start of its error output when it fails."""
-        result = subprocess.run(self._admin_command(java, install_jars(), *arguments, jvm=[f"-Xmx{self.heap}"]),
-                                env=self._admin_environment(), cwd=self.home, stderr=subprocess.PIPE,
-                                stdout=streams.get("stdout", subprocess.PIPE), stdin=streams.get("stdin"),
-                                umask=PRIVATE_UMASK)
-        if result.returncode != 0:
-            output = (result.stderr or b"").decode(errors="replace").strip().splitlines()
-            detail = next((line.strip() for line in output if line.strip()), "no output")
-            raise ServerError(f"{what} failed (neo4j-admin exit code {result.returncode}): {detail}")
-
-    def _java(self) -> str:
+    def java(self) -> str:
         java = shutil.which("java")
         if java is None:
             raise ServerError("Java 17 or 21 is needed to run Neo4j 5.26 (`java` not found on PATH)")
         return java
 
-    def _stopped_for(self, what: str) -> str:
-        """Check that the server is stopped, prepare the home for `neo4j-admin`; return the `java` to run."""
-        if self.status().running:
-            raise ServerError(f"the server must be stopped before {what}")
-        self._write_config()
-        self.secure_home()
-        return self._java()
-
-    @contextmanager
-    def _store_aside(self, database: str) -> Iterator[None]:
-        """Move `database`'s files (`data/databases/<database>`, `data/transactions/<database>`) into
-        `<home>/aside-<database>/` for the block: deleted when it succeeds, put back when it fails or is
-        interrupted. Refuses when an earlier block was cut short (its files are still aside)."""
-        aside = self.home / f"aside-{database}"
-        if aside.exists():
-            raise ServerError(f"an earlier import or load was interrupted: {aside} holds the files of the database "
-                              f"it replaced; move them back under {self.home / 'data'} or delete them")
-        store = {kind: self.home / "data" / kind / database for kind in ("databases", "transactions")}
-        aside.mkdir()
-        for kind, path in store.items():
-            if path.exists():
-                path.rename(aside / kind)
-        try:
-            yield
-        except BaseException:
-            for kind, path in store.items():
-                shutil.rmtree(path, ignore_errors=True)
-                if (aside / kind).exists():
-                    (aside / kind).rename(path)
-            aside.rmdir()
-            raise
-        shutil.rmtree(aside)
-
-    def _admin_command(self, java: str, lib: Path, *arguments: str, jvm: list[str] | None = None) -> list[str]:
+    def admin_command(self, java: str, lib: Path, *arguments: str, jvm: list[str] | None = None) -> list[str]:
         """A `neo4j-admin` command line (`org.neo4j.cli.AdminTool`) on the server's classpath."""
         return [java, *(jvm or []), "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", *arguments]
 
-    def _admin_environment(self) -> dict[str, str]:
+    def admin_environment(self) -> dict[str, str]:
         return {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")}
 
     def _saved_ports(self) -> dict[str, int]:

@@ -1,17 +1,17 @@
 """Benchmark: item text on Mafengwo-S (Chinese place names): the encoder's speed, late fusion against the graph
 model alone, and cold-start items.
 
-    .venv/bin/python training/bench_text.py [--data ../shared/data/mafengwo-s] [--config training/groups.toml]
+    .venv/bin/python benchmarks/bench_text.py [--data ../shared/data/mafengwo-s] [--config graphrec/configs/groups.toml]
                                             [--fusion 0.05 0.2 1.0] [--holdout 0.1] [--seed 2024]
                                             [--parts fusion cold]
 
 Starts a throw-away Neo4j, loads the benchmark (`graphrec load groups`) and the item names of `itemSemantic.txt`
 as the items' property `name`, then:
 
-1. **encoder**: embeds the 1,236 names (`graphrec.text.encode`), items/s;
+1. **encoder**: embeds the 1,236 names (`graphrec.encoder.encode`), items/s;
 2. **fusion**: `graphrec evaluate` of the configuration (the group model) alone and with `[text] properties =
    ["name"], fusion = beta` for each beta (test-set figures, for reference) and with `fusion = "auto"` (beta
-   chosen on a validation split of train, `graphrec.model.text.choose_text`): sampled protocol, group and user
+   chosen on a validation split of train, `graphrec.model.fusion.choose_text`): sampled protocol, group and user
    tasks, pessimistic ties;
 3. **cold start**: a new server with a seeded `--holdout` share of the items held out with all their
    interactions (train and test rows, users' and groups', and the negatives lines of those test rows), the same
@@ -39,15 +39,16 @@ import pandas as pd
 import torch
 
 from graphrec.conductor import conduct
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import temporary_server
+from graphrec.encoder import ENCODER, encode, item_texts
 from graphrec.evaluation import format_report
-from graphrec.evaluation.protocol import full_metrics
 from graphrec.export import export_snapshot
 from graphrec.load import load_csv, load_group_benchmark
-from graphrec.model.text import TextConfig
+from graphrec.model.fusion import TextConfig
+from graphrec.model.metrics import full_metrics
 from graphrec.runconfig import read_config
-from graphrec.server.local import install_jars, temporary_server
-from graphrec.text import ENCODER, encode, item_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ("userRatingTrain.txt", "userRatingTest.txt", "groupRatingTrain.txt", "groupRatingTest.txt")
@@ -99,7 +100,7 @@ def hold_out(folder: Path, target: Path, share: float, seed: int) -> tuple[np.nd
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "mafengwo-s")
-    parser.add_argument("--config", type=Path, default=ROOT / "training" / "groups.toml")
+    parser.add_argument("--config", type=Path, default=ROOT / "graphrec" / "configs" / "groups.toml")
     parser.add_argument("--fusion", type=float, nargs="*", default=[0.05, 0.2, 1.0])
     parser.add_argument("--holdout", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=2024)
@@ -150,7 +151,7 @@ def cold_start(args: argparse.Namespace, base, text: TextConfig, names: pd.DataF
         load_group_benchmark(runner, Path(scratch) / "mafengwo-held")
         load_csv(runner, items=names)
         snapshot = export_snapshot(runner)
-        popularity = read_config(ROOT / "training" / "groups-popularity.toml")
+        popularity = read_config(ROOT / "graphrec" / "configs" / "groups-popularity.toml")
         configs = [dataclasses.replace(base, name="graph", text=dataclasses.replace(text, cold_start=False)),
                    dataclasses.replace(base, name="graph+text projection", text=text),
                    dataclasses.replace(base, name="projection+boost auto",

@@ -3,11 +3,11 @@ from typing import Optional
 
 import torch
 from torch import Tensor
-from tqdm import tqdm
 
 from graphrec.model.group import GroupLightGCN
 from graphrec.model.lightgcn import LightGCN, bpr_loss
 from graphrec.model.sampling import NegativeSampler
+from graphrec.progress import progress_bar
 
 SAMPLINGS = ("interaction", "user")
 """How `train_epoch` can draw an epoch's positives."""
@@ -105,7 +105,7 @@ def train_epoch(
     model.train()
     batches = list(zip(pairs[0].split(batch_size), pairs[1].split(batch_size)))
     total = 0.0
-    with tqdm(batches, desc="train", unit="batch", disable=not progress) as bar:
+    with progress_bar(batches, desc="train", unit="batch", disable=not progress) as bar:
         for users, pos_items in bar:
             if negatives == 1:
                 neg_items = sampler.sample(users, generator)
@@ -190,7 +190,7 @@ def group_train_epoch(
     user_batches = torch.randperm(num_user, generator=generator).tensor_split(steps)
     group_batches = torch.randperm(num_group, generator=generator).tensor_split(steps)
     total = 0.0
-    with tqdm(zip(user_batches, group_batches), total=steps, desc="train", unit="batch",
+    with progress_bar(zip(user_batches, group_batches), total=steps, desc="train", unit="batch",
               disable=not progress) as bar:
         for user_batch, group_batch in bar:
             triples = []

@@ -8,7 +8,7 @@ Each write-back is a version N, described by one `(:Model {version: N})` node, a
   `item_embedding_vN_mips`, and their plain vectors by the cosine index `item_embedding_vN_cosine` (see
   `cypher/embedding_index_create.cypher`);
 * fold vectors (graph filters): the item property `~embedding_vN_fold`, summed over a new user's items;
-* text vectors (a configuration with `[text]`, `graphrec.text`): the item property `~embedding_vN_text`, indexed
+* text vectors (a configuration with `[text]`, `graphrec.encoder`): the item property `~embedding_vN_text`, indexed
   by the cosine vector index `item_embedding_vN_text` (their own dimension);
 * item–item weights: relationships `(:Item)-[:SIMILAR_vN {weight}]->(:Item)`.
 
@@ -25,27 +25,41 @@ Readers find the active version with `cypher/model_active.cypher` and read `n[m.
 `[:$(m.similar)]`. Since a version's data is complete before it can be activated and is only removed by
 `prune` once it is no longer active, a reader sees the old version or the new one, never a mix. A
 write-back killed midway leaves the previous version active and intact, and its own Model 'writing':
-abandoned once its writer is gone (`graphrec.writers`), removed by `prune` or by the next write-back.
+abandoned once its writer is gone (`graphrec.writeback.writers`), removed by `prune` or by the next write-back.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from graphrec import cypher_files
-from graphrec.db import QueryRunner
-from graphrec.model.base import Stored
-from graphrec.writers import WriterLease, abandoned_versions, writer_identity
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+from graphrec.names import (
+    LABELS,
+    fold_property_name,
+    index_name,
+    index_names,
+    mips_property_name,
+    property_name,
+    safe_property,
+    safe_type,
+    similar_type,
+    similarity_index_name,
+    text_index_name,
+    text_property_name,
+)
+from graphrec.progress import Stopwatch
+from graphrec.writeback import versions
+from graphrec.writeback.versions import WritebackError, clear_version, label, remove_abandoned, set_status
+from graphrec.writeback.writers import WriterLease, writer_identity
 
-LABELS: dict[str, str] = {"user": "User", "item": "Item", "group": "Group"}
-"""The kinds of embeddings a write-back takes, and the node label of each."""
+if TYPE_CHECKING:
+    from graphrec.model.base import Stored
 
 WRITE_METHODS: dict[str, str] = {"procedure": "embedding_write_procedure", "set": "embedding_write_set"}
 """How vectors are stored: `db.create.setNodeVectorProperty` (float32 arrays) or `SET n[$property]`."""
@@ -59,88 +73,12 @@ RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
 MAX_DIMENSIONS = 4095
 """The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
 
-EMBEDDING_PREFIX = "~embedding_v"
-"""Version N's vectors are the node property `~embedding_vN` (items also `~embedding_vN_mips`, `~embedding_vN_fold`
-and `~embedding_vN_text`). The leading `~` sorts them after every readable property in Neo4j Browser's node
-inspector (it lists properties by name, and `~` comes after the letters), so `id` and `title` stay in sight;
-Cypher reads them with backticks: ``i.`~embedding_v1` ``."""
-
-RESERVED_PROPERTIES = frozenset({"id"})
-"""Node properties graphrec owns: the node key."""
-
-RESERVED_PROPERTY_PREFIXES: tuple[str, ...] = (EMBEDDING_PREFIX,)
-"""Prefixes of the node properties that models write back; one line per new kind of written-back property."""
-
-_GENERATED_NAME = re.compile(re.escape(EMBEDDING_PREFIX) + r"[1-9][0-9]*(_mips|_fold|_text)?")
-_SIMILAR_TYPE = re.compile(r"SIMILAR_v[1-9][0-9]*")
 _ID_CHUNK = 50_000
-
-
-class WritebackError(ValueError):
-    """Embeddings that cannot be written (nothing was), or a version that cannot be activated."""
-
-
-def is_reserved_property(name: str) -> bool:
-    """Whether `name` is a node property graphrec writes itself (`RESERVED_PROPERTIES`, or a name starting with
-    one of `RESERVED_PROPERTY_PREFIXES`), which no loaded file may set."""
-    return name in RESERVED_PROPERTIES or name.startswith(RESERVED_PROPERTY_PREFIXES)
-
-
-def _version(version: int) -> int:
-    """`version`, checked: model versions are positive integers."""
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise WritebackError(f"a model version is a positive integer, not {version!r}")
-    return version
-
-
-def property_name(version: int) -> str:
-    """The node property holding version `version`'s vectors: `~embedding_v<version>`."""
-    return f"{EMBEDDING_PREFIX}{_version(version)}"
-
-
-def mips_property_name(version: int) -> str:
-    """The item property holding version `version`'s augmented vectors: `~embedding_v<version>_mips`."""
-    return property_name(version) + "_mips"
-
-
-def fold_property_name(version: int) -> str:
-    """The item property holding version `version`'s fold vectors: `~embedding_v<version>_fold`."""
-    return property_name(version) + "_fold"
-
-
-def text_property_name(version: int) -> str:
-    """The item property holding version `version`'s text vectors: `~embedding_v<version>_text`."""
-    return property_name(version) + "_text"
-
-
-def text_index_name(version: int) -> str:
-    """The cosine vector index on version `version`'s text vectors: `item_embedding_v<version>_text`."""
-    return f"item_embedding_v{_version(version)}_text"
-
-
-def similar_type(version: int) -> str:
-    """The relationship type of version `version`'s item–item weights: `SIMILAR_v<version>`."""
-    return f"SIMILAR_v{_version(version)}"
-
-
-def index_name(version: int) -> str:
-    """The vector index on version `version`'s augmented item vectors: `item_embedding_v<version>_mips`."""
-    return f"item_embedding_v{_version(version)}_mips"
-
-
-def similarity_index_name(version: int) -> str:
-    """The cosine vector index on version `version`'s item vectors: `item_embedding_v<version>_cosine`."""
-    return f"item_embedding_v{_version(version)}_cosine"
-
-
-def _index_names(version: int) -> tuple[str, str, str]:
-    """Version's item vector indexes: the MIPS one, the cosine one and the text one (those it has)."""
-    return index_name(version), similarity_index_name(version), text_index_name(version)
 
 
 def _indexes(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
     """Version's item vector indexes: (name, indexed property, dimensions, similarity function)."""
-    mips, cosine, _ = _index_names(version)
+    mips, cosine, _ = index_names(version)
     return [(mips, mips_property_name(version), dimensions + 1, "euclidean"),
             (cosine, property_name(version), dimensions, "cosine")]
 
@@ -189,7 +127,7 @@ def write_model(
     Raises `WritebackError` for invalid input (unknown ids, non-finite values, mismatched shapes, unknown
     kinds or run keys) before anything is written.
     """
-    clock = _Stopwatch(timings)
+    clock = Stopwatch(timings)
     checked = _validate(stored.vectors, run)
     fold = _check_kind("fold", *stored.fold) if stored.fold is not None else None
     if fold is not None and fold[1].shape[1] != checked["item"][1].shape[1]:
@@ -210,19 +148,19 @@ def write_model(
     if neighbours is not None:
         _check_ids(runner, "item", np.union1d(neighbours[0], neighbours[1]))
     runner.run_file("model_schema")
-    version = runner.run(cypher_files.statement("model_next_version"))[0]["version"]
+    version = runner.run(cypher.statement("model_next_version"))[0]["version"]
     augmented, max_norm = augment_for_mips(checked["item"][1]) if checked else (None, None)
     clock.lap("validate")
 
     _create_model(runner, version, checked, stored, run, max_norm, neighbours, text)
     with WriterLease(runner, version):  # heartbeats; gives the version up if this block fails
         remove_abandoned(runner, below=version, batch_size=batch_size)
-        _clear_version(runner, version, batch_size)
+        clear_version(runner, version, batch_size)
         clock.lap("prepare")
 
         if checked:
             dim = checked["item"][1].shape[1]
-            query = cypher_files.statement(WRITE_METHODS[method])
+            query = cypher.statement(WRITE_METHODS[method])
             write = _Writer(runner, query, version, dim, batch_size, workers, progress)
             write("item", checked["item"][0], augmented)
             _create_indexes(runner, version, dim)
@@ -232,7 +170,7 @@ def write_model(
             if fold is not None:
                 write("fold", *fold)
         if text is not None:
-            query = cypher_files.statement(WRITE_METHODS[method])
+            query = cypher.statement(WRITE_METHODS[method])
             _Writer(runner, query, version, text[1].shape[1], batch_size, workers, progress)("text", *text)
             _create_indexes(runner, version, text[1].shape[1], _text_index)
         clock.lap("vectors")
@@ -241,15 +179,15 @@ def write_model(
         clock.lap("neighbours")
 
         _await_indexes(runner, version, index_timeout, [name for name, present in zip(
-            _index_names(version), (bool(checked), bool(checked), text is not None)) if present])
+            index_names(version), (bool(checked), bool(checked), text is not None)) if present])
         clock.lap("index")
 
         _check_counts(runner, version, checked, fold, neighbours, text)
-        _set_status(runner, version, ["writing"], "ready")
+        set_status(runner, version, ["writing"], "ready")
         clock.lap("ready")
 
     if activate:
-        _activate(runner, version)
+        versions.activate(runner, version)
     clock.lap("activate")
     return version
 
@@ -267,118 +205,12 @@ def augment_for_mips(vectors: np.ndarray) -> tuple[np.ndarray, float]:
     return np.hstack([wide, extra[:, None]]).astype(np.float32), math.sqrt(max_squared)
 
 
-def activate(runner: QueryRunner, version: int) -> int | None:
-    """Make `version` (a 'ready' Model) the active one, in one transaction; return the previously active.
-
-    Raises `WritebackError` when there is no such version or it is not 'ready' (nothing changes then).
-    """
-    return _activate(runner, version)
-
-
-def _activate(runner: QueryRunner, version: int) -> int | None:
-    rows = runner.run(cypher_files.statement("model_activate"), {"version": version})
-    if not rows:
-        raise WritebackError(f"model version {version} does not exist or is not 'ready'; models: "
-                             f"{[(m['version'], m['status']) for m in list_models(runner)]}")
-    return rows[0]["previous"]
-
-
-def active_model(runner: QueryRunner) -> dict[str, Any] | None:
-    """The active Model node's properties (version, property, mips_property, index, dim, ...), or None."""
-    rows = runner.run(cypher_files.statement("model_active"))
-    return rows[0]["model"] if rows else None
-
-
-def list_models(runner: QueryRunner) -> list[dict[str, Any]]:
-    """Every Model node's properties, oldest version first, whatever its status."""
-    return [row["model"] for row in runner.run(cypher_files.statement("model_list"))]
-
-
-def read_embeddings(
-    runner: QueryRunner, kind: str, ids: Sequence[int] | np.ndarray, version: int | None = None,
-) -> tuple[int, np.ndarray]:
-    """The vectors of the `kind` nodes `ids` (in that order) under `version`, by default the active one.
-
-    Returns (version, float32 array of shape (len(ids), d)), read in one query, so all from one version.
-    Raises `WritebackError` when there is no such model or some id has no vector in it.
-    """
-    wanted = [int(i) for i in ids]
-    rows = runner.run(cypher_files.statement("embedding_read"),
-                      {"label": _label(kind), "ids": wanted, "version": version})
-    if not rows:
-        raise WritebackError("no active model" if version is None else f"no model version {version}")
-    found = dict(zip(rows[0]["ids"], rows[0]["vectors"]))
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise WritebackError(f"{len(missing)} {kind} ids have no vector in version {rows[0]['version']}, "
-                             f"e.g. {missing[:5]}")
-    return rows[0]["version"], np.array([found[i] for i in wanted], dtype=np.float32).reshape(len(wanted), -1)
-
-
-def prune(runner: QueryRunner, keep: int = 2, *, batch_size: int = 10_000) -> list[int]:
-    """Remove old versions so that `keep` remain: the active one and the newest 'ready' ones.
-
-    Every other version is removed: older 'ready' ones, abandoned 'writing' ones (interrupted write-backs
-    whose writer is gone, see `graphrec.writers`; a live writer's version is left alone) and 'deleting' ones
-    (interrupted prunes). Each goes by `remove_version`: its vectors, item–item relationships and indexes.
-    Returns the removed versions.
-    """
-    if keep < 1:
-        raise ValueError(f"keep must be at least 1 (the active model), not {keep}")
-    models = sorted(list_models(runner), key=lambda m: m["version"], reverse=True)
-    abandoned = set(abandoned_versions(runner))
-    kept = [m["version"] for m in models if m["active"]]
-    kept += [m["version"] for m in models if m["status"] == "ready" and not m["active"]][: keep - len(kept)]
-    candidates = [m["version"] for m in models if m["version"] not in kept
-                  and (m["status"] != "writing" or m["version"] in abandoned)]
-    return [version for version in candidates if remove_version(runner, version, batch_size)]
-
-
-def remove_abandoned(runner: QueryRunner, below: int | None = None, *, batch_size: int = 10_000) -> list[int]:
-    """Remove the abandoned 'writing' versions (numbered below `below`, when given); returns them."""
-    versions = [v for v in abandoned_versions(runner) if below is None or v < below]
-    return [version for version in versions if remove_version(runner, version, batch_size, statuses=("writing",))]
-
-
-def remove_version(runner: QueryRunner, version: int, batch_size: int = 10_000, *,
-                   statuses: tuple[str, ...] = ("writing", "ready", "deleting")) -> bool:
-    """Remove one version that is not active and has one of `statuses`: its Model is marked 'deleting' (it can
-    no longer be activated), its indexes dropped, its node properties removed `batch_size` nodes per
-    transaction, its Model node deleted. Returns False, changing nothing, when the version is active (or
-    activated meanwhile), has another status or does not exist."""
-    if not _set_status(runner, version, list(statuses), "deleting", check=False):
-        return False
-    _clear_version(runner, version, batch_size)
-    runner.run(cypher_files.statement("model_delete"), {"version": version})
-    return True
-
-
-class _Stopwatch:
-    """Records the seconds between laps into `timings` (when given)."""
-
-    def __init__(self, timings: dict[str, float] | None) -> None:
-        self.timings = timings
-        self.last = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        if self.timings is not None:
-            self.timings[stage] = now - self.last
-        self.last = now
-
-
-def _label(kind: str) -> str:
-    if kind not in LABELS:
-        raise WritebackError(f"unknown embedding kind {kind!r}; expected one of {sorted(LABELS)}")
-    return LABELS[kind]
-
-
 def _validate(
     embeddings: Mapping[str, tuple[np.ndarray, np.ndarray]], run: Mapping[str, Any],
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The embeddings as (int64 ids, float32 vectors) per kind, in label order; raises on invalid input."""
     for kind in embeddings:
-        _label(kind)
+        label(kind)
     unknown = set(run) - RUN_KEYS
     if unknown:
         raise WritebackError(f"unknown run keys {sorted(unknown)}; expected {sorted(RUN_KEYS)}")
@@ -462,13 +294,13 @@ def _check_group_weight(weight: float | None, has_groups: bool) -> None:
 
 def _check_ids(runner: QueryRunner, kind: str, ids: np.ndarray) -> None:
     """Raise when some of the `kind` ids have no node of that label."""
-    query = cypher_files.statement("missing_ids")
+    query = cypher.statement("missing_ids")
     missing: list[int] = []
     for start in range(0, len(ids), _ID_CHUNK):
         chunk = ids[start : start + _ID_CHUNK].tolist()
-        missing += runner.run(query, {"label": _label(kind), "ids": chunk})[0]["missing"]
+        missing += runner.run(query, {"label": label(kind), "ids": chunk})[0]["missing"]
     if missing:
-        raise WritebackError(f"{len(missing)} {kind} ids have no {_label(kind)} node, e.g. {missing[:5]}; "
+        raise WritebackError(f"{len(missing)} {kind} ids have no {label(kind)} node, e.g. {missing[:5]}; "
                              "nothing was written")
 
 
@@ -495,7 +327,7 @@ def _create_model(
         **{f"{kind}s": len(checked[kind][0]) if kind in checked else 0 for kind in LABELS},
         **_run_json(run), **writer_identity(),
     }
-    runner.run(cypher_files.statement("model_create"), {
+    runner.run(cypher.statement("model_create"), {
         "props": props, "group_weight": None if stored.group_weight is None else float(stored.group_weight)})
 
 
@@ -519,26 +351,19 @@ class _Writer:
         streams = [rows[start : start + share] for start in range(0, len(rows), share)]
         name = {"fold": fold_property_name, "text": text_property_name}.get(kind, property_name)(self.version)
         params = {
-            "label": _label("item" if kind in ("fold", "text") else kind), "dim": self.dim, "property": _safe(name),
-            "mips_property": _safe(mips_property_name(self.version)) if kind == "item" else None,
+            "label": label("item" if kind in ("fold", "text") else kind), "dim": self.dim, "property": safe_property(name),
+            "mips_property": safe_property(mips_property_name(self.version)) if kind == "item" else None,
         }
         self.runner.write_partitioned(self.query, [streams], batch_size=self.batch_size, params=params,
                                       desc=f"{kind} vectors v{self.version}" if self.progress else None)
 
 
-def _safe(name: str) -> str:
-    """`name` when it is one of the generated property names (the only ones ever put into DDL text)."""
-    if not _GENERATED_NAME.fullmatch(name):
-        raise WritebackError(f"not a generated embedding property name: {name!r}")
-    return name
-
-
 def _create_indexes(runner: QueryRunner, version: int, dimensions: int, which: Any = _indexes) -> None:
     """Create version's item vector indexes (`which`: its model vectors' or its text vectors'); the server
     populates them meanwhile."""
-    template = cypher_files.statement("embedding_index_create")
+    template = cypher.statement("embedding_index_create")
     for name, prop, size, similarity in which(version, dimensions):
-        ddl = template.replace("`{property}`", f"`{_safe(prop)}`")
+        ddl = template.replace("`{property}`", f"`{safe_property(prop)}`")
         runner.run(ddl, {"name": name, "dimensions": size, "similarity": similarity})
 
 
@@ -546,8 +371,8 @@ def _await_indexes(runner: QueryRunner, version: int, timeout: int, names: Seque
     """Wait until version's item vector indexes `names` are ONLINE (raises when one failed or `timeout` s
     passed)."""
     for name in names:
-        runner.run(cypher_files.statement("embedding_index_await"), {"name": name, "seconds": timeout})
-        state = runner.run(cypher_files.statement("embedding_index_state"), {"name": name})
+        runner.run(cypher.statement("embedding_index_await"), {"name": name, "seconds": timeout})
+        state = runner.run(cypher.statement("embedding_index_state"), {"name": name})
         if [row["state"] for row in state] != ["ONLINE"]:
             raise RuntimeError(f"vector index {name} is not online: {state}")
 
@@ -562,16 +387,9 @@ def _write_neighbours(runner: QueryRunner, version: int, neighbours: Neighbours,
     rows = [{"from": int(sources[a]), "to": targets[a:b].tolist(), "weight": weights[a:b].tolist()}
             for a, b in zip(starts, ends)]
     per_row = max(1, int(np.ceil(len(sources) / max(len(rows), 1))))
-    runner.write_batches(cypher_files.statement("similar_write"), rows, batch_size=max(1, batch_size // per_row),
-                         params={"type": _safe_type(similar_type(version))},
+    runner.write_batches(cypher.statement("similar_write"), rows, batch_size=max(1, batch_size // per_row),
+                         params={"type": safe_type(similar_type(version))},
                          desc=f"item–item weights v{version} (sources)" if progress else None)
-
-
-def _safe_type(name: str) -> str:
-    """`name` when it is a generated relationship type (`SIMILAR_v<N>`)."""
-    if not _SIMILAR_TYPE.fullmatch(name):
-        raise WritebackError(f"not a generated relationship type: {name!r}")
-    return name
 
 
 def _check_counts(runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -579,7 +397,7 @@ def _check_counts(runner: QueryRunner, version: int, checked: dict[str, tuple[np
                   text: tuple[np.ndarray, np.ndarray] | None) -> None:
     """Raise unless as many nodes hold version's properties, and as many relationships exist, as were written
     (none deleted meanwhile)."""
-    query = cypher_files.statement("embedding_count")
+    query = cypher.statement("embedding_count")
     expected = {property_name(version): sum(len(ids) for ids, _ in checked.values()),
                 mips_property_name(version): len(checked["item"][0]) if checked else 0,
                 fold_property_name(version): 0 if fold is None else len(fold[0]),
@@ -589,31 +407,10 @@ def _check_counts(runner: QueryRunner, version: int, checked: dict[str, tuple[np
         if held != count:
             raise RuntimeError(f"{held} nodes hold {prop}, expected {count}; version {version} stays "
                                "'writing' (prune removes it)")
-    held = runner.run(cypher_files.statement("similar_count"), {"type": similar_type(version)})[0]["relationships"]
+    held = runner.run(cypher.statement("similar_count"), {"type": similar_type(version)})[0]["relationships"]
     count = 0 if neighbours is None else len(neighbours[0])
     if held != count:
         raise RuntimeError(f"{held} {similar_type(version)} relationships, expected {count}; version {version} "
                            "stays 'writing' (prune removes it)")
 
 
-def _set_status(runner: QueryRunner, version: int, current: list[str], status: str, *, check: bool = True) -> bool:
-    """Move `version` from one of the `current` statuses to `status`; whether it did (raises if `check`)."""
-    rows = runner.run(cypher_files.statement("model_set_status"),
-                      {"version": version, "from": current, "to": status})
-    if check and not rows:
-        raise RuntimeError(f"model version {version} is no longer {' or '.join(current)}")
-    return bool(rows)
-
-
-def _clear_version(runner: QueryRunner, version: int, batch_size: int) -> None:
-    """Drop version's indexes, remove its properties from every node and delete its relationships (leftovers
-    of an earlier use of the number)."""
-    for name in _index_names(version):
-        runner.run(cypher_files.statement("embedding_index_drop"), {"name": name})
-    runner.run(cypher_files.statement("embedding_remove"), {
-        "properties": [_safe(property_name(version)), _safe(mips_property_name(version)),
-                       _safe(fold_property_name(version)), _safe(text_property_name(version))],
-        "batch_size": batch_size,
-    })
-    runner.run(cypher_files.statement("similar_remove"), {"type": _safe_type(similar_type(version)),
-                                                           "batch_size": batch_size})

@@ -20,7 +20,7 @@ whole into Neo4j Browser (`check_header` enforces it; tests/test_cypher_files.py
 Pasted whole into Browser (its multi-statement mode, on by default), the `:param` lines set the parameters and
 then the statements run, in order, stopping at the first error. Browser 5.24 shows such a run as a list with
 each statement's status, never its rows (CypherScriptFrame); the parameters stay set, so the statement alone,
-run next, shows its rows or graph (graphrec's Browser guide, `graphrec.server.browser`, shows files as these
+run next, shows its rows or graph (graphrec's Browser guide, `graphrec.db.server.browser`, shows files as these
 two steps). From Python and `graphrec cypher`, `//` lines and lines starting with `:` are dropped, the rest is
 split on `;` and the values travel as parameters.
 
@@ -36,7 +36,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-CYPHER_DIR = (Path(__file__).parent / "cypher").resolve()
+CYPHER_DIR = (Path(__file__).parent.parent / "cypher").resolve()
 """`cypher/`: in a checkout the repository's folder (`graphrec/cypher` links to it), in a wheel the package's copy."""
 
 

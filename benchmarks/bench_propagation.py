@@ -9,7 +9,7 @@ median and the minimum are printed. Every form starts from the same
 parameters and is checked against the stock PyG form. Then the full-ranking
 evaluation over all test users is timed.
 
-    .venv/bin/python training/bench_propagation.py [--data DIR] [--threads N] [--reps N]
+    .venv/bin/python benchmarks/bench_propagation.py [--data DIR] [--threads N] [--reps N]
 
 Forms:
   (a) stock PyG LightGCN on edge_index (LGConv normalises on every call)

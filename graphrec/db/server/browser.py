@@ -7,7 +7,7 @@ per Browser jar and guide (`install_bundle`): the jar's `browser/` tree plus, un
 
 - `index.html`: the guide (`:play graphrec` or `:guide graphrec`), rendered from `graphrec/browser/guide.html`,
   whose `{{params NAME}}` and `{{query NAME}}` are replaced by the `:param` lines and the statement of
-  `cypher/NAME.cypher` (`graphrec.cypher_files.browser_params`, `statements`): a slide shows the file's own text;
+  `cypher/NAME.cypher` (`graphrec.cypher.browser_params`, `statements`): a slide shows the file's own text;
 - `graphrec.grass`: the style (colours, captions, sizes of users, items, groups, models, recommendations).
 
 `settings` then has Browser, on connecting, apply the style and open the guide (`browser.post_connect_cmd`),
@@ -29,9 +29,9 @@ import time
 import zipfile
 from pathlib import Path
 
-from graphrec import cypher_files
+from graphrec.db import cypher
 
-ASSETS = Path(__file__).resolve().parent.parent / "browser"
+ASSETS = Path(__file__).resolve().parents[2] / "browser"
 """graphrec's Browser files: `guide.html` (the guide's template) and `graphrec.grass` (the style)."""
 
 GUIDE_FOLDER = "guides/graphrec"
@@ -52,8 +52,8 @@ def render_guide() -> str:
 
     def block(match: re.Match[str]) -> str:
         part, name = match.groups()
-        text = ("\n".join(cypher_files.browser_params(name)) if part == "params"
-                else ";\n".join(cypher_files.statements(name)))
+        text = ("\n".join(cypher.browser_params(name)) if part == "params"
+                else ";\n".join(cypher.statements(name)))
         return f'<pre class="pre-scrollable code runnable">{html.escape(text)}</pre>'
 
     return _PLACEHOLDER.sub(block, (ASSETS / "guide.html").read_text(encoding="utf-8"))

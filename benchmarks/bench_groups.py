@@ -1,6 +1,6 @@
 """Benchmark: group recommendation on generated data with planted structure, every method side by side.
 
-    .venv/bin/python training/bench_groups.py [--config training/groups*.toml] [--cases hidden least_misery]
+    .venv/bin/python benchmarks/bench_groups.py [--config graphrec/configs/groups*.toml] [--cases hidden least_misery]
 
 For each planted case of `graphrec.synthetic` (larger than in the tests):
 
@@ -25,12 +25,13 @@ from pathlib import Path
 
 from graphrec.cli import GROUP_CONFIGS
 from graphrec.conductor import conduct
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import temporary_server
 from graphrec.evaluation import format_report
 from graphrec.export import export_snapshot
 from graphrec.load import load_group_benchmark
 from graphrec.runconfig import read_config
-from graphrec.server.local import install_jars, temporary_server
 from graphrec.synthetic import hidden_group_taste, least_misery_groups
 
 ROOT = Path(__file__).resolve().parents[1]

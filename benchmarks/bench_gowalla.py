@@ -1,12 +1,12 @@
 """Benchmark: Gowalla through the whole learning loop, with each stage's time and the paper's figures.
 
-    .venv/bin/python training/bench_gowalla.py [--config training/gowalla-lightgcn.toml] [--max-minutes M]
+    .venv/bin/python benchmarks/bench_gowalla.py [--config graphrec/configs/gowalla-lightgcn.toml] [--max-minutes M]
 
 Starts a throw-away Neo4j, loads Gowalla (`../shared/data/gowalla`), then runs what `graphrec train` runs:
 export → fit (LightGCN: early stopping / time budget) → full-ranking evaluation on test → write-back.
 Prints the seconds of every stage and Recall@20 / NDCG@20 next to the LightGCN paper's. The run folder
 (`runs/bench-gowalla/`) keeps metrics.json and curves.png. The propagation forms are compared side by side
-by `training/bench_propagation.py`. Skips with a message when the data is missing.
+by `benchmarks/bench_propagation.py`. Skips with a message when the data is missing.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 from graphrec.conductor import conduct
-from graphrec.db import QueryRunner
+from graphrec.db.runner import QueryRunner
+from graphrec.db.server.install import install_jars
+from graphrec.db.server.lifecycle import temporary_server
 from graphrec.load import load_lightgcn
 from graphrec.runconfig import read_config
-from graphrec.server.local import install_jars, temporary_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gowalla"
@@ -31,7 +32,7 @@ PAPER = {"LightGCN, 3 layers (paper)": (0.1823, 0.1555), "NGCF (paper)": (0.1570
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--config", type=Path, default=ROOT / "training" / "gowalla-lightgcn.toml")
+    parser.add_argument("--config", type=Path, default=ROOT / "graphrec" / "configs" / "gowalla-lightgcn.toml")
     parser.add_argument("--max-minutes", type=float, help="override the configuration's training budget")
     parser.add_argument("--epochs", type=int, help="override the configuration's epochs")
     parser.add_argument("--run-dir", type=Path, default=ROOT / "runs" / "bench-gowalla")
