@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from graphrec.cli import main
 from graphrec.db import cypher
 from graphrec.db.connection import Connection
 from graphrec.db.runner import QueryRunner
+from graphrec.evaluation.diversity import mmr_order
 from graphrec.load import load_csv
 from graphrec.model.base import Stored
 from graphrec.recommend import STRATEGIES, Recommender, RecommendError
@@ -145,6 +147,58 @@ def test_item_weights_sums_each_sources_relationships_by_hand(runner: QueryRunne
         "RETURN node.id AS id, weights ORDER BY id")
     assert rows == [{"id": 3, "weights": [2.5, 0.0]}, {"id": 4, "weights": [0.25, -1.0]}]
     assert runner.run("CALL graphrec.itemWeights('SIMILAR_v1', [], []) YIELD node RETURN count(node) AS n") == [{"n": 0}]
+
+
+MMR_QUERY = ("RETURN graphrec.mmr([id IN $ids | head(COLLECT { MATCH (i:Item {id: id}) RETURN i })], $scores, $k, "
+             "$lambda, $property) AS picked")
+
+
+def store_vectors(runner: QueryRunner, vectors: Mapping[int, list[float] | None]) -> None:
+    """Items with their vector in `vec`, float32 as write-back stores them (a zero one as a plain list, which
+    db.create.setNodeVectorProperty refuses); None: no property."""
+    runner.run("UNWIND $rows AS row CREATE (i:Item {id: row.id}) "
+               "WITH i, row WHERE row.v IS NOT NULL AND any(x IN row.v WHERE x <> 0) "
+               "CALL db.create.setNodeVectorProperty(i, 'vec', row.v)",
+               {"rows": [{"id": i, "v": v} for i, v in vectors.items()]})
+    runner.run("UNWIND $rows AS row MATCH (i:Item {id: row.id}) SET i.vec = row.v",
+               {"rows": [{"id": i, "v": v} for i, v in vectors.items() if v is not None and not any(v)]})
+
+
+def test_mmr_function_picks_by_hand_and_as_mmr_order(runner: QueryRunner) -> None:
+    """graphrec.mmr, serving's MMR, on a pool worked by hand, then on shuffled random pools against the offline
+    mmr_order. By hand: a (score 1) and b (0.9) point the same way, c (0.8) at right angles, d (0.5) has no
+    vector, e (0) a zero one; relevance is the score. lambda 0.5: a (0.5); c 0.4 beats d 0.25, e 0 and
+    b 0.45 - 0.5 * 1; then d, e, b. lambda 1: every value 0 but b's -1, so ties go down the ranking: a, c, d, e, b
+    too; lambda 0 or null, or no vector property: the ranking by score."""
+    a, b, c, d, e = 1, 2, 3, 4, 5
+    store_vectors(runner, {a: [1.0, 0.0], b: [2.0, 0.0], c: [0.0, 3.0], d: None, e: [0.0, 0.0]})
+
+    def mmr(ids: list[int], scores: list[float], k: int, lam: float | None, prop: str | None = "vec") -> list[int]:
+        picked = runner.run(MMR_QUERY, {"ids": ids, "scores": scores, "k": k, "lambda": lam, "property": prop})
+        return [ids[n] for n in picked[0]["picked"]]
+
+    pool, scores = [a, b, c, d, e], [1.0, 0.9, 0.8, 0.5, 0.0]
+    assert mmr(pool, scores, 5, 0.5) == [a, c, d, e, b]
+    assert mmr(pool, scores, 3, 0.5) == [a, c, d]
+    assert mmr(pool, scores, 9, 1.0) == [a, c, d, e, b]
+    assert mmr([e, c, a, d, b], [0.0, 0.8, 1.0, 0.5, 0.9], 5, 0.5) == [a, c, d, e, b]  # unranked: ranked first
+    for lam in (0.0, None):
+        assert mmr(pool, scores, 3, lam) == [a, b, c]
+    assert mmr(pool, scores, 5, 0.5, None) == pool
+    assert mmr(pool, [0.7] * 5, 2, 0.5) == [a, c]  # equal scores: relevance 1 for all, ties to the first
+    assert mmr(pool, scores, 0, 0.5) == []
+    runner.run("MATCH (i:Item) DETACH DELETE i")
+
+    rng = np.random.default_rng(11)
+    vectors = {i: rng.standard_normal(3).astype(np.float32) for i in range(10, 30)}
+    store_vectors(runner, {i: (None if i == 17 else v.tolist()) for i, v in vectors.items()})
+    for case in range(12):
+        ids = [int(i) for i in rng.permutation(list(vectors))[:15]]
+        scores = np.round(rng.standard_normal(15), 1).tolist()  # rounded: some ties
+        k, lam = (4, 8, 15, 20)[case % 4], (0.3, 0.7, 1.0)[case % 3]
+        expected = mmr_order(torch.tensor(scores, dtype=torch.float64),
+                             torch.tensor(np.array([np.zeros(3) if i == 17 else vectors[i] for i in ids])), k, lam)
+        assert mmr(ids, scores, k, lam) == [ids[n] for n in expected.tolist()], (case, ids, scores, k, lam)
 
 
 # Two members whose tastes disagree. Scores (member 1, member 2) per item:
