@@ -1,5 +1,6 @@
 """The learning core: LightGCN (users-items, or users-items-groups), BPR training and full-ranking evaluation."""
 from graphrec.model.bpr import group_train_epoch, group_train_step, train_epoch, train_step
+from graphrec.model import groupgf  # noqa: F401  registers the model kind 'groupgf'
 from graphrec.model.group import GroupLightGCN, member_matrix, member_mean, tripartite_adjacency
 from graphrec.model.lightgcn import LightGCN, bpr_loss, normalized_adjacency
 from graphrec.model.metrics import evaluate
