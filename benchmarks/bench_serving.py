@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
+from graphrec.progress import progress_bar
 
 from graphrec.conductor import conduct
 from graphrec.db.runner import QueryRunner
@@ -112,7 +112,7 @@ def served_quality(runner: QueryRunner, fitted, snapshot: Snapshot, count: int,
     discount = 1.0 / np.log2(np.arange(2, K + 2))
     recalls, ndcgs = [], []
     started = time.perf_counter()
-    for user in tqdm(snapshot.user_ids[sample].tolist(), desc="served top-20", unit="user"):
+    for user in progress_bar(snapshot.user_ids[sample].tolist(), desc="served top-20", unit="user"):
         ids = recommender.recommend_user(user, K).ids
         hits = np.array([item in truth[user] for item in ids] + [False] * (K - len(ids)))
         recalls.append(hits.sum() / len(truth[user]))
