@@ -1,7 +1,7 @@
 """Benchmark: what Cypher serves on Gowalla, beside the offline figures of the same model, and how fast.
 
     .venv/bin/python benchmarks/bench_serving.py [--config graphrec/configs/gowalla-filter.toml] [--users 3000]
-        [--seed 7] [--queries 400] [--clients 8] [--groups 300] [--group-queries 60]
+        [--seed 7] [--queries 400] [--clients 8] [--groups 300] [--group-queries 20]
 
 Starts a throw-away Neo4j, bulk-loads Gowalla (`../shared/data/gowalla`) into a new home, runs what `graphrec
 train` runs for the configuration (export → fit → evaluate → write back), adds `--groups` groups of 2-10

@@ -1,4 +1,4 @@
-// The Model versions still 'writing', with their writer as recorded by the write-back (see graphrec/writers.py):
+// The Model versions still 'writing', with their writer as recorded by the write-back (see graphrec/writeback/writers.py):
 // host (host name and boot id), pid, started (the process's start time in clock ticks since boot), exited
 // (when the writer gave the version up after an error, or null) and heartbeat_age (seconds since the writer's
 // last heartbeat by the server's clock, null when none was ever recorded).
