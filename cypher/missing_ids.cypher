@@ -1,5 +1,6 @@
 // Which of the given ids have no node of the label $label (checked before a load references members or
-// groups, and before a write-back writes anything).
+// groups, before an export walks from seed ids, and before a write-back writes anything; graphrec sends it
+// through graphrec.db.nodes.missing_ids, at most 50,000 ids at a time).
 // The label is a parameter: each UNION branch seeks its label's unique id index and only the branch of
 // $label keeps its rows (a dynamic label, MATCH (n:$($label)), scans all nodes in 5.26).
 // Returns one row: missing (list of ids).

@@ -1,7 +1,9 @@
 """The export arrow: a subgraph of Neo4j → a `Snapshot` of index tensors for PyTorch Geometric.
 
 `export_snapshot` selects the subgraph in Cypher (`cypher/export_*.cypher`) and streams it page by page into
-growing numpy buffers, so memory stays proportional to the exported arrays, never to a list of records.
+growing numpy buffers (`QueryRunner.stream`, read-only sessions), so memory stays proportional to the exported
+arrays, never to a list of records. Each page is one streamed read: a transient error before its first row
+is retried, one later in the page ends the export with the error (run it again).
 Nodes of each kind are numbered by ascending Neo4j id: index k of `user_ids` is user index k, and so on.
 
 Selection (all in Cypher):
@@ -43,6 +45,7 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from graphrec.db import cypher
+from graphrec.db.nodes import missing_ids
 from graphrec.db.runner import QueryRunner
 
 SPLITS = ("train", "valid", "test")
@@ -238,9 +241,8 @@ def _lookup(known: np.ndarray, ids: Iterable[int] | np.ndarray, kind: str) -> np
 def _all_node_ids(runner: QueryRunner) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every user, item and group id, each sorted ascending (`cypher/export_node_ids.cypher`)."""
     found = [np.array([], dtype=np.int64)] * 3
-    with runner.driver.session(database=runner.database) as session:
-        for kind, ids in session.run(cypher.statement("export_node_ids")):
-            found[kind] = np.sort(np.asarray(ids, dtype=np.int64))
+    for kind, ids in runner.stream(cypher.statement("export_node_ids")):
+        found[kind] = np.sort(np.asarray(ids, dtype=np.int64))
     return found[0], found[1], found[2]
 
 
@@ -249,7 +251,7 @@ def _checked_seeds(runner: QueryRunner, users: Sequence[int], groups: Sequence[i
     found = []
     for kind, label, ids in (("user", "User", users), ("group", "Group", groups)):
         unique = np.unique(np.asarray(list(ids), dtype=np.int64))
-        missing = runner.run(cypher.statement("missing_ids"), {"label": label, "ids": unique.tolist()})[0]["missing"]
+        missing = missing_ids(runner, label, unique)
         if missing:
             raise KeyError(f"unknown {kind} id(s): {sorted(missing)[:10]}")
         found.append(unique)
@@ -367,10 +369,9 @@ def _stream_pages(runner: QueryRunner, name: str, ids: np.ndarray, params: dict[
     """Run the page statement `name` over `ids` in pages of `batch_size`, streaming into one `_Buffer`."""
     buffer = _Buffer()
     query = cypher.statement(name)
-    with runner.driver.session(database=runner.database) as session:
-        for page in _pages(ids, batch_size):
-            for record in session.run(query, {**params, "ids": page}):
-                buffer.add(record, with_groups)
+    for page in _pages(ids, batch_size):
+        for record in runner.stream(query, {**params, "ids": page}):
+            buffer.add(record, with_groups)
     return buffer
 
 

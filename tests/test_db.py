@@ -7,8 +7,10 @@ import time
 from typing import Any
 
 import neo4j
+import numpy as np
 import pytest
 
+from graphrec.db import nodes
 from graphrec.db.connection import Connection
 from graphrec.db.runner import QueryRunner, ServerGone, default_retry_seconds
 from graphrec.db.server.lifecycle import LocalServer, free_port
@@ -121,3 +123,120 @@ def test_queries_ride_out_a_server_restart(server: LocalServer, connection: Conn
             time.sleep(0.05)
         restart.join()
         assert runner.run("RETURN 3 AS n") == [{"n": 3}] and answers >= 1
+
+
+class StreamingDriver:
+    """A driver stand-in for `stream`: each `run` first fails with the next of `errors` (if any), then yields
+    `rows`, raising `midway` (if given) after `fail_after` of them; records each session's options."""
+
+    def __init__(self, errors: list[Exception], rows: list[tuple[int, ...]], midway: Exception | None = None,
+                 fail_after: int = 0) -> None:
+        self.errors, self.rows, self.midway, self.fail_after = errors, rows, midway, fail_after
+        self.tries, self.sessions, self.open = 0, [], 0
+
+    def session(self, **options: Any) -> StreamingDriver:
+        self.sessions.append(options)
+        self.open += 1
+        return self
+
+    def __enter__(self) -> StreamingDriver:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close_session()
+
+    def close_session(self) -> None:
+        self.open -= 1
+
+    close = close_session
+
+    def run(self, query: str, params: dict[str, Any]) -> Any:
+        self.tries += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self._rows()
+
+    def _rows(self) -> Any:
+        for count, row in enumerate(self.rows):
+            if self.midway is not None and count == self.fail_after:
+                raise self.midway
+            yield row
+
+
+def streaming_runner(driver: StreamingDriver, retry_seconds: float = 5) -> QueryRunner:
+    runner = QueryRunner(Connection("bolt://127.0.0.1:1", "neo4j", "secret", "neo4j"), retry_seconds=retry_seconds)
+    runner.driver.close()
+    runner.driver = driver  # type: ignore[assignment]
+    return runner
+
+
+def test_a_stream_reads_in_a_read_session_and_retries_until_its_first_row() -> None:
+    driver = StreamingDriver([deadlock(), neo4j.exceptions.ServiceUnavailable("restarting")], [(1,), (2,), (3,)])
+    rows = streaming_runner(driver).stream("MATCH (n) RETURN n.id", {"x": 1})
+    assert driver.tries == 0, "nothing is sent before the first row is asked for"
+    assert list(rows) == [(1,), (2,), (3,)]
+    assert driver.tries == 3 and driver.open == 0
+    assert all(options == {"database": "neo4j", "default_access_mode": neo4j.READ_ACCESS}
+               for options in driver.sessions)
+
+
+def test_a_stream_broken_after_its_first_row_is_not_retried() -> None:
+    driver = StreamingDriver([], [(1,), (2,), (3,)], midway=neo4j.exceptions.ServiceUnavailable("gone"), fail_after=2)
+    seen = []
+    with pytest.raises(ServerGone, match="stopped answering in the middle of a streamed read .*run the read again"):
+        for row in streaming_runner(driver).stream("MATCH (n) RETURN n.id"):
+            seen.append(row)
+    assert seen == [(1,), (2,)] and driver.tries == 1 and driver.open == 0
+    driver = StreamingDriver([], [(1,), (2,)], midway=deadlock(), fail_after=1)
+    with pytest.raises(neo4j.exceptions.TransientError):
+        list(streaming_runner(driver).stream("MATCH (n) RETURN n.id"))
+    assert driver.tries == 1 and driver.open == 0
+
+
+def test_a_stream_left_early_closes_its_session() -> None:
+    driver = StreamingDriver([], [(1,), (2,), (3,)])
+    for row in streaming_runner(driver).stream("MATCH (n) RETURN n.id"):
+        break
+    assert row == (1,) and driver.open == 0
+
+
+class RecordingRunner:
+    """A runner stand-in for `missing_ids`: answers that every id above `known` is missing."""
+
+    def __init__(self, known: int) -> None:
+        self.known, self.calls = known, []
+
+    def run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.calls.append(params)
+        return [{"missing": [i for i in params["ids"] if i > self.known]}]
+
+
+def test_missing_ids_asks_in_chunks_and_keeps_the_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nodes, "ID_CHUNK", 3)
+    runner = RecordingRunner(known=4)
+    assert nodes.missing_ids(runner, "Item", np.array([9, 1, 2, 7, 3, 4, 5], dtype=np.int32)) == [9, 7, 5]
+    assert [call["ids"] for call in runner.calls] == [[9, 1, 2], [7, 3, 4], [5]]
+    assert {call["label"] for call in runner.calls} == {"Item"}
+    assert all(type(i) is int for call in runner.calls for i in call["ids"])
+    assert nodes.missing_ids(runner, "User", []) == [] and len(runner.calls) == 3
+
+
+@pytest.mark.parametrize("label", ["Model", "user", "User) DETACH DELETE (n", ""])
+def test_missing_ids_refuses_a_label_off_the_allow_list(label: str) -> None:
+    runner = RecordingRunner(known=0)
+    with pytest.raises(ValueError, match="unknown node label"):
+        nodes.missing_ids(runner, label, [1])
+    assert runner.calls == []
+
+
+@pytest.mark.neo4j
+def test_streams_and_missing_ids_on_the_server(runner: QueryRunner) -> None:
+    runner.run("UNWIND range(1, 5) AS id CREATE (:User {id: id})")
+    assert [tuple(row) for row in runner.stream("MATCH (u:User) RETURN u.id AS id ORDER BY id")] == [
+        (1,), (2,), (3,), (4,), (5,)]
+    assert [row["id"] for row in runner.stream("UNWIND $ids AS id RETURN id", {"ids": [7, 8]})] == [7, 8]
+    with pytest.raises(neo4j.exceptions.ClientError, match="(?i)read"):
+        list(runner.stream("CREATE (:User {id: 99})"))
+    assert runner.run("MATCH (u:User {id: 99}) RETURN count(u) AS n") == [{"n": 0}]
+    assert nodes.missing_ids(runner, "User", [5, 6, 1, 99]) == [6, 99]
+    assert nodes.missing_ids(runner, "Group", [1]) == [1]

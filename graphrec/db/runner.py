@@ -1,15 +1,19 @@
 """The one port between graphrec and the Neo4j driver.
 
 Every query graphrec sends goes through a `QueryRunner`: `run` for a statement and its parameters, `run_file`
-for a statement kept in `cypher/`, and `write_batches` for bulk `UNWIND $rows` writes, one transaction per
-batch. Unit tests can swap in any object with the same methods to check the Cypher that would be sent.
+for a statement kept in `cypher/`, `stream` for a read whose rows are consumed as they arrive (export), and
+`write_batches` for bulk `UNWIND $rows` writes, one transaction per batch. Nothing else in graphrec touches the
+driver. Unit tests can swap in any object with the same methods to check the Cypher that would be sent.
 
 Transient failures (a deadlock, a leader switch, a server restarting or briefly unreachable: the driver's
 retryable errors) are retried with exponential backoff, 0.1 s doubling up to 2 s between tries, for
 `retry_seconds` (default `$GRAPHREC_RETRY_SECONDS`, else 10 s); a server that still does not answer then
 raises `ServerGone`, whose message names the URI and what to check. Statements run by `run` are retried
 whole, so graphrec's statements are idempotent (`MERGE`, `SET`, `REMOVE`) or fail loudly when repeated
-(`CREATE` of a Model, refused by its uniqueness constraint).
+(`CREATE` of a Model, refused by its uniqueness constraint). `write_batches` retries each batch's transaction
+(the driver's `execute_write`). `stream` retries only until its first row has arrived: rows handed to the
+caller cannot be taken back, so a transient error later in the stream is raised (`ServerGone` when the server
+stopped answering), and the caller runs the whole read again if it wants to.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -102,6 +106,43 @@ class QueryRunner:
                 return session.run(query, params or {}).data()
 
         return self.retrying(attempt)
+
+    def stream(self, query: str, params: dict[str, Any] | None = None) -> Iterator[neo4j.Record]:
+        """Run one read statement and yield its rows as they arrive, without holding them all.
+
+        Each row is a `neo4j.Record`: a tuple of the returned values in `RETURN` order, also indexable by
+        column name. The statement runs in an auto-commit transaction of a READ-access session (a write in it
+        is refused; in a cluster it may go to a follower); the session stays open until the last row has been
+        read or the generator is closed (leaving a `for` loop early, or `close()`), so consume it promptly.
+
+        Retries: opening the stream, up to and including its first row, is retried on transient errors like
+        `run`. After that nothing is retried: a generator cannot be rewound, and the rows already yielded are
+        the caller's. A transient error midway is raised as is, or as `ServerGone` when the server stopped
+        answering; a caller that needs every row runs the read again from the start.
+        """
+        end = object()
+
+        def open_stream() -> tuple[neo4j.Session, Iterator[neo4j.Record], Any]:
+            session = self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS)
+            try:
+                rows = iter(session.run(query, params or {}))
+                return session, rows, next(rows, end)
+            except BaseException:
+                session.close()
+                raise
+
+        session, rows, first = self.retrying(open_stream)
+        with session:
+            record = first
+            while record is not end:
+                yield record
+                try:
+                    record = next(rows, end)
+                except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired) as error:
+                    reason = " ".join(str(error).split())
+                    raise ServerGone(f"Neo4j at {self.connection.uri} stopped answering in the middle of a "
+                                     f"streamed read ({reason}); rows already read are not read again: run "
+                                     "the read again once the server answers (`graphrec neo4j status`)") from error
 
     def retrying(self, attempt: Callable[[], T]) -> T:
         """`attempt()`, tried again after transient errors with backoff for `retry_seconds`; raises

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from graphrec.db import cypher
+from graphrec.db.nodes import missing_ids
 from graphrec.db.runner import QueryRunner
 from graphrec.db.server.lifecycle import LocalServer
 from graphrec.load.bulk import BulkLoadRefused, bulk_write, check_reaches
@@ -51,7 +52,7 @@ def load_csv(
         if runner is None:  # a bulk load, whose database must be empty
             return set(ids)
         label = {"user": "User", "group": "Group"}[kind]
-        return set(runner.run(cypher.statement("missing_ids"), {"label": label, "ids": ids})[0]["missing"])
+        return set(missing_ids(runner, label, ids))
 
     dataset = read_tables(users=users, items=items, groups=groups, memberships=memberships,
                           interactions=interactions, group_interactions=group_interactions, missing=missing)

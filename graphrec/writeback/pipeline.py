@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from graphrec.db import cypher
+from graphrec.db.nodes import missing_ids
 from graphrec.db.runner import QueryRunner
 from graphrec.names import (
     LABELS,
@@ -72,8 +73,6 @@ RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
 
 MAX_DIMENSIONS = 4095
 """The largest vector dimension: Neo4j vector indexes take at most 4096, and one is the augmentation."""
-
-_ID_CHUNK = 50_000
 
 
 def _indexes(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
@@ -294,11 +293,7 @@ def _check_group_weight(weight: float | None, has_groups: bool) -> None:
 
 def _check_ids(runner: QueryRunner, kind: str, ids: np.ndarray) -> None:
     """Raise when some of the `kind` ids have no node of that label."""
-    query = cypher.statement("missing_ids")
-    missing: list[int] = []
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK].tolist()
-        missing += runner.run(query, {"label": label(kind), "ids": chunk})[0]["missing"]
+    missing = missing_ids(runner, label(kind), ids)
     if missing:
         raise WritebackError(f"{len(missing)} {kind} ids have no {label(kind)} node, e.g. {missing[:5]}; "
                              "nothing was written")
