@@ -16,6 +16,9 @@ cosine index on item vectors   ``item_embedding_vN_cosine``           :func:`sim
 cosine index on text vectors   ``item_embedding_vN_text``             :func:`text_index_name`
 =============================  =====================================  =========================================
 
+The augmented item vectors have no index: serving reads them directly (earlier versions also built
+``item_embedding_vN_mips`` on them, which no query used; see :func:`legacy_mips_index_name`).
+
 A property name or relationship type cannot be a Cypher parameter in DDL or in a `SET`, so the few statements
 that must put one into their text take it from here and check it with :func:`safe_property` /
 :func:`safe_type`: only generated names ever reach Cypher text. This module imports nothing of graphrec's.
@@ -89,8 +92,11 @@ def similar_type(version: int) -> str:
     return f"SIMILAR_v{checked_version(version)}"
 
 
-def index_name(version: int) -> str:
-    """The vector index on version `version`'s augmented item vectors: `item_embedding_v<version>_mips`."""
+def legacy_mips_index_name(version: int) -> str:
+    """The vector index `item_embedding_v<version>_mips` that earlier write-backs built on the augmented item
+    vectors. No query ever used it (serving reads `~embedding_vN_mips` directly, or ranks with
+    `graphrec.topItems`), so write-back no longer builds it; it is named only so that removing a version
+    written before drops it too (:func:`index_names`)."""
     return f"item_embedding_v{checked_version(version)}_mips"
 
 
@@ -105,8 +111,9 @@ def text_index_name(version: int) -> str:
 
 
 def index_names(version: int) -> tuple[str, str, str]:
-    """Every item vector index a version may have: the MIPS one, the cosine one and the text one."""
-    return index_name(version), similarity_index_name(version), text_index_name(version)
+    """Every item vector index a version may have, as removing it drops them: the cosine one, the text one,
+    and the MIPS one of a version written before write-back stopped building it."""
+    return similarity_index_name(version), text_index_name(version), legacy_mips_index_name(version)
 
 
 def safe_property(name: str) -> str:

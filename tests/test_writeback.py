@@ -1,4 +1,4 @@
-"""Writing embeddings back to the real server: versions, atomic activation, crash safety, MIPS index, pruning."""
+"""Writing embeddings back to the real server: versions, atomic activation, crash safety, MIPS vectors, pruning."""
 
 from __future__ import annotations
 
@@ -67,12 +67,13 @@ def test_round_trip_of_every_kind_and_the_model_node(graph: QueryRunner) -> None
         np.testing.assert_allclose(back, vectors, rtol=1e-6)
     model = active_model(graph)
     assert model is not None
-    assert {k: model[k] for k in ("version", "status", "active", "property", "mips_property", "index",
+    assert {k: model[k] for k in ("version", "status", "active", "property", "mips_property",
                                   "similarity_index", "dim", "users", "items", "groups")} == {
         "version": 1, "status": "ready", "active": True, "property": "~embedding_v1",
-        "mips_property": "~embedding_v1_mips", "index": "item_embedding_v1_mips",
+        "mips_property": "~embedding_v1_mips",
         "similarity_index": "item_embedding_v1_cosine", "dim": DIM,
         "users": USERS, "items": ITEMS, "groups": GROUPS}
+    assert "index" not in model  # the MIPS index is no longer built: the augmented vectors are read directly
     assert model["params"] == '{"dim": 8, "lr": 0.001}' and model["metrics"] == '{"recall@20": 0.1}'
     norms = np.linalg.norm(first["item"][1].astype(np.float64), axis=1)
     assert model["max_item_norm"] == pytest.approx(norms.max())
@@ -185,14 +186,22 @@ def test_prune_keeps_the_active_and_newest_ready_versions(graph: QueryRunner) ->
     assert prune(graph, keep=2) == [3, 1]
     assert [(m["version"], m["active"]) for m in list_models(graph)] == [(2, True), (4, False)]
     indexes = {row["name"] for row in graph.run("SHOW VECTOR INDEXES YIELD name")}
-    assert indexes == {"item_embedding_v2_mips", "item_embedding_v2_cosine",
-                       "item_embedding_v4_mips", "item_embedding_v4_cosine"}
+    assert indexes == {"item_embedding_v2_cosine", "item_embedding_v4_cosine"}
     assert properties_named(graph, "~embedding_v1") == properties_named(graph, "~embedding_v3") == 0
     assert prune(graph, keep=1) == [4]
     assert read_embeddings(graph, "group", [0, 1])[1].tolist() == [[2.0] * DIM] * 2
 
 
-def test_the_item_index_ranks_by_inner_product_not_cosine(graph: QueryRunner) -> None:
+def test_prune_drops_the_mips_index_of_a_version_written_before_it_was_given_up(graph: QueryRunner) -> None:
+    write_model(graph, Stored(constant(1.0), fold_in="propagate"), {}, progress=False)
+    write_model(graph, Stored(constant(2.0), fold_in="propagate"), {}, progress=False)
+    graph.run(cypher.statement("embedding_index_create").replace("{property}", "~embedding_v1_mips"),
+              {"name": "item_embedding_v1_mips", "dimensions": DIM + 1, "similarity": "euclidean"})
+    assert prune(graph, keep=1) == [1]
+    assert {row["name"] for row in graph.run("SHOW VECTOR INDEXES YIELD name")} == {"item_embedding_v2_cosine"}
+
+
+def test_the_augmented_item_vectors_rank_by_inner_product_not_cosine(graph: QueryRunner) -> None:
     """Item 0 points the user's way but is short; item 1 is off-angle but long: inner product prefers 1."""
     items = np.zeros((ITEMS, DIM), dtype=np.float32)
     items[0, :2] = [1.0, 0.0]
@@ -209,9 +218,12 @@ def test_the_item_index_ranks_by_inner_product_not_cosine(graph: QueryRunner) ->
         "diversity": None, "diversity_by": "graph"})
     assert [row["id"] for row in rows][:2] == [1, 0]
     assert rows[0]["score"] == pytest.approx(3.0, abs=1e-5)
-    raw = graph.run("CALL db.index.vector.queryNodes('item_embedding_v1_mips', 5, $q) YIELD node "
-                    "RETURN node.id AS id", {"q": user.tolist() + [0.0]})
+    raw = graph.run("MATCH (i:Item) RETURN i.id AS id "
+                    "ORDER BY vector.similarity.euclidean($q, i.`~embedding_v1_mips`) DESC LIMIT 5",
+                    {"q": user.tolist() + [0.0]})
     assert raw[0]["id"] == 1
+    assert graph.run("SHOW VECTOR INDEXES YIELD name, properties") == [
+        {"name": "item_embedding_v1_cosine", "properties": ["~embedding_v1"]}]
 
 
 @pytest.mark.parametrize("spoil, message", [

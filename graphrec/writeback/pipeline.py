@@ -3,10 +3,11 @@
 Each write-back is a version N, described by one `(:Model {version: N})` node, and stores what the model's
 `graphrec.model.base.Stored` form holds (the serving formula is in that module's docstring):
 
-* vectors: the node property `~embedding_vN` of the Users, Items and Groups it covers; item vectors are also
-  stored augmented for maximum-inner-product search as `~embedding_vN_mips`, indexed by the vector index
-  `item_embedding_vN_mips`, and their plain vectors by the cosine index `item_embedding_vN_cosine` (see
-  `cypher/embedding_index_create.cypher`);
+* vectors: the node property `~embedding_vN` of the Users, Items and Groups it covers, the items' indexed by
+  the cosine vector index `item_embedding_vN_cosine` (similar items, `cypher/embedding_index_create.cypher`);
+  item vectors are also stored augmented for maximum-inner-product search as `~embedding_vN_mips`, which
+  serving reads directly (`cypher/recommend_user.cypher`, `recommend_group.cypher`, `similar_items.cypher`),
+  without an index (no query needs one);
 * fold vectors (graph filters): the item property `~embedding_vN_fold`, summed over a new user's items;
 * text vectors (a configuration with `[text]`, `graphrec.encoder`): the item property `~embedding_vN_text`, indexed
   by the cosine vector index `item_embedding_vN_text` (their own dimension);
@@ -18,7 +19,8 @@ A write-back goes:
 2. create the Model node, status 'writing' (so an interrupted write-back stays visible);
 3. write the vectors and relationships in batches, one transaction each (readers never look at a 'writing'
    version);
-4. build the item vector indexes and wait until they are online, check the counts, mark the Model 'ready';
+4. build the item vector indexes (cosine, and text) and wait until they are online, check the counts, mark
+   the Model 'ready';
 5. activate it: in one transaction the previous active Model is deactivated and this one activated.
 
 Readers find the active version with `cypher/model_active.cypher` and read `n[m.property]` and
@@ -43,8 +45,6 @@ from graphrec.db.runner import QueryRunner
 from graphrec.names import (
     LABELS,
     fold_property_name,
-    index_name,
-    index_names,
     mips_property_name,
     property_name,
     safe_property,
@@ -76,10 +76,9 @@ MAX_DIMENSIONS = 4095
 
 
 def _indexes(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
-    """Version's item vector indexes: (name, indexed property, dimensions, similarity function)."""
-    mips, cosine, _ = index_names(version)
-    return [(mips, mips_property_name(version), dimensions + 1, "euclidean"),
-            (cosine, property_name(version), dimensions, "cosine")]
+    """Version's item vector indexes: (name, indexed property, dimensions, similarity function). Only the
+    cosine one on the plain vectors (similar items); the augmented `~embedding_vN_mips` is read without one."""
+    return [(similarity_index_name(version), property_name(version), dimensions, "cosine")]
 
 
 def _text_index(version: int, dimensions: int) -> list[tuple[str, str, int, str]]:
@@ -177,8 +176,9 @@ def write_model(
             _write_neighbours(runner, version, neighbours, batch_size, progress)
         clock.lap("neighbours")
 
-        _await_indexes(runner, version, index_timeout, [name for name, present in zip(
-            index_names(version), (bool(checked), bool(checked), text is not None)) if present])
+        built = _indexes(version, dim) if checked else []
+        built += _text_index(version, text[1].shape[1]) if text is not None else []
+        _await_indexes(runner, version, index_timeout, [name for name, *_ in built])
         clock.lap("index")
 
         _check_counts(runner, version, checked, fold, neighbours, text)
@@ -310,7 +310,6 @@ def _create_model(
         "version": version, "kind": run.get("params", {}).get("kind"), "fold_in": stored.fold_in,
         "property": property_name(version) if vectors else None,
         "mips_property": mips_property_name(version) if vectors else None,
-        "index": index_name(version) if vectors else None,
         "similarity_index": similarity_index_name(version) if vectors else None,
         "fold_property": fold_property_name(version) if stored.fold is not None else None,
         "similar": similar_type(version) if neighbours is not None else None,
@@ -353,11 +352,11 @@ class _Writer:
                                       desc=f"{kind} vectors v{self.version}" if self.progress else None)
 
 
-def _create_indexes(runner: QueryRunner, version: int, dimensions: int, which: Any = _indexes) -> None:
-    """Create version's item vector indexes (`which`: its model vectors' or its text vectors'); the server
-    populates them meanwhile."""
+def _create_indexes(runner: QueryRunner, version: int, dimensions: int, which: Any = None) -> None:
+    """Create version's item vector indexes (`which`: its text vectors' `_text_index`, by default its model
+    vectors' `_indexes`); the server populates them meanwhile."""
     template = cypher.statement("embedding_index_create")
-    for name, prop, size, similarity in which(version, dimensions):
+    for name, prop, size, similarity in (which or _indexes)(version, dimensions):
         ddl = template.replace("`{property}`", f"`{safe_property(prop)}`")
         runner.run(ddl, {"name": name, "dimensions": size, "similarity": similarity})
 

@@ -47,7 +47,8 @@ def activate(runner: QueryRunner, version: int) -> int | None:
 
 
 def active_model(runner: QueryRunner) -> dict[str, Any] | None:
-    """The active Model node's properties (version, property, mips_property, index, dim, ...), or None."""
+    """The active Model node's properties (version, property, mips_property, similarity_index, dim, ...), or
+    None."""
     rows = runner.run(cypher.statement("model_active"))
     return rows[0]["model"] if rows else None
 
