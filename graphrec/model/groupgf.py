@@ -77,19 +77,24 @@ def polynomial_filter(p: torch.Tensor, order: int) -> torch.Tensor:
     raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
 
 
-def item_graph(rows: sp.csr_matrix, extra_degree: np.ndarray | None = None) -> np.ndarray:
+def item_graph(rows: sp.csr_matrix, extra_degree: np.ndarray | None = None) -> torch.Tensor:
     r"""The item block of :math:`\tilde{\mathbf{X}}^\top\tilde{\mathbf{X}}` for :math:`\mathbf{X} = [\mathbf{R}
-    \mid \mathbf{E}]` (``float64``, dense :math:`|I| \times |I|`): rows' degrees :math:`|\mathbf{R}_r| +`
+    \mid \mathbf{E}]` (``float32``, dense :math:`|I| \times |I|`): rows' degrees :math:`|\mathbf{R}_r| +`
     :obj:`extra_degree` (the row sums of :math:`\mathbf{E}`; none: :math:`\mathbf{X} = \mathbf{R}`), items' degrees
-    their column sums in :obj:`rows`."""
+    their column sums in :obj:`rows`. A dense product (the result is nearly dense; rows are few in the group
+    benchmarks, and a block of rows at a time bounds the memory)."""
     rows = binary_csr(rows).astype(np.float64)
     row_degree = np.asarray(rows.sum(axis=1)).ravel()
     if extra_degree is not None:
         row_degree = row_degree + extra_degree
     item_degree = np.asarray(rows.sum(axis=0)).ravel()
-    normalised = sp.diags(degree_power(row_degree, -0.5)) @ rows @ sp.diags(degree_power(item_degree, -0.5))
-    normalised = sp.csr_matrix(normalised)
-    return (normalised.T @ normalised).toarray()
+    normalised = sp.csr_matrix(sp.diags(degree_power(row_degree, -0.5)) @ rows
+                               @ sp.diags(degree_power(item_degree, -0.5))).astype(np.float32)
+    out = torch.zeros(rows.shape[1], rows.shape[1])
+    for start in range(0, rows.shape[0], 4096):
+        block = torch.from_numpy(normalised[start:start + 4096].toarray())
+        out.addmm_(block.T, block)
+    return out
 
 
 def groupgf_operator(users: sp.csr_matrix, groups: sp.csr_matrix, membership: sp.csr_matrix, *, alpha: float,
@@ -98,20 +103,20 @@ def groupgf_operator(users: sp.csr_matrix, groups: sp.csr_matrix, membership: sp
     :obj:`users` and :obj:`groups` rows and the groups x users :obj:`membership` (binary);
     :obj:`orders` = (:math:`o_u, o_g, o_{uni}`)."""
     membership = binary_csr(membership)
-    views = (
-        item_graph(users, np.asarray(membership.sum(axis=0)).ravel()),        # [R_u | G^T]
-        item_graph(groups, np.asarray(membership.sum(axis=1)).ravel()),       # [R_g | G]
-        item_graph(sp.vstack([groups, users]).tocsr()),                       # [R_g; R_u]
+    views = (  # built one at a time: each is a dense |I| x |I| matrix
+        lambda: item_graph(users, np.asarray(membership.sum(axis=0)).ravel()),   # [R_u | G^T]
+        lambda: item_graph(groups, np.asarray(membership.sum(axis=1)).ravel()),  # [R_g | G]
+        lambda: item_graph(sp.vstack([groups, users]).tocsr()),                  # [R_g; R_u]
     )
     out = None
     for weight, view, order in zip((1 - alpha - beta, alpha, beta), views, orders):
-        p = torch.from_numpy(view.astype(np.float32))
-        del view
-        if power != 1:
-            p.pow_(power)
         if weight == 0:
             continue
+        p = view()
+        if power != 1:
+            p.pow_(power)
         term = polynomial_filter(p, order).mul_(weight)
+        del p
         out = term if out is None else out.add_(term)
     return (out if out is not None else torch.zeros(groups.shape[1], groups.shape[1])).numpy()
 
