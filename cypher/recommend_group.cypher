@@ -32,6 +32,8 @@
 // group_score (null without a group side), unscored (member ids left out), version, properties ([name, value]
 // pairs, vectors left out), graph (with $draw, what Browser draws for the row, see below; else null). No row
 // when the group, its members or an active model do not exist.
+// Diversity: with $diversity lambda > 0 MMR re-ranks the 3 $k best in the function graphrec.mmr
+// (graphrec/db/server/procedures/Mmr.java), serving's one implementation of it (see the step below).
 // Parameters: $group: group id; $k: integer >= 1; $strategy: one of the above; $exclude_member_items: boolean;
 // $filter: map; $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0; $draw: boolean;
 // $diversity: MMR weight lambda in [0, 1] or null (none, the default); $diversity_by: 'graph' or 'text'.
@@ -174,27 +176,17 @@ WITH m, members, unscored, basis, p, CASE $strategy
 ORDER BY score DESC, p.i.id
 LIMIT CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
 WITH m, members, unscored, basis, collect({p: p, score: score}) AS ranked
-// Diversity, only with $diversity lambda > 0 (graphrec.evaluation.diversity): MMR picks $k items of the 3 $k
-// best, each time the one of highest (1 - lambda) * relevance - lambda * (its largest cosine to the items picked
-// so far; 0 for the first), relevance the score min-max scaled over the pool, cosines of the model's item
-// vectors ($diversity_by 'graph') or text vectors ('text'); 0 for an item without one; ties to the better
-// ranked. With $diversity null or 0 the ranking stays as it is. The column score stays the model's score.
-CALL (m, ranked) {
-    WITH m, ranked, coalesce($diversity, 0.0) AS lambda,
-         CASE $diversity_by WHEN 'text' THEN m.text_property ELSE m.property END AS vp,
-         ranked[0].score AS high, ranked[size(ranked) - 1].score AS low
-    WITH ranked, lambda, [n IN range(0, size(ranked) - 1) | {n: n,
-           v: CASE WHEN vp IS NOT NULL THEN ranked[n].p.i[vp] END,
-           r: CASE WHEN high > low THEN (ranked[n].score - low) / (high - low) ELSE 1.0 END}] AS pool
-    RETURN CASE WHEN lambda = 0 THEN ranked ELSE [y IN reduce(s = {picked: [], left: pool}, step IN range(1, $k) |
-        CASE WHEN size(s.left) = 0 THEN s ELSE reduce(t = s, best IN [reduce(b = null, c IN
-            [c IN s.left | {c: c, mmr: (1 - lambda) * c.r - lambda * coalesce(reduce(mx = null, p IN s.picked |
-                CASE WHEN mx IS NULL OR coalesce(2 * vector.similarity.cosine(p.v, c.v) - 1, 0.0) > mx
-                     THEN coalesce(2 * vector.similarity.cosine(p.v, c.v) - 1, 0.0) ELSE mx END), 0.0)}] |
-            CASE WHEN b IS NULL OR c.mmr > b.mmr THEN c ELSE b END).c] |
-            {picked: t.picked + [best], left: [c IN t.left WHERE c.n <> best.n]}) END).picked | ranked[y.n]] END AS diverse
-}
-WITH m, members, unscored, basis, diverse AS ranked
+// Diversity, only with $diversity lambda > 0: MMR picks $k items of the 3 $k best, each time the one of highest
+// (1 - lambda) * relevance - lambda * (its largest cosine to the items picked so far; 0 for the first), relevance
+// the score min-max scaled over the pool, cosines of the model's item vectors ($diversity_by 'graph') or text
+// vectors ('text'); 0 for an item without one; ties to the better ranked. It lives in one place, the function
+// graphrec.mmr (graphrec/db/server/procedures/Mmr.java; offline: graphrec.evaluation.diversity.mmr_order), which
+// returns positions into ranked: the column score stays the model's score. With $diversity null or 0 the ranking
+// stays as it is.
+WITH m, members, unscored, basis, CASE WHEN coalesce($diversity, 0.0) = 0 THEN ranked
+     ELSE [n IN graphrec.mmr([r IN ranked | r.p.i], [r IN ranked | r.score], $k, $diversity,
+                             CASE $diversity_by WHEN 'text' THEN m.text_property ELSE m.property END) | ranked[n]]
+     END AS ranked
 // Browser's drawing, only with $draw (graphrec/cypher_files.py): per rank, the group -[:RECOMMENDED {rank,
 // score}]-> the item, and why: each scored member -[:MEMBER_OF]-> the group and -[:SCORED {score}]-> the item
 // (the member's score, as in the column members); APOC virtual nodes (without vectors) and relationships.

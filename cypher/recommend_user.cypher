@@ -22,6 +22,8 @@
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
 // properties (the item's other properties as [name, value] pairs, vectors left out), graph (with $draw, what
 // Browser draws for the row, see below; else null). No row when the user or an active model does not exist.
+// Diversity: with $diversity lambda > 0 MMR re-ranks the 3 $k best in the function graphrec.mmr
+// (graphrec/db/server/procedures/Mmr.java), serving's one implementation of it (see the step below).
 // Parameters: $user: user id; $k: integer >= 1; $filter: map of item property -> required value;
 // $exclude: list of item ids; $exact_max_items: integer; $oversample: integer >= 0; $draw: boolean;
 // $diversity: MMR weight lambda in [0, 1] or null (none, the default); $diversity_by: 'graph' or 'text'.
@@ -85,27 +87,17 @@ WITH m, basis, i, weights + CASE WHEN q IS NULL OR i[m.mips_property] IS NULL TH
 ORDER BY score DESC, i.id
 LIMIT CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
 WITH m, basis, collect({i: i, score: score}) AS ranked
-// Diversity, only with $diversity lambda > 0 (graphrec.evaluation.diversity): MMR picks $k items of the 3 $k
-// best, each time the one of highest (1 - lambda) * relevance - lambda * (its largest cosine to the items picked
-// so far; 0 for the first), relevance the score min-max scaled over the pool, cosines of the model's item
-// vectors ($diversity_by 'graph') or text vectors ('text'); 0 for an item without one; ties to the better
-// ranked. With $diversity null or 0 the ranking stays as it is. The column score stays the model's score.
-CALL (m, ranked) {
-    WITH m, ranked, coalesce($diversity, 0.0) AS lambda,
-         CASE $diversity_by WHEN 'text' THEN m.text_property ELSE m.property END AS vp,
-         ranked[0].score AS high, ranked[size(ranked) - 1].score AS low
-    WITH ranked, lambda, [n IN range(0, size(ranked) - 1) | {n: n,
-           v: CASE WHEN vp IS NOT NULL THEN ranked[n].i[vp] END,
-           r: CASE WHEN high > low THEN (ranked[n].score - low) / (high - low) ELSE 1.0 END}] AS pool
-    RETURN CASE WHEN lambda = 0 THEN ranked ELSE [y IN reduce(s = {picked: [], left: pool}, step IN range(1, $k) |
-        CASE WHEN size(s.left) = 0 THEN s ELSE reduce(t = s, best IN [reduce(b = null, c IN
-            [c IN s.left | {c: c, mmr: (1 - lambda) * c.r - lambda * coalesce(reduce(mx = null, p IN s.picked |
-                CASE WHEN mx IS NULL OR coalesce(2 * vector.similarity.cosine(p.v, c.v) - 1, 0.0) > mx
-                     THEN coalesce(2 * vector.similarity.cosine(p.v, c.v) - 1, 0.0) ELSE mx END), 0.0)}] |
-            CASE WHEN b IS NULL OR c.mmr > b.mmr THEN c ELSE b END).c] |
-            {picked: t.picked + [best], left: [c IN t.left WHERE c.n <> best.n]}) END).picked | ranked[y.n]] END AS diverse
-}
-WITH m, basis, diverse AS ranked
+// Diversity, only with $diversity lambda > 0: MMR picks $k items of the 3 $k best, each time the one of highest
+// (1 - lambda) * relevance - lambda * (its largest cosine to the items picked so far; 0 for the first), relevance
+// the score min-max scaled over the pool, cosines of the model's item vectors ($diversity_by 'graph') or text
+// vectors ('text'); 0 for an item without one; ties to the better ranked. It lives in one place, the function
+// graphrec.mmr (graphrec/db/server/procedures/Mmr.java; offline: graphrec.evaluation.diversity.mmr_order), which
+// returns positions into ranked: the column score stays the model's score. With $diversity null or 0 the ranking
+// stays as it is.
+WITH m, basis, CASE WHEN coalesce($diversity, 0.0) = 0 THEN ranked
+     ELSE [n IN graphrec.mmr([r IN ranked | r.i], [r IN ranked | r.score], $k, $diversity,
+                             CASE $diversity_by WHEN 'text' THEN m.text_property ELSE m.property END) | ranked[n]]
+     END AS ranked
 // Browser's drawing, only with $draw (graphrec/cypher_files.py): per rank, the user -[:RECOMMENDED {rank,
 // score}]-> the item, and why: the user -[:INTERACTED]-> the own item that explains it best -[:SIMILAR]-> the
 // item, with {weight: w(j -> i)} when the model has item–item weights, else {similarity: cosine of the

@@ -1,5 +1,5 @@
-"""MMR in recommend_user and recommend_group on the real server: the ids the Python reference picks, and no change
-at all with diversity 0 or null."""
+"""MMR in recommend_user and recommend_group on the real server (both call the function graphrec.mmr, serving's one
+MMR): the ids the Python reference picks, and no change at all with diversity 0 or null."""
 
 from __future__ import annotations
 

@@ -11,7 +11,10 @@ r"""Diversity: MMR re-ranking, intra-list diversity and catalogue coverage.
 (:math:`S` the items picked so far, the max 0 while it is empty; :math:`s_{\min}, s_{\max}` over the pool,
 relevance 1 when they are equal; :math:`\mathbf{x}` the model's item vectors or the items' text vectors; a
 missing or zero vector counts cosine 0); ties go to the better-ranked item. :math:`\lambda = 0` keeps the
-ranking as it is.
+ranking as it is. :func:`mmr_order` is the offline model (what the evaluation scores); serving's MMR lives in one
+place, the function ``graphrec.mmr`` of graphrec's procedures jar (``graphrec/db/server/procedures/Mmr.java``),
+which both Cypher files call and which computes the same in float64 (tests/test_recommend.py checks it against
+:func:`mmr_order`).
 
 **Intra-list diversity** of a list: the mean over its pairs of :math:`1 - \cos` of the items' co-occurrence
 vectors (their columns of the binary train matrix, users' and groups' rows): model-independent, so every row of
