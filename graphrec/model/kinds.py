@@ -8,6 +8,7 @@ fits a `graphrec.model.base.Fitted` from `TrainingData`.
 | `lightgcn` | LightGCN (BPR), with groups in the graph when the data has group history | user, item, group vectors; fold-in `propagate` |
 | `itemknn` | item-kNN: cosine item–item similarity, top-n per item | item–item weights |
 | `filter` | a graph filter (GF-CF, BSPM-EM, ChebyCF), training free; with `group_weight`, groups by their own and their members' histories | item–item weights (top-n per item), user, item, group vectors, item fold vectors; fold-in `sum`; `group_weight`; with `low_rank = "weights"`, the whole filter as item–item weights only |
+| `groupgf` | Group-GF (WWW 2025), training free: three normalised item graphs, power, filters, mix (`graphrec.model.groupgf`, which registers it) | item–item weights (top-n per item); with `split`, also vectors as `filter`'s and `group_weight` |
 """
 
 from __future__ import annotations
