@@ -18,12 +18,12 @@
 // Candidates: every item when the model has vectors for at most $exact_max_items items; otherwise the
 // $k + |seen| + |$exclude| + $oversample best items (seen and excluded ones left out) by the vector part of
 // the strategy over the whole catalogue, scored natively by the procedure graphrec.topItems
-// (graphrec/server/procedures/TopItems.java): for least_misery / most_pleasure / borda each member's
+// (graphrec/db/server/procedures/TopItems.java): for least_misery / most_pleasure / borda each member's
 // q . v_i, aggregated alike (a member without a vector scores 0), for the others the strategy's linear target
 // (the members' mean vector, the group vector or their mix, the members' part weighted as in 'combined': the
 // members with a vector over every member); plus every item the members' (and the group's)
 // items have a weight to, with each member's (and the group's) weight sum, all from one call of the procedure
-// graphrec.itemWeights (graphrec/server/procedures/ItemWeights.java). An item outside them has no weight, so
+// graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java). An item outside them has no weight, so
 // its score is its vector part: when weights
 // are not negative the candidates hold the exact top $k of every strategy. Borda points: with vectors only
 // and no $filter, over the whole catalogue (the procedure's); otherwise counted among the candidates.

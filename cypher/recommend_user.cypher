@@ -14,9 +14,9 @@
 // Candidates: every item when the model has vectors for at most $exact_max_items items (an exact scan in
 // Cypher); otherwise the $k + |N(u)| + |$exclude| + $oversample items of highest q . v_i over the whole
 // catalogue, the user's items left out, scored natively by the procedure graphrec.topItems
-// (graphrec/server/procedures/TopItems.java), plus every item the user's items have a weight to (exact when
+// (graphrec/db/server/procedures/TopItems.java), plus every item the user's items have a weight to (exact when
 // weights are non-negative; a model without vectors ranks only those, so it may return fewer than $k). The
-// weights are summed natively by graphrec.itemWeights (graphrec/server/procedures/ItemWeights.java).
+// weights are summed natively by graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java).
 // Scores are exact either way: q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...)
 // - 1 on the items' MIPS vectors (augmented to one norm M, see embedding_index_create; float32 arithmetic).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
