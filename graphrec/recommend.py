@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphrec.db import cypher
-from graphrec.db.runner import QueryRunner
 from graphrec.names import is_reserved_property
+
+if TYPE_CHECKING:  # annotations only: the CLI reads STRATEGIES, MAX_K, ... without loading the driver
+    from graphrec.db.runner import QueryRunner
 
 STRATEGIES = ("combined", "average", "least_misery", "most_pleasure", "borda", "group")
 """Group strategies (see `cypher/recommend_group.cypher`); 'combined' mixes the group's own vector with the

@@ -37,8 +37,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import neo4j
-
 from graphrec.db.connection import Connection
 from graphrec.db.server import browser
 from graphrec.db.server.install import (
@@ -377,6 +375,8 @@ class LocalServer:
     def _bolt_answers(self) -> bool:
         if not self.password_file.exists():
             return False
+        import neo4j  # here, not at the top: `graphrec neo4j status` of a stopped server never loads the driver
+
         try:
             with neo4j.GraphDatabase.driver(self.bolt_uri, auth=(USER, self.password())) as driver:
                 driver.verify_connectivity()
