@@ -20,6 +20,9 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
 
 The run folder gets one sub-folder per model (training checkpoints, metrics.json, curves.png), the snapshot
 and the report (`graphrec.evaluation.report`: evaluation.json/.csv/.png).
+
+`refit` (`graphrec forget user --refit`) conducts a training-free model on the graph after a forget, writes it
+back and removes the versions that learned from what was forgotten.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from graphrec.model.fusion import choose_text, with_text
 from graphrec.progress import Stopwatch
 from graphrec.runconfig import RunConfig
 from graphrec.writeback.pipeline import write_model
+from graphrec.writeback.versions import remove_version
 
 
 def conduct(
@@ -146,6 +150,30 @@ def conduct(
     report.seconds = {stage: s for stage, s in clock.seconds.items() if stage != "_"}
     save_report(report, run_dir)
     return report, fitted
+
+
+def refit(runner: QueryRunner, config: RunConfig, run_dir: str | Path, older: Sequence[int], *,
+          progress: bool = True) -> dict[str, Any]:
+    """Fit `config`'s training-free model on the graph as it is now (after `graphrec.forget.forget_user`), write
+    it back as a new active version, then remove the `older` versions (those created before the forget, which
+    learned from what was forgotten; an active one is left alone).
+
+    Returns {"version": the new version, "pruned": the removed versions}. Raises `ConfigError` for a trained
+    kind (`refittable`).
+    """
+    refittable(config)
+    report, _ = conduct(runner, [config], run_dir, write_back=True, progress=progress)
+    version = report.row(config.name)["version"]  # this fit's version, not whichever is newest
+    return {"version": version, "pruned": [v for v in older if remove_version(runner, v)]}
+
+
+def refittable(config: RunConfig) -> RunConfig:
+    """`config` when `refit` takes it (a training-free kind); `ConfigError` for a trained kind, which a refit
+    would retrain for minutes to hours: `graphrec train` does that."""
+    if config.train is not None:
+        raise ConfigError(f"{config.path}: kind {config.model.kind!r} is trained; a refit takes a training-free "
+                          "kind (filter, itemknn, popularity); retrain with `graphrec train`")
+    return config
 
 
 def _known_offsets(snapshot: Snapshot, config: RunConfig, evaluation: EvalConfig, data: TrainingData,

@@ -8,14 +8,20 @@ With `bulk=True` a first load into the empty database of the local server (`grap
 through Neo4j's offline importer instead (`graphrec.load.bulk`); the graph is the same. On a new server home
 (never started) the import builds the database and the server then starts on it; a running server is
 stopped for the import and started again. The runner may then be None: the local server is the target.
+
+`load_into` makes the choice for a caller that holds connection settings rather than a runner (the CLI): a
+transactional load into the server the settings name, or a bulk load into the local server.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from graphrec.db import cypher
 from graphrec.db.nodes import missing_ids
+from graphrec.db.resolve import configured_uri, resolve_connection
 from graphrec.db.runner import QueryRunner
 from graphrec.db.server.lifecycle import LocalServer
 from graphrec.load.bulk import BulkLoadRefused, bulk_write, check_reaches
@@ -25,7 +31,7 @@ from graphrec.load.text_formats import read_group_benchmark, read_lightgcn
 from graphrec.load.writer import apply_schema, write_dataset
 
 __all__ = ["BulkLoadRefused", "Dataset", "InputError", "apply_schema", "bulk_write", "graph_summary", "load_csv",
-           "load_group_benchmark", "load_lightgcn", "store", "write_dataset"]
+           "load_group_benchmark", "load_into", "load_lightgcn", "store", "write_dataset"]
 
 
 def load_csv(
@@ -99,6 +105,40 @@ def store(runner: QueryRunner | None, dataset: Dataset, *, bulk: bool = False, s
     if runner is None:
         raise ValueError("a load needs a runner (a connection), except a bulk load into the local server")
     return write_dataset(runner, dataset, **write_options)  # type: ignore[arg-type]
+
+
+def load_into(
+    load: Callable[..., dict[str, int]],
+    *,
+    bulk: bool = False,
+    uri: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    database: str | None = None,
+    **write_options: object,
+) -> tuple[dict[str, int], dict[str, int], LocalServer | None]:
+    """Run `load(runner, **options)` (`load_csv`, `load_lightgcn` or `load_group_benchmark` with its input bound)
+    against its target; returns the rows written, the graph's counts afterwards and, for a bulk load, the local
+    server.
+
+    Not `bulk`: the server the connection settings name (`graphrec.db.resolve.resolve_connection`), with
+    `write_options` (`batch_size`, `workers`, `progress`). `bulk`: the local server, whose home may be new or
+    its server stopped, so that it is connected to only after the import; a server named explicitly (`uri`,
+    `NEO4J_URI`: `configured_uri`) is connected to first and must be that one (else refused, nothing written).
+    """
+    if not bulk:
+        with QueryRunner(resolve_connection(uri, user, password, database)) as runner:
+            return load(runner, **write_options), graph_summary(runner), None
+    server = LocalServer.from_environment()
+    database = database or os.environ.get("NEO4J_DATABASE") or "neo4j"
+    named = QueryRunner(resolve_connection(uri, user, password, database)) if configured_uri(uri) else None
+    try:
+        written = load(named, bulk=True, server=server, database=database, **write_options)
+    finally:
+        if named is not None:
+            named.close()
+    with QueryRunner(server.connection(database)) as runner:
+        return written, graph_summary(runner), server
 
 
 def graph_summary(runner: QueryRunner) -> dict[str, int]:

@@ -27,7 +27,7 @@ from graphrec.names import (
     similar_type,
     text_property_name,
 )
-from graphrec.writeback.writers import abandoned_versions
+from graphrec.writeback.writers import abandoned_versions, writers
 
 
 class WritebackError(ValueError):
@@ -56,6 +56,15 @@ def active_model(runner: QueryRunner) -> dict[str, Any] | None:
 def list_models(runner: QueryRunner) -> list[dict[str, Any]]:
     """Every Model node's properties, oldest version first, whatever its status."""
     return [row["model"] for row in runner.run(cypher.statement("model_list"))]
+
+
+def describe_models(runner: QueryRunner) -> list[dict[str, Any]]:
+    """`list_models`' rows, each with `abandoned`: for a 'writing' version, whether its writer is gone (an
+    abandoned write-back, which `prune` removes; `graphrec.writeback.writers`), None for the other statuses."""
+    rows = list_models(runner)
+    gone = {row["version"]: row["gone"] for row in writers(runner)}
+    return [{**row, "abandoned": gone.get(row["version"], False) if row["status"] == "writing" else None}
+            for row in rows]
 
 
 def read_embeddings(
