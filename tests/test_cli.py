@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from graphrec.cli import format_table, main, parse_params
 from graphrec.db.connection import Connection
 from graphrec.db.runner import QueryRunner
+from graphrec.load import load_csv
 from graphrec.synthetic import taste_clusters
 
 
@@ -77,3 +80,18 @@ def test_demo_loads_trains_writes_back_and_recommends(runner: QueryRunner, conne
     taste = max(set(tastes), key=tastes.count)
     top = [int(line.split("|")[1]) for line in out.split("top 5 for user 1")[1].splitlines()[3:8]]
     assert sum((item - 1001) % 4 == taste for item in top) >= 4, (taste, top)
+
+
+@pytest.mark.neo4j
+def test_a_command_that_imports_torch_prints_no_future_warning(runner: QueryRunner, connection: Connection,
+                                                               tmp_path: Path) -> None:
+    # torch_geometric calls the deprecated torch.jit.script at import; main() silences that before any import.
+    # A fresh process, since the warning is printed once, at the first import.
+    load_csv(runner, **taste_clusters(n_users=30, n_items=20, n_groups=3, seed=5).as_dict())
+    script = Path(sys.executable).with_name("graphrec")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "graphrec.cli"]
+    result = subprocess.run([*command, "export", "--out", str(tmp_path / "snapshot"), *flags(connection)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "snapshot in" in result.stdout
+    assert "FutureWarning" not in result.stderr and "Warning" not in result.stderr, result.stderr
