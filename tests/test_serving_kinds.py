@@ -34,9 +34,11 @@ SPECS = {
     "chebycf": ("filter", {"filter": "chebycf", "k": 8, "neighbours": 10}),
     "group_filter": ("filter", {"filter": "chebycf", "k": 8, "neighbours": 10, "group_weight": 0.3}),
     "chebycf_weights": ("filter", {"filter": "chebycf", "k": 8, "neighbours": 10, "low_rank": "weights"}),
+    "groupgf": ("groupgf", {"neighbours": 10, "split": 8, "group_weight": 0.5}),
+    "groupgf_weights": ("groupgf", {"neighbours": 10}),
 }
-WEIGHTS_ONLY = ("itemknn", "chebycf_weights")
-BASIS = {"popularity": "popular", "itemknn": "folded_in", "chebycf_weights": "folded_in"}
+WEIGHTS_ONLY = ("itemknn", "chebycf_weights", "groupgf_weights")
+BASIS = {"popularity": "popular", "itemknn": "folded_in", "chebycf_weights": "folded_in", "groupgf_weights": "folded_in"}
 TRAIN = TrainConfig(lr=0.05, batch_size=128, epochs=5, ks=(10,), monitor="recall@10", validation="none")
 
 
@@ -102,10 +104,21 @@ def test_cypher_serves_the_fitted_top_k_of_every_model_kind(runner: QueryRunner,
             continue  # least misery over weights alone: items some member reaches and another does not score 0
         ranking = recommender.recommend_group(group, K, strategy="least_misery")
         assert_same_ranking(ranking.items, ids, scores, dict(zip(snapshot.item_ids.tolist(), least.tolist())))
+    if name == "groupgf_weights":  # served without vectors: a group with history by 'group' (its own row)
+        groups = model.scorer("group")(torch.arange(len(snapshot.group_ids)), None).numpy()
+        for index, group in enumerate(snapshot.group_ids.tolist()):
+            if group not in group_items:
+                continue
+            ids, scores = offline_top(groups[index], snapshot.item_ids, group_items[group], K)
+            ids, scores = ids[: int((scores > 0).sum())], scores[scores > 0]
+            ranking = recommender.recommend_group(group, K, strategy="group")
+            assert ranking.basis == "group"
+            assert_same_ranking(ranking.items, ids, scores, dict(zip(snapshot.item_ids.tolist(), groups[index].tolist())))
     if "group_weight" not in params:
         return
     # the group side of a filter with group_weight a: a * own + (1 - a) * members' mean, Cypher's 'combined';
-    # a group without train interactions of its own ranks by its members' average, (1 - a) times less
+    # a group without train interactions of its own ranks by its members' average, (1 - a) times less (the filter;
+    # Group-GF scores it by its members' mean row itself)
     groups = model.scorer("group")(torch.arange(len(snapshot.group_ids)), None).numpy()
     own = {int(g): set() for g in snapshot.group_ids}
     train = snapshot.group_interactions["train"]
@@ -113,7 +126,7 @@ def test_cypher_serves_the_fitted_top_k_of_every_model_kind(runner: QueryRunner,
         own[int(g)].add(int(i))
     served_groups = 0
     for index, group in enumerate(snapshot.group_ids.tolist()):
-        scale = 1.0 if own[group] else 1 / (1 - params["group_weight"])
+        scale = 1.0 if own[group] or kind == "groupgf" else 1 / (1 - params["group_weight"])
         ids, scores = offline_top(groups[index] * scale, snapshot.item_ids, own[group], K)
         ranking = recommender.recommend_group(group, K, strategy="combined")
         assert ranking.basis == ("combined" if own[group] else "members")
