@@ -20,7 +20,8 @@ of the source) and every stage runs on a fresh server home:
 
 Peak memory is the resident set of this process during each stage (Linux VmHWM, reset before each stage
 through /proc/self/clear_refs; conduct's stages are split by a 20 ms sampler). The server's own memory is its
-settings (`--heap`, `--pagecache`), recorded with the store size.
+settings (`--heap`, `--pagecache`; by default sized from the store at each start, `graphrec.db.server.memory`),
+recorded with the store size and the reason.
 
 Writes DIR/scale.json (a list of rows {"stage", "factor", "users", "items", "interactions", "seconds",
 "peak_rss_bytes"}; a latency row's stage ends in "p50" or "p99" and its seconds is that percentile),
@@ -49,6 +50,7 @@ from graphrec.conductor import conduct
 from graphrec.db.runner import QueryRunner
 from graphrec.db.server.install import install_jars
 from graphrec.db.server.lifecycle import temporary_server
+from graphrec.db.server.memory import store_bytes
 from graphrec.export import export_snapshot
 from graphrec.fractal import expand
 from graphrec.load import load_group_benchmark, load_lightgcn
@@ -73,8 +75,8 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200, help="timed queries per latency row")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--users", type=int, default=200, help="test users whose served top-20 is scored")
-    parser.add_argument("--heap", default="2g")
-    parser.add_argument("--pagecache", default="2g")
+    parser.add_argument("--heap", help="the server's heap (default: sized from the store at each start)")
+    parser.add_argument("--pagecache", help="the server's page cache (default: sized likewise)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if not (args.source / "train.txt").is_file():
@@ -143,7 +145,8 @@ def run_factor(factor: float, names: list[str], serve: str, args: argparse.Names
                   f"offline {quality['offline_sample']}")
             for stage, seconds in latencies(runner, snapshot, args).items():
                 row(stage, seconds, None)
-        settings[f"x{factor:g}"] = {"heap": args.heap, "pagecache": args.pagecache, "served": serve,
+        settings[f"x{factor:g}"] = {"heap": server.heap, "pagecache": server.pagecache, "memory": server.memory.reason,
+                                    "served": serve,
                                     "store_bytes": store_bytes(server.home), "served_quality": quality}
     return rows
 
@@ -234,12 +237,6 @@ def _status(key: str) -> int:
             if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError(f"no {key} in /proc/self/status")
-
-
-def store_bytes(home: Path) -> int:
-    """The size of the database's files (data/databases and data/transactions)."""
-    return sum(path.stat().st_size for folder in ("databases", "transactions")
-               for path in (home / "data" / folder).rglob("*") if path.is_file())
 
 
 def slopes(rows: list[dict[str, object]]) -> dict[str, float]:

@@ -17,8 +17,8 @@ def add_commands(commands: Any, connection: argparse.ArgumentParser) -> None:
     start = server_cmds.add_parser("start", help="fetch (once), configure and start the server; wait for Bolt")
     start.add_argument("--bolt-port", type=PORT, help="Bolt port (default: last start's, else 7687)")
     start.add_argument("--http-port", type=PORT, help="HTTP/Browser port (default: last start's, else 7474)")
-    start.add_argument("--heap", type=memory, default="1g", help="JVM heap (default 1g)")
-    start.add_argument("--pagecache", type=memory, default="512m", help="page cache (default 512m)")
+    start.add_argument("--heap", type=memory, help="JVM heap (default: sized from the store and the machine)")
+    start.add_argument("--pagecache", type=memory, help="page cache (default: about the store's size, sized likewise)")
     start.add_argument("--password-file", type=Path, metavar="FILE",
                        help="the password set on the first start, from FILE's first line ('-': standard input; "
                             "default: generated)")

@@ -114,6 +114,7 @@ def _stopped_for(server: LocalServer, what: str) -> str:
     """Check that the server is stopped, prepare the home for `neo4j-admin`; return the `java` to run."""
     if server.status().running:
         raise ServerError(f"the server must be stopped before {what}")
+    server.size_memory()
     server.write_config()
     server.secure_home()
     return server.java()

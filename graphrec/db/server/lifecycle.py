@@ -34,7 +34,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from graphrec.db.connection import Connection
@@ -51,10 +51,13 @@ from graphrec.db.server.install import (
     plugin_dir,
     xdg_dir,
 )
+from graphrec.db.server.memory import Memory, machine_bytes, recommended, store_bytes
 
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
 USER = "neo4j"
+BOLT_HANDSHAKE = bytes.fromhex("6060B017" "00080805" "00000404" "00000000" "00000000")
+"""Bolt's preamble and version proposals: 5.8 down to 5.0, 4.4."""
 PRIVATE_UMASK = 0o077
 """The umask of every Java process graphrec starts: what they create is for the owner only."""
 
@@ -90,12 +93,15 @@ class Status:
     bolt_uri: str
     browser_url: str
     home: Path
+    memory: Memory | None = None  # what the start that made this status chose
 
     def describe(self) -> str:
         state = f"running (pid {self.pid})" if self.running else "stopped"
+        memory = "" if self.memory is None else (f"\n  memory:  heap {self.memory.heap}, page cache "
+                                                  f"{self.memory.pagecache} ({self.memory.reason})")
         return (f"Neo4j {NEO4J_VERSION} Community: {state}\n"
                 f"  Bolt:    {self.bolt_uri}\n  Browser: {self.browser_url}\n"
-                f"  user:    {USER} (password in {self.home / 'password'})\n  home:    {self.home}")
+                f"  user:    {USER} (password in {self.home / 'password'})\n  home:    {self.home}{memory}")
 
 
 class LocalServer:
@@ -105,18 +111,19 @@ class LocalServer:
         home (Path): the server's folder (created on start).
         bolt_port (int, optional): Bolt port; default: the last start's, else 7687.
         http_port (int, optional): HTTP port serving Browser; default: the last start's, else 7474.
-        heap (str): JVM heap, `-Xms` and `-Xmx` (default: `1g`).
-        pagecache (str): page cache size (default: `512m`).
+        heap (str, optional): JVM heap, `-Xms` and `-Xmx` (default: sized at each start from the store and
+            the machine, `graphrec.db.server.memory`).
+        pagecache (str, optional): page cache size (default: sized likewise).
     """
 
     def __init__(self, home: Path, bolt_port: int | None = None, http_port: int | None = None,
-                 heap: str = "1g", pagecache: str = "512m") -> None:
+                 heap: str | None = None, pagecache: str | None = None) -> None:
         self.home = Path(home).expanduser().resolve()
         saved = self._saved_ports()
         self.bolt_port = bolt_port or saved.get("bolt", DEFAULT_BOLT_PORT)
         self.http_port = http_port or saved.get("http", DEFAULT_HTTP_PORT)
-        self.heap = heap
-        self.pagecache = pagecache
+        self.settings = (heap, pagecache)  # as given; None: sized by size_memory
+        self.memory = self.size_memory()
         self._process: subprocess.Popen[bytes] | None = None  # set when this object started the server
 
     @classmethod
@@ -164,6 +171,25 @@ class LocalServer:
         running = pid is not None and self._bolt_answers()
         return Status(running, pid if running else None, self.bolt_uri, self.browser_url, self.home)
 
+    @property
+    def heap(self) -> str:
+        return self.memory.heap
+
+    @property
+    def pagecache(self) -> str:
+        return self.memory.pagecache
+
+    def size_memory(self) -> Memory:
+        """The heap and page cache for the next start (or offline run): those given, else sized from the store
+        as it is now and the machine (`graphrec.db.server.memory.recommended`)."""
+        heap, pagecache = self.settings
+        if heap and pagecache:
+            self.memory = Memory(heap, pagecache, "as given")
+        else:
+            sized = recommended(store_bytes(self.home), machine_bytes())
+            self.memory = Memory(heap or sized.heap, pagecache or sized.pagecache, sized.reason)
+        return self.memory
+
     def start(self, password: str | None = None, timeout: float = 180.0) -> Status:
         """Start the server (a no-op when it already runs) and wait until Bolt and HTTP answer.
 
@@ -172,6 +198,7 @@ class LocalServer:
         """
         if self.status().running:
             return self.status()
+        memory = self.size_memory()
         java = self.java()
         for port in (self.bolt_port, self.http_port):
             if not _port_free(port):
@@ -204,8 +231,8 @@ class LocalServer:
             if process.poll() is not None:
                 raise ServerError(f"Neo4j exited with code {process.returncode} while starting; "
                                   f"the end of {self.log_file}:\n{self._log_tail()}")
-            if self._bolt_answers() and self._http_answers():
-                return self.status()
+            if self._bolt_answers() and self._http_answers() and self._accepts_queries():
+                return replace(self.status(), memory=memory)
             time.sleep(0.5)
         self._terminate(process.pid, grace=10)
         raise ServerError(f"Neo4j did not answer on {self.bolt_uri} within {timeout:.0f} s; "
@@ -373,9 +400,27 @@ class LocalServer:
         return pid if "CommunityEntryPoint" in cmdline and f"--home-dir={self.home}" in cmdline else None
 
     def _bolt_answers(self) -> bool:
+        """Whether a Bolt server answers on the port: the protocol's handshake (its magic preamble and four
+        version proposals, Bolt 5.0-5.8 and 4.4) agreed to a version. A socket and 20 bytes, not the driver, so
+        that `graphrec neo4j status` stays fast."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.bolt_port), timeout=5) as sock:
+                sock.sendall(BOLT_HANDSHAKE)
+                reply = b""
+                while len(reply) < 4:
+                    chunk = sock.recv(4 - len(reply))
+                    if not chunk:
+                        return False
+                    reply += chunk
+            return reply != b"\0\0\0\0"
+        except OSError:
+            return False
+
+    def _accepts_queries(self) -> bool:
+        """Whether the driver connects and logs in (what `start` waits for, beyond the handshake)."""
         if not self.password_file.exists():
             return False
-        import neo4j  # here, not at the top: `graphrec neo4j status` of a stopped server never loads the driver
+        import neo4j  # here, not at the top: `graphrec neo4j status` never loads the driver
 
         try:
             with neo4j.GraphDatabase.driver(self.bolt_uri, auth=(USER, self.password())) as driver:
@@ -447,9 +492,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def temporary_server(heap: str = "2g", pagecache: str = "1g", start: bool = True) -> Iterator[LocalServer]:
+def temporary_server(heap: str | None = "2g", pagecache: str | None = "1g",
+                     start: bool = True) -> Iterator[LocalServer]:
     """A server in a temporary folder on free ports, started unless `start` is False (a new home), stopped and
-    deleted on exit (for benchmarks)."""
+    deleted on exit (for benchmarks); `heap` or `pagecache` None: sized at each start (`LocalServer`)."""
     with tempfile.TemporaryDirectory(prefix="graphrec-neo4j-") as home:
         server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(), heap=heap, pagecache=pagecache)
         try:

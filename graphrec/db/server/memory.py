@@ -1,0 +1,60 @@
+"""How much memory the local server gets when `graphrec neo4j start` is not told (`--heap`, `--pagecache`).
+
+Neo4j's own guidance (Operations Manual, "Memory configuration"; `neo4j-admin server memory-recommendation`):
+the page cache should hold the store (its size plus room to grow) so that reads never go to disk, the heap
+serves queries and transactions, and the operating system keeps the rest. graphrec runs beside the server on
+the same machine (export, fitting and evaluation in Python can take several GiB at 10x Gowalla), so the server
+takes at most half of the machine's memory:
+
+- page cache = the store's size (`data/databases` and `data/transactions`) x 1.2 + 64 MiB, at least 256 MiB
+  and at most a quarter of the memory;
+- heap = 1 GiB + a quarter of the store's size, at most a quarter of the memory and 31 GiB (compressed
+  object pointers);
+- both rounded up to whole MiB. A new home (no store yet) gets 1 GiB of heap and 256 MiB of page cache; a
+  bulk load stops and starts the server, which sizes itself again for the store it has then.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MIB = 2**20
+GIB = 2**30
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The server's memory settings and where they came from."""
+
+    heap: str
+    pagecache: str
+    reason: str
+
+
+def store_bytes(home: Path) -> int:
+    """The bytes of every database's files under `home` (`data/databases`, `data/transactions`)."""
+    return sum(path.stat().st_size for folder in ("databases", "transactions")
+               for path in (home / "data" / folder).rglob("*") if path.is_file())
+
+
+def machine_bytes() -> int:
+    """The machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def recommended(store: int, machine: int) -> Memory:
+    """The heap and page cache for a store of `store` bytes on a machine with `machine` bytes (module
+    docstring)."""
+    quarter = machine // 4
+    pagecache = min(max(int(store * 1.2) + 64 * MIB, 256 * MIB), quarter)
+    heap = min(GIB + store // 4, quarter, 31 * GIB)
+    heap = max(heap, min(GIB, quarter))
+    return Memory(_mib(heap), _mib(pagecache),
+                  f"sized from the store ({store / GIB:.2f} GiB) and the machine ({machine / GIB:.1f} GiB); "
+                  "--heap and --pagecache choose instead")
+
+
+def _mib(size: int) -> str:
+    return f"{-(-size // MIB)}m"
