@@ -31,14 +31,13 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from graphrec.db.connection import Connection
-from graphrec.db.server import browser
+from graphrec.db.server import browser, probe
 from graphrec.db.server.install import (
     NEO4J_VERSION,
     ServerError,
@@ -56,8 +55,6 @@ from graphrec.db.server.memory import Memory, machine_bytes, recommended, store_
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
 USER = "neo4j"
-BOLT_HANDSHAKE = bytes.fromhex("6060B017" "00080805" "00000404" "00000000" "00000000")
-"""Bolt's preamble and version proposals: 5.8 down to 5.0, 4.4."""
 PRIVATE_UMASK = 0o077
 """The umask of every Java process graphrec starts: what they create is for the owner only."""
 
@@ -400,42 +397,13 @@ class LocalServer:
         return pid if "CommunityEntryPoint" in cmdline and f"--home-dir={self.home}" in cmdline else None
 
     def _bolt_answers(self) -> bool:
-        """Whether a Bolt server answers on the port: the protocol's handshake (its magic preamble and four
-        version proposals, Bolt 5.0-5.8 and 4.4) agreed to a version. A socket and 20 bytes, not the driver, so
-        that `graphrec neo4j status` stays fast."""
-        try:
-            with socket.create_connection(("127.0.0.1", self.bolt_port), timeout=5) as sock:
-                sock.sendall(BOLT_HANDSHAKE)
-                reply = b""
-                while len(reply) < 4:
-                    chunk = sock.recv(4 - len(reply))
-                    if not chunk:
-                        return False
-                    reply += chunk
-            return reply != b"\0\0\0\0"
-        except OSError:
-            return False
+        return probe.bolt_answers(self.bolt_port)
 
     def _accepts_queries(self) -> bool:
-        """Whether the driver connects and logs in (what `start` waits for, beyond the handshake)."""
-        if not self.password_file.exists():
-            return False
-        import neo4j  # here, not at the top: `graphrec neo4j status` never loads the driver
-
-        try:
-            with neo4j.GraphDatabase.driver(self.bolt_uri, auth=(USER, self.password())) as driver:
-                driver.verify_connectivity()
-            return True
-        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired, neo4j.exceptions.AuthError,
-                OSError):
-            return False
+        return self.password_file.exists() and probe.accepts_queries(self.bolt_uri, USER, self.password())
 
     def _http_answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/", timeout=5) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return probe.http_answers(self.http_port)
 
     def _terminate(self, pid: int, grace: float) -> bool:
         """SIGTERM, then SIGKILL after `grace` seconds; whether the process exited before that."""
