@@ -172,11 +172,13 @@ def streaming_runner(driver: StreamingDriver, retry_seconds: float = 5) -> Query
 
 def test_a_stream_reads_in_a_read_session_and_retries_until_its_first_row() -> None:
     driver = StreamingDriver([deadlock(), neo4j.exceptions.ServiceUnavailable("restarting")], [(1,), (2,), (3,)])
-    rows = streaming_runner(driver).stream("MATCH (n) RETURN n.id", {"x": 1})
+    runner = streaming_runner(driver)
+    rows = runner.stream("MATCH (n) RETURN n.id", {"x": 1})
     assert driver.tries == 0, "nothing is sent before the first row is asked for"
     assert list(rows) == [(1,), (2,), (3,)]
     assert driver.tries == 3 and driver.open == 0
-    assert all(options == {"database": "neo4j", "default_access_mode": neo4j.READ_ACCESS}
+    assert all(options == {"database": "neo4j", "default_access_mode": neo4j.READ_ACCESS,
+                           "bookmark_manager": runner.bookmark_manager}  # every session shares it
                for options in driver.sessions)
 
 
@@ -209,6 +211,8 @@ class RecordingRunner:
     def run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         self.calls.append(params)
         return [{"missing": [i for i in params["ids"] if i > self.known]}]
+
+    read = run  # missing_ids reads through QueryRunner.read
 
 
 def test_missing_ids_asks_in_chunks_and_keeps_the_order(monkeypatch: pytest.MonkeyPatch) -> None:

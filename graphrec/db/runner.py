@@ -1,19 +1,42 @@
 """The one port between graphrec and the Neo4j driver.
 
-Every query graphrec sends goes through a `QueryRunner`: `run` for a statement and its parameters, `run_file`
-for a statement kept in `cypher/`, `stream` for a read whose rows are consumed as they arrive (export), and
-`write_batches` for bulk `UNWIND $rows` writes, one transaction per batch. Nothing else in graphrec touches the
-driver. Unit tests can swap in any object with the same methods to check the Cypher that would be sent.
+Every query graphrec sends goes through a `QueryRunner`. Which method is for what:
+
+- `read` (and `read_file`): a statement that only reads (serving, explanations, model lookups, summaries,
+  checks), in a managed READ transaction (`execute_read` of a READ-access session). On a cluster or Aura
+  (`neo4j://` / `neo4j+s://` URIs) it is routed to a secondary or follower; a write in it is refused by the
+  server (ClientError `Neo.ClientError.Statement.AccessMode`).
+- `stream`: a read whose rows are consumed as they arrive (export), in a READ-access session too.
+- `run` (and `run_file`): a write, DDL (indexes, constraints), or a statement with `CALL { ... } IN
+  TRANSACTIONS`, which needs an auto-commit transaction in a WRITE session; routed to the leader. Also the
+  text `graphrec cypher` is given, which may write.
+- `write_batches` / `write_partitioned`: bulk `UNWIND $rows` writes, one managed WRITE transaction per batch.
+
+Nothing else in graphrec touches the driver. Unit tests can swap in any object with the same methods to check
+the Cypher that would be sent.
+
+Causal consistency: every session a runner opens shares one bookmark manager (`bookmark_manager`, made by
+`neo4j.GraphDatabase.bookmark_manager()`), so each transaction starts after every transaction the runner has
+committed before, on whichever cluster member it runs: once a write-back has activated a version, the same
+runner's later reads (demo, evaluate, recommend) see it, even when they go to a follower. Outside graphrec, a
+client gets the same within one process from the driver's `driver.execute_query(...)`, whose default bookmark
+manager (`driver.execute_query_bookmark_manager`) chains all its calls, or by passing one bookmark manager to
+all its sessions. Across processes nothing is shared: a script that writes back in one process and serves in
+another passes the bookmarks along (the writer's `runner.bookmark_manager.get_bookmarks()`, or a session's
+`last_bookmarks()`, handed to the reader's sessions as `bookmarks=` or through a bookmark manager made with
+`bookmark_manager(initial_bookmarks=...)`), or reads from the leader (a WRITE-access session) once the write
+has committed.
 
 Transient failures (a deadlock, a leader switch, a server restarting or briefly unreachable: the driver's
-retryable errors) are retried with exponential backoff, 0.1 s doubling up to 2 s between tries, for
-`retry_seconds` (default `$GRAPHREC_RETRY_SECONDS`, else 10 s); a server that still does not answer then
-raises `ServerGone`, whose message names the URI and what to check. Statements run by `run` are retried
-whole, so graphrec's statements are idempotent (`MERGE`, `SET`, `REMOVE`) or fail loudly when repeated
-(`CREATE` of a Model, refused by its uniqueness constraint). `write_batches` retries each batch's transaction
-(the driver's `execute_write`). `stream` retries only until its first row has arrived: rows handed to the
-caller cannot be taken back, so a transient error later in the stream is raised (`ServerGone` when the server
-stopped answering), and the caller runs the whole read again if it wants to.
+retryable errors) are retried for `retry_seconds` (default `$GRAPHREC_RETRY_SECONDS`, else 10 s); a server
+that still does not answer then raises `ServerGone`, whose message names the URI and what to check. `run`
+retries with its own loop, exponential backoff from 0.1 s doubling up to 2 s, and retries statements whole, so
+graphrec's statements are idempotent (`MERGE`, `SET`, `REMOVE`) or fail loudly when repeated (`CREATE` of a
+Model, refused by its uniqueness constraint). `read` and `write_batches` leave retries to the driver's managed
+transactions (`execute_read`, `execute_write`, for the driver's `max_transaction_retry_time`, set to
+`retry_seconds`). `stream` retries only until its first row has arrived: rows handed to the caller cannot be
+taken back, so a transient error later in the stream is raised (`ServerGone` when the server stopped
+answering), and the caller runs the whole read again if it wants to.
 """
 
 from __future__ import annotations
@@ -77,6 +100,8 @@ class QueryRunner:
             )
         except (ValueError, neo4j.exceptions.ConfigurationError) as error:
             raise ConfigError(f"cannot use the Neo4j URI {connection.uri!r}: {error}") from None
+        self.bookmark_manager = neo4j.GraphDatabase.bookmark_manager()
+        """Shared by every session of this runner: each transaction is causally after the ones before."""
 
     def __enter__(self) -> QueryRunner:
         return self
@@ -94,15 +119,40 @@ class QueryRunner:
         """Raise if the server cannot be reached or the credentials are refused."""
         self.retrying(self.driver.verify_connectivity)
 
-    def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run one statement in an auto-commit transaction and return its rows as dicts.
+    def session(self, access_mode: str = neo4j.WRITE_ACCESS) -> neo4j.Session:
+        """A session on this runner's database in `access_mode`, with the runner's bookmark manager."""
+        return self.driver.session(database=self.database, default_access_mode=access_mode,
+                                   bookmark_manager=self.bookmark_manager)
 
-        Auto-commit, so that statements with `CALL { ... } IN TRANSACTIONS` run too; retried whole on a
-        transient error (see the module docstring).
+    def read(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one read-only statement in a managed READ transaction and return its rows as dicts.
+
+        READ access: on a cluster it may run on a follower, causally after this runner's earlier writes (the
+        bookmark manager); a write in it is refused. The driver retries transient errors (see the module
+        docstring); a server that does not answer raises `ServerGone`.
+        """
+        try:
+            with self.session(neo4j.READ_ACCESS) as session:
+                return session.execute_read(_data, query, params or {})
+        except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired) as error:
+            raise self._gone(error) from error
+
+    def read_file(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """`read` every statement of `cypher/<name>.cypher` in order; return the last one's rows."""
+        rows: list[dict[str, Any]] = []
+        for query in cypher.statements(name):
+            rows = self.read(query, params)
+        return rows
+
+    def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one statement in an auto-commit transaction of a WRITE session and return its rows as dicts.
+
+        For writes and DDL: auto-commit, so that statements with `CALL { ... } IN TRANSACTIONS` run too;
+        retried whole on a transient error (see the module docstring). Pure reads go through `read`.
         """
 
         def attempt() -> list[dict[str, Any]]:
-            with self.driver.session(database=self.database) as session:
+            with self.session(neo4j.WRITE_ACCESS) as session:
                 return session.run(query, params or {}).data()
 
         return self.retrying(attempt)
@@ -123,7 +173,7 @@ class QueryRunner:
         end = object()
 
         def open_stream() -> tuple[neo4j.Session, Iterator[neo4j.Record], Any]:
-            session = self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS)
+            session = self.session(neo4j.READ_ACCESS)
             try:
                 rows = iter(session.run(query, params or {}))
                 return session, rows, next(rows, end)
@@ -212,7 +262,7 @@ class QueryRunner:
 
             def write(stream: Sequence[Any]) -> None:
                 # execute_write retries transient errors itself, for max_transaction_retry_time.
-                with self.driver.session(database=self.database) as session:
+                with self.session(neo4j.WRITE_ACCESS) as session:
                     for batch in _chunks(stream, batch_size):
                         try:
                             session.execute_write(_consume, query, {**(params or {}), "rows": batch})
@@ -231,6 +281,10 @@ class QueryRunner:
                     for future in [pool.submit(write, stream) for stream in streams]:
                         future.result()
         return total
+
+
+def _data(tx: neo4j.ManagedTransaction, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return tx.run(query, params).data()
 
 
 def _consume(tx: neo4j.ManagedTransaction, query: str, params: dict[str, Any]) -> None:
