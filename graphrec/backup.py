@@ -70,7 +70,7 @@ def restore(server: LocalServer, path: Path, *, database: str = "neo4j", force: 
             server.start()
         try:
             with QueryRunner(server.connection(database)) as runner:
-                nodes = runner.run(cypher.statement("bulk_target_nodes"))[0]["nodes"]
+                nodes = runner.read(cypher.statement("bulk_target_nodes"))[0]["nodes"]
         except BaseException:
             if not running:
                 server.stop()

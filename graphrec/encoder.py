@@ -79,8 +79,8 @@ def item_texts(runner: QueryRunner, item_ids: Sequence[int] | np.ndarray, proper
     wanted = [int(i) for i in item_ids]
     found: dict[int, list[Any]] = {}
     for start in range(0, len(wanted), _ID_CHUNK):
-        rows = runner.run(cypher.statement("item_text"),
-                          {"ids": wanted[start : start + _ID_CHUNK], "properties": list(properties)})
+        rows = runner.read(cypher.statement("item_text"),
+                           {"ids": wanted[start : start + _ID_CHUNK], "properties": list(properties)})
         found.update((row["id"], row["values"]) for row in rows)
     missing = [i for i in wanted if i not in found]
     if missing:

@@ -268,7 +268,7 @@ def _walk(runner: QueryRunner, users: np.ndarray, groups: np.ndarray, *, hops: i
     for _ in range(hops):
         if not any(len(ids) for ids in frontier.values()):
             break
-        row = runner.run(query, {**{k: v.tolist() for k, v in frontier.items()}, "since": since})[0]
+        row = runner.read(query, {**{k: v.tolist() for k, v in frontier.items()}, "since": since})[0]
         frontier = {k: np.setdiff1d(np.asarray(row[k], dtype=np.int64), seen[k]) for k in seen}
         seen = {k: np.union1d(seen[k], frontier[k]) for k in seen}
     return seen["users"], seen["groups"]

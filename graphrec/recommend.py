@@ -175,7 +175,7 @@ class Recommender:
         name, params = (("explain_user", {"user": _id("user", user)}) if user is not None
                         else ("explain_group", {"group": _id("group", group)}))
         params |= {"item": _id("item", item), "n": _k(n)}
-        rows = self.runner.run(cypher.statement(name), params)
+        rows = self.runner.read(cypher.statement(name), params)
         if not rows:
             self._explain_empty(user=params.get("user"), group=params.get("group"), item=params["item"])
         row = rows[0]
@@ -186,17 +186,17 @@ class Recommender:
         """Run a ranking query; repeat it as an exact scan when its candidates left fewer than k rows."""
         query = cypher.statement(name)
         params = {**params, "draw": False}  # Browser's drawing (column graph) is not for Python
-        rows = self.runner.run(query, {**params, "exact_max_items": self.exact_max_items,
-                                       "oversample": self.oversample})
+        rows = self.runner.read(query, {**params, "exact_max_items": self.exact_max_items,
+                                        "oversample": self.oversample})
         if len(rows) < params["k"] and self.exact_max_items < EXACT:
             items = self._lookup()["items"]
             if items is not None and items > self.exact_max_items:
-                rows = self.runner.run(query, {**params, "exact_max_items": EXACT, "oversample": 0})
+                rows = self.runner.read(query, {**params, "exact_max_items": EXACT, "oversample": 0})
         return rows
 
     def _lookup(self, user: int | None = None, group: int | None = None, item: int | None = None) -> dict[str, Any]:
-        return self.runner.run(cypher.statement("serving_lookup"),
-                               {"user": user, "group": group, "item": item})[0]
+        return self.runner.read(cypher.statement("serving_lookup"),
+                                {"user": user, "group": group, "item": item})[0]
 
     def _explain_empty(self, *, user: int | None = None, group: int | None = None, item: int | None = None,
                        strategy: str | None = None, by: str = "graph") -> None:

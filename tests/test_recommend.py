@@ -400,6 +400,8 @@ class RecordingRunner:
             return [{"version": 1, "items": self.items, "user": None, "group": None, "item": None}]
         return self.answers.pop(0)
 
+    read = run  # the Recommender reads through QueryRunner.read
+
 
 def row(rank: int) -> dict[str, Any]:
     return {"rank": rank, "id": 100 + rank, "score": 1.0 / rank, "basis": "embedding", "version": 1, "properties": []}

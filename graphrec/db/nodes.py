@@ -36,5 +36,5 @@ def missing_ids(runner: QueryRunner, label: str, ids: Iterable[int] | np.ndarray
     query = cypher.statement("missing_ids")
     missing: list[int] = []
     for start in range(0, len(wanted), ID_CHUNK):
-        missing += runner.run(query, {"label": label, "ids": wanted[start : start + ID_CHUNK]})[0]["missing"]
+        missing += runner.read(query, {"label": label, "ids": wanted[start : start + ID_CHUNK]})[0]["missing"]
     return missing

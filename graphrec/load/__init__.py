@@ -143,4 +143,4 @@ def load_into(
 
 def graph_summary(runner: QueryRunner) -> dict[str, int]:
     """Node and relationship counts of the graph (`cypher/graph_summary.cypher`)."""
-    return runner.run(cypher.statement("graph_summary"))[0]
+    return runner.read(cypher.statement("graph_summary"))[0]

@@ -126,11 +126,11 @@ def check_reaches(runner: QueryRunner, server: LocalServer) -> None:
 
 def check_empty(runner: QueryRunner) -> None:
     """Raise `BulkLoadRefused` unless the database of `runner` holds no node and no foreign index."""
-    nodes = runner.run(cypher.statement("bulk_target_nodes"))[0]["nodes"]
+    nodes = runner.read(cypher.statement("bulk_target_nodes"))[0]["nodes"]
     if nodes:
         raise BulkLoadRefused(f"database '{runner.database}' holds {nodes:,} nodes: a bulk load only imports into "
                               "an empty database (load without --bulk / bulk=True to add to it)")
-    foreign = sorted(set(runner.run(cypher.statement("bulk_target_indexes"))[0]["names"]) - _own_indexes())
+    foreign = sorted(set(runner.read(cypher.statement("bulk_target_indexes"))[0]["names"]) - _own_indexes())
     if foreign:
         raise BulkLoadRefused(f"database '{runner.database}' has indexes or constraints that a bulk load would "
                               f"drop: {', '.join(foreign)}; drop them first or load without --bulk / bulk=True")

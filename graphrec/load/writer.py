@@ -29,6 +29,8 @@ DEFAULT_WORKERS = 2
 def apply_schema(runner: QueryRunner) -> None:
     """Create the constraints and indexes of `cypher/schema.cypher` if missing, and wait until online."""
     runner.run_file("schema")
+    # In the WRITE session, on purpose: on a cluster each member populates its own indexes, and the writes
+    # that follow (the load's MERGEs on the unique ids) go to the leader, whose indexes this waits for.
     runner.run("CALL db.awaitIndexes(300)")
 
 

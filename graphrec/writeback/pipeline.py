@@ -146,7 +146,7 @@ def write_model(
     if neighbours is not None:
         _check_ids(runner, "item", np.union1d(neighbours[0], neighbours[1]))
     runner.run_file("model_schema")
-    version = runner.run(cypher.statement("model_next_version"))[0]["version"]
+    version = runner.read(cypher.statement("model_next_version"))[0]["version"]
     augmented, max_norm = augment_for_mips(checked["item"][1]) if checked else (None, None)
     clock.lap("validate")
 
@@ -365,8 +365,8 @@ def _await_indexes(runner: QueryRunner, version: int, timeout: int, names: Seque
     """Wait until version's item vector indexes `names` are ONLINE (raises when one failed or `timeout` s
     passed)."""
     for name in names:
-        runner.run(cypher.statement("embedding_index_await"), {"name": name, "seconds": timeout})
-        state = runner.run(cypher.statement("embedding_index_state"), {"name": name})
+        runner.read(cypher.statement("embedding_index_await"), {"name": name, "seconds": timeout})
+        state = runner.read(cypher.statement("embedding_index_state"), {"name": name})
         if [row["state"] for row in state] != ["ONLINE"]:
             raise RuntimeError(f"vector index {name} is not online: {state}")
 
@@ -397,11 +397,11 @@ def _check_counts(runner: QueryRunner, version: int, checked: dict[str, tuple[np
                 fold_property_name(version): 0 if fold is None else len(fold[0]),
                 text_property_name(version): 0 if text is None else len(text[0])}
     for prop, count in expected.items():
-        held = runner.run(query, {"property": prop})[0]["nodes"]
+        held = runner.read(query, {"property": prop})[0]["nodes"]
         if held != count:
             raise RuntimeError(f"{held} nodes hold {prop}, expected {count}; version {version} stays "
                                "'writing' (prune removes it)")
-    held = runner.run(cypher.statement("similar_count"), {"type": similar_type(version)})[0]["relationships"]
+    held = runner.read(cypher.statement("similar_count"), {"type": similar_type(version)})[0]["relationships"]
     count = 0 if neighbours is None else len(neighbours[0])
     if held != count:
         raise RuntimeError(f"{held} {similar_type(version)} relationships, expected {count}; version {version} "

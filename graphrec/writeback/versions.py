@@ -49,13 +49,13 @@ def activate(runner: QueryRunner, version: int) -> int | None:
 def active_model(runner: QueryRunner) -> dict[str, Any] | None:
     """The active Model node's properties (version, property, mips_property, similarity_index, dim, ...), or
     None."""
-    rows = runner.run(cypher.statement("model_active"))
+    rows = runner.read(cypher.statement("model_active"))
     return rows[0]["model"] if rows else None
 
 
 def list_models(runner: QueryRunner) -> list[dict[str, Any]]:
     """Every Model node's properties, oldest version first, whatever its status."""
-    return [row["model"] for row in runner.run(cypher.statement("model_list"))]
+    return [row["model"] for row in runner.read(cypher.statement("model_list"))]
 
 
 def describe_models(runner: QueryRunner) -> list[dict[str, Any]]:
@@ -76,8 +76,8 @@ def read_embeddings(
     Raises `WritebackError` when there is no such model or some id has no vector in it.
     """
     wanted = [int(i) for i in ids]
-    rows = runner.run(cypher.statement("embedding_read"),
-                      {"label": label(kind), "ids": wanted, "version": version})
+    rows = runner.read(cypher.statement("embedding_read"),
+                       {"label": label(kind), "ids": wanted, "version": version})
     if not rows:
         raise WritebackError("no active model" if version is None else f"no model version {version}")
     found = dict(zip(rows[0]["ids"], rows[0]["vectors"]))

@@ -79,7 +79,7 @@ def _alive(pid: int, started: int | None) -> bool:
 
 def writers(runner: QueryRunner) -> list[dict[str, Any]]:
     """The 'writing' versions and their writers (`cypher/model_writers.cypher`), each with `gone`."""
-    return [{**row, "gone": is_gone(row)} for row in runner.run(cypher.statement("model_writers"))]
+    return [{**row, "gone": is_gone(row)} for row in runner.read(cypher.statement("model_writers"))]
 
 
 def abandoned_versions(runner: QueryRunner) -> list[int]:
