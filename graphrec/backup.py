@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from graphrec.db import cypher
-from graphrec.db.runner import QueryRunner
+from graphrec.db.runner import QueryRunner, store_replaced
 from graphrec.db.server import admin
 from graphrec.db.server.lifecycle import LocalServer
 
@@ -86,6 +86,7 @@ def restore(server: LocalServer, path: Path, *, database: str = "neo4j", force: 
     try:
         admin.load_database(server, database, path)
     finally:
+        store_replaced(server.bolt_port, database)  # the runners of this process forget the old store's bookmarks
         if running or new_home:
             say("starting the server")
             server.start()

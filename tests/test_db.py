@@ -12,7 +12,12 @@ import pytest
 
 from graphrec.db import nodes
 from graphrec.db.connection import Connection
-from graphrec.db.runner import QueryRunner, ServerGone, default_retry_seconds
+from graphrec.db.runner import (
+    QueryRunner,
+    ServerGone,
+    default_retry_seconds,
+    store_replaced,
+)
 from graphrec.db.server.lifecycle import LocalServer, free_port
 from graphrec.errors import ConfigError
 
@@ -244,3 +249,16 @@ def test_streams_and_missing_ids_on_the_server(runner: QueryRunner) -> None:
     assert runner.run("MATCH (u:User {id: 99}) RETURN count(u) AS n") == [{"n": 0}]
     assert nodes.missing_ids(runner, "User", [5, 6, 1, 99]) == [6, 99]
     assert nodes.missing_ids(runner, "Group", [1]) == [1]
+
+
+def test_a_replaced_store_makes_the_runners_on_it_forget_their_bookmarks() -> None:
+    """A bulk load or restore starts the store's transaction ids again: old bookmarks would never be reached."""
+    on_it = QueryRunner(Connection("bolt://127.0.0.1:7001", "neo4j", "secret", "neo4j"))
+    other_database = QueryRunner(Connection("bolt://127.0.0.1:7001", "neo4j", "secret", "other"))
+    elsewhere = QueryRunner(Connection("bolt://127.0.0.1:7002", "neo4j", "secret", "neo4j"))
+    before = [runner.bookmark_manager for runner in (on_it, other_database, elsewhere)]
+    store_replaced(7001, "neo4j")
+    assert on_it.bookmark_manager is not before[0]
+    assert [other_database.bookmark_manager, elsewhere.bookmark_manager] == before[1:]
+    for runner in (on_it, other_database, elsewhere):
+        runner.close()

@@ -25,7 +25,9 @@ all its sessions. Across processes nothing is shared: a script that writes back 
 another passes the bookmarks along (the writer's `runner.bookmark_manager.get_bookmarks()`, or a session's
 `last_bookmarks()`, handed to the reader's sessions as `bookmarks=` or through a bookmark manager made with
 `bookmark_manager(initial_bookmarks=...)`), or reads from the leader (a WRITE-access session) once the write
-has committed.
+has committed. A store replaced under a server (a bulk load, a restore: `store_replaced`) starts its
+transaction ids again, so bookmarks from before it would never be reached: the runners of this process on
+that server then start a new bookmark manager.
 
 Transient failures (a deadlock, a leader switch, a server restarting or briefly unreachable: the driver's
 retryable errors) are retried for `retry_seconds` (default `$GRAPHREC_RETRY_SECONDS`, else 10 s); a server
@@ -44,9 +46,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import neo4j
 
@@ -79,6 +83,21 @@ def default_retry_seconds() -> float:
     return seconds
 
 
+_live: weakref.WeakSet[QueryRunner] = weakref.WeakSet()
+"""The runners of this process, for `store_replaced`."""
+
+
+def store_replaced(port: int, database: str) -> None:
+    """`database` of the local server on Bolt `port` has a new store (bulk load, restore): its transaction ids
+    start again, so a bookmark from before would make the next transaction wait for an id it may never reach
+    (`Neo.TransientError.Transaction.BookmarkTimeout`). Every runner of this process on it forgets its
+    bookmarks."""
+    for runner in list(_live):
+        address = urlsplit(runner.connection.uri)
+        if address.hostname in ("127.0.0.1", "localhost") and address.port == port and runner.database == database:
+            runner.forget_bookmarks()
+
+
 class QueryRunner:
     """Runs Cypher against one database of one server, parameters only.
 
@@ -102,6 +121,7 @@ class QueryRunner:
             raise ConfigError(f"cannot use the Neo4j URI {connection.uri!r}: {error}") from None
         self.bookmark_manager = neo4j.GraphDatabase.bookmark_manager()
         """Shared by every session of this runner: each transaction is causally after the ones before."""
+        _live.add(self)
 
     def __enter__(self) -> QueryRunner:
         return self
@@ -118,6 +138,10 @@ class QueryRunner:
     def verify(self) -> None:
         """Raise if the server cannot be reached or the credentials are refused."""
         self.retrying(self.driver.verify_connectivity)
+
+    def forget_bookmarks(self) -> None:
+        """Start a new bookmark manager: the database's store was replaced (see `store_replaced`)."""
+        self.bookmark_manager = neo4j.GraphDatabase.bookmark_manager()
 
     def session(self, access_mode: str = neo4j.WRITE_ACCESS) -> neo4j.Session:
         """A session on this runner's database in `access_mode`, with the runner's bookmark manager."""

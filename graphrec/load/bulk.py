@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.csv
 
 from graphrec.db import cypher
-from graphrec.db.runner import QueryRunner
+from graphrec.db.runner import QueryRunner, store_replaced
 from graphrec.db.server import admin
 from graphrec.db.server.lifecycle import LocalServer
 from graphrec.load.dataset import Dataset
@@ -107,6 +107,7 @@ def bulk_write(
             with clock.timed("import"):
                 admin.import_database(server, database, [*arguments, f"--report-file={folder}/import.report"], output=show)
         finally:
+            store_replaced(server.bolt_port, database)  # the runners of this process forget the old store's bookmarks
             say("starting the server")
             with clock.timed("start"):
                 server.start()
