@@ -62,7 +62,7 @@ def served(runner: QueryRunner) -> QueryRunner:
     """The headers' example ids: users 1-3, items 1001-1004 with titles, groups 5001-5002, a written-back model
     (version 1, active)."""
     rng = np.random.default_rng(31)
-    vectors = lambda ids: {i: rng.standard_normal(4).astype(np.float32) for i in ids}  # noqa: E731
+    vectors = lambda ids: {i: rng.standard_normal(4).astype(np.float32) for i in ids}
     serve(runner, users=vectors([1, 2, 3]), items=vectors([1001, 1002, 1003, 1004]), groups=vectors([5001, 5002]),
           interactions=[(1, 1001), (2, 1001), (2, 1002), (3, 1003)],
           memberships=[(1, 5001), (2, 5001), (2, 5002), (3, 5002)], group_interactions=[(5001, 1002)],
