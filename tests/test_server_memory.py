@@ -10,9 +10,9 @@ from graphrec.db.server.memory import GIB, MIB, recommended, store_bytes
 
 
 @pytest.mark.parametrize("store, machine, heap, pagecache", [
-    (0, 24 * GIB, "1024m", "256m"),                    # a new home: the floors
-    (GIB, 24 * GIB, "1280m", "1293m"),                 # page cache 1.2 x store + 64 MiB, heap 1 GiB + store / 4
-    (10 * GIB, 24 * GIB, "3584m", "6144m"),            # the page cache capped at a quarter of the machine
+    (0, 24 * GIB, "2048m", "256m"),                    # a new home: the floors
+    (GIB, 24 * GIB, "2304m", "1293m"),                 # page cache 1.2 x store + 64 MiB, heap 2 GiB + store / 4
+    (10 * GIB, 24 * GIB, "4608m", "6144m"),            # the page cache capped at a quarter of the machine
     (200 * GIB, 256 * GIB, "31744m", "65536m"),        # the heap capped at 31 GiB
     (0, 2 * GIB, "512m", "256m"),                      # a small machine: the heap capped at a quarter too
 ])

@@ -8,9 +8,11 @@ takes at most half of the machine's memory:
 
 - page cache = the store's size (`data/databases` and `data/transactions`) x 1.2 + 64 MiB, at least 256 MiB
   and at most a quarter of the memory;
-- heap = 1 GiB + a quarter of the store's size, at most a quarter of the memory and 31 GiB (compressed
-  object pointers);
-- both rounded up to whole MiB. A new home (no store yet) gets 1 GiB of heap and 256 MiB of page cache; a
+- heap = 2 GiB + a quarter of the store's size, at most a quarter of the memory and 31 GiB (compressed
+  object pointers). Concurrent serving needs the floor: Neo4j lets all transactions together use 70 % of the
+  heap (`dbms.memory.transaction.total.max`), and 8 clients asking for group top-20s of item-kNN on Gowalla
+  went past that limit with a 1.1 GiB heap (benchmarks/bench_scale.py, 2026-12-06);
+- both rounded up to whole MiB. A new home (no store yet) gets 2 GiB of heap and 256 MiB of page cache; a
   bulk load stops and starts the server, which sizes itself again for the store it has then.
 """
 
@@ -49,8 +51,7 @@ def recommended(store: int, machine: int) -> Memory:
     docstring)."""
     quarter = machine // 4
     pagecache = min(max(int(store * 1.2) + 64 * MIB, 256 * MIB), quarter)
-    heap = min(GIB + store // 4, quarter, 31 * GIB)
-    heap = max(heap, min(GIB, quarter))
+    heap = min(2 * GIB + store // 4, quarter, 31 * GIB)
     return Memory(_mib(heap), _mib(pagecache),
                   f"sized from the store ({store / GIB:.2f} GiB) and the machine ({machine / GIB:.1f} GiB); "
                   "--heap and --pagecache choose instead")
