@@ -20,7 +20,7 @@ inner product of that user's and that item's vectors in that version (float32 to
 versions' scores differ by ~0.1), so an answer mixing a user vector of one version with item vectors of the
 other would be caught. Prints p50 / p99 latency of each phase, the p99 during the write-back over the p99 of
 each idle phase, the answers per version, and exits with 1 if any answer was mixed. `--exact` scans every item
-instead of the vector index.
+in Cypher instead of taking candidates from graphrec.topItems.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def main() -> int:
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--warmup-seconds", type=float, default=15.0)
     parser.add_argument("--idle-seconds", type=float, default=15.0)
-    parser.add_argument("--exact", action="store_true", help="exact scans instead of the vector index")
+    parser.add_argument("--exact", action="store_true", help="exact scans in Cypher instead of graphrec.topItems' candidates")
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--pagecache", default="1g")
     args = parser.parse_args()
@@ -182,7 +182,7 @@ def main() -> int:
         runner.close()
     interactions = "Gowalla's 1,027,370" if bulk else f"{args.users * args.per_user:,} (random)"
     print(f"\ndata: {args.data}: {len(users):,} users, {len(items):,} items, {interactions} interactions; "
-          f"dim {args.dim}; {args.clients} clients, top-{args.k}, {'exact scan' if args.exact else 'vector index'}")
+          f"dim {args.dim}; {args.clients} clients, top-{args.k}, {'exact scan' if args.exact else 'graphrec.topItems candidates'}")
     print(f"write-back of version 2: {timings[2]:.1f} s ({len(users) + len(items):,} vectors); "
           f"warm-up answers (checked, latencies discarded): {len(warm.latencies)}")
     print(f"{'phase':<8} {'answers':>8} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8}")

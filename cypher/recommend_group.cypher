@@ -187,7 +187,7 @@ WITH m, members, unscored, basis, CASE WHEN coalesce($diversity, 0.0) = 0 THEN r
      ELSE [n IN graphrec.mmr([r IN ranked | r.p.i], [r IN ranked | r.score], $k, $diversity,
                              CASE $diversity_by WHEN 'text' THEN m.text_property ELSE m.property END) | ranked[n]]
      END AS ranked
-// Browser's drawing, only with $draw (graphrec/cypher_files.py): per rank, the group -[:RECOMMENDED {rank,
+// Browser's drawing, only with $draw (graphrec/db/cypher.py): per rank, the group -[:RECOMMENDED {rank,
 // score}]-> the item, and why: each scored member -[:MEMBER_OF]-> the group and -[:SCORED {score}]-> the item
 // (the member's score, as in the column members); APOC virtual nodes (without vectors) and relationships.
 OPTIONAL CALL (members, ranked) {

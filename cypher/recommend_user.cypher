@@ -98,7 +98,7 @@ WITH m, basis, CASE WHEN coalesce($diversity, 0.0) = 0 THEN ranked
      ELSE [n IN graphrec.mmr([r IN ranked | r.i], [r IN ranked | r.score], $k, $diversity,
                              CASE $diversity_by WHEN 'text' THEN m.text_property ELSE m.property END) | ranked[n]]
      END AS ranked
-// Browser's drawing, only with $draw (graphrec/cypher_files.py): per rank, the user -[:RECOMMENDED {rank,
+// Browser's drawing, only with $draw (graphrec/db/cypher.py): per rank, the user -[:RECOMMENDED {rank,
 // score}]-> the item, and why: the user -[:INTERACTED]-> the own item that explains it best -[:SIMILAR]-> the
 // item, with {weight: w(j -> i)} when the model has item–item weights, else {similarity: cosine of the
 // vectors}; APOC virtual nodes (without vectors) and relationships.

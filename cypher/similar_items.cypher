@@ -6,7 +6,7 @@
 //   'weight'   models with item–item weights (item-kNN, graph filters): the score a user whose only item is
 //              $item would give each item, w($item -> j) (+ a . v_j with the item's fold vector a when the model
 //              has vectors); candidates: the item's weighted neighbours (SIMILAR_vN relationships).
-// $by = 'text' (a version with text vectors, graphrec.text): 'text', the cosine of the items' text vectors
+// $by = 'text' (a version with text vectors, graphrec.encoder): 'text', the cosine of the items' text vectors
 //   (similarity in meaning), in [-1, 1]; candidates: every item up to $exact_max_items, else the $k + 1 +
 //   $oversample nearest in the version's text index (item_embedding_vN_text).
 // $by = 'both': 'cosine+text' or 'weight+text', the mean of the graph and the text similarity; candidates: those

@@ -1,4 +1,4 @@
-"""graphrec: recommendations from a Neo4j graph with LightGCN embeddings.
+"""graphrec: recommendations served by Cypher from a Neo4j graph, by models fitted on exported subgraphs.
 
 `graphrec.connect()` opens the Python API (`graphrec.api`). It is imported on first use, so that
 `import graphrec` stays light: no driver, no pandas, no torch.

@@ -32,8 +32,9 @@ def add_commands(commands: Any, connection: argparse.ArgumentParser) -> None:
                                     "DIR/neo4j-browser.zip, for a Docker server's web folder (see README)")
     bundle.add_argument("dir", type=Path, metavar="DIR")
     bundle.set_defaults(run=_neo4j_browser_bundle)
-    procedures = server_cmds.add_parser("procedures", help="write graphrec's procedures (graphrec.topItems, which "
-                                        "group recommendations call) as DIR/graphrec-procedures.jar, for a Docker "
+    procedures = server_cmds.add_parser("procedures", help="write graphrec's procedures (graphrec.topItems, "
+                                        "graphrec.itemWeights, graphrec.mmr: serving calls them) as "
+                                        "DIR/graphrec-procedures.jar, for a Docker "
                                         "server's plugins (see README)")
     procedures.add_argument("dir", type=Path, metavar="DIR")
     procedures.set_defaults(run=_neo4j_procedures)

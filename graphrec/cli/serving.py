@@ -26,7 +26,7 @@ def add_commands(commands: Any, connection: argparse.ArgumentParser) -> None:
                          help="only items whose PROPERTY equals VALUE (JSON when it parses, else a string)")
     serving.add_argument("--json", action="store_true", help="print JSON")
     serving.add_argument("--exact", action="store_true",
-                         help="scan every item instead of taking candidates from the vector index (slower)")
+                         help="score every item in Cypher instead of taking candidates from graphrec.topItems (slower)")
     excluding = argparse.ArgumentParser(add_help=False)
     excluding.add_argument("--exclude", type=ID, nargs="+", default=[], metavar="ITEM", help="never these items")
     excluding.add_argument("--diversity", type=weight, default=None, metavar="LAMBDA",

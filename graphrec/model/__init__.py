@@ -1,4 +1,6 @@
-"""The learning core: LightGCN (users-items, or users-items-groups), BPR training and full-ranking evaluation."""
+"""The models under one contract (`base`, `kinds`): LightGCN and MF trained with BPR (`trainer`, `bpr`), the
+training-free graph filters (`filters`), item-kNN, popularity, the group models (`group`, `groupgf`), and
+full-ranking metrics."""
 from graphrec.model.bpr import group_train_epoch, group_train_step, train_epoch, train_step
 from graphrec.model import groupgf  # noqa: F401  registers the model kind 'groupgf'
 from graphrec.model.group import GroupLightGCN, member_matrix, member_mean, tripartite_adjacency
