@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graphrec.fractal import SPLITS, expand, read_lightgcn
+from graphrec.fractal import SPLITS, expand, read_interactions
 
 
 def main() -> int:
@@ -40,17 +40,17 @@ def main() -> int:
     started = time.perf_counter()
     result = expand(args.source, args.out, args.factor, seed=args.seed)
     seconds = time.perf_counter() - started
-    source = read_lightgcn(args.source)
+    source = read_interactions(args.source)
     before = {name: int((source.split == index).sum()) for index, name in enumerate(SPLITS)}
     print(f"source     : {source.shape[0]:>10,} users {source.shape[1]:>10,} items "
-          + " ".join(f"{before[name]:>12,} {name}" for name in SPLITS))
+          + " ".join(f"{before[name]:>12,} {name}" for name in result.interactions))
     print(f"x{args.factor:<9g}: {result.users:>10,} users {result.items:>10,} items "
-          + " ".join(f"{result.interactions[name]:>12,} {name}" for name in SPLITS))
+          + " ".join(f"{count:>12,} {name}" for name, count in result.interactions.items()))
     ratio = sum(result.interactions.values()) / max(sum(before.values()), 1)
     print(f"interactions x{ratio:.3f}; seed matrix (sums to F, entries <= 1):\n{np.round(result.seed_matrix, 3)}")
     print(f"{seconds:.1f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
     if args.plot:
-        plot_degrees(source, read_lightgcn(args.out), args.factor, args.plot)
+        plot_degrees(source, read_interactions(args.out), args.factor, args.plot)
         print(f"wrote {args.plot}")
     return 0
 

@@ -44,8 +44,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-SPLITS = ("train", "test")
-"""The LightGCN files an expansion reads and writes (`train.txt`, `test.txt`), in that order."""
+from graphrec.load.text_formats import LIGHTGCN_SPLITS, read_lightgcn
+
+SPLITS = tuple(LIGHTGCN_SPLITS.values())
+"""The splits of a LightGCN folder (`train.txt`, `valid.txt`, `test.txt`), in that order; an expansion writes the
+files of those its source has."""
 
 
 @dataclass(frozen=True)
@@ -69,25 +72,16 @@ class Interactions:
         return matrix
 
 
-def read_lightgcn(directory: str | Path) -> Interactions:
-    """The interactions of a LightGCN-format folder (`train.txt`, and `test.txt` when present: `uid iid iid
-    ...` per line)."""
-    users, items, split = [], [], []
-    for index, name in enumerate(SPLITS):
-        path = Path(directory) / f"{name}.txt"
-        if not path.is_file():
-            if name == "train":
-                raise FileNotFoundError(f"{path}: no such file (a LightGCN folder needs train.txt)")
-            continue
-        for line in path.read_text().splitlines():
-            ids = np.array(line.split(), dtype=np.int64)
-            if len(ids) > 1:
-                users.append(np.full(len(ids) - 1, ids[0]))
-                items.append(ids[1:])
-                split.append(np.full(len(ids) - 1, index, dtype=np.int8))
-    if not users:
-        return Interactions(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int8))
-    return Interactions(np.concatenate(users), np.concatenate(items), np.concatenate(split))
+def read_interactions(directory: str | Path) -> Interactions:
+    """The interactions of a LightGCN-format folder, read and checked by graphrec's loader
+    (`graphrec.load.text_formats.read_lightgcn`: a bad line is an error naming the file, line and field): its
+    train interactions (a pair repeated in train.txt once) and every valid and test case."""
+    dataset = read_lightgcn(directory)
+    train, cases = dataset.user_interactions, dataset.user_cases
+    split = np.concatenate([np.zeros(len(train), dtype=np.int8),
+                            cases["split"].map({name: index for index, name in enumerate(SPLITS)}).to_numpy(np.int8)])
+    return Interactions(np.concatenate([train["source"].to_numpy(np.int64), cases["source"].to_numpy(np.int64)]),
+                        np.concatenate([train["item"].to_numpy(np.int64), cases["item"].to_numpy(np.int64)]), split)
 
 
 def seed_shape(factor: float) -> tuple[int, int]:
@@ -178,13 +172,13 @@ def expand(source: str | Path, target: str | Path, factor: float, seed: int = 0,
     """Expand the LightGCN folder `source` by `factor` into the folder `target` (created; its `train.txt`,
     `test.txt` and `groupMember.txt` are replaced).
 
-    Writes `train.txt` and `test.txt` (`uid iid iid ...`, users in increasing order, items in increasing
+    Writes `train.txt`, and `valid.txt` and `test.txt` when the source has those splits (`uid iid iid ...`, users in increasing order, items in increasing
     order on a line) and `groupMember.txt` (`<group> <user>,<user>,...`: `group_share` of the users, rounded,
     in random groups of `group_sizes[0]` to `group_sizes[1]` distinct users each, drawn from the users with a
     train interaction), readable by `graphrec load lightgcn` and `graphrec load groups`. Every random choice
     follows `seed`.
     """
-    data = read_lightgcn(source)
+    data = read_interactions(source)
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     rows, cols = seed_shape(factor)
@@ -205,10 +199,15 @@ def expand(source: str | Path, target: str | Path, factor: float, seed: int = 0,
         for handle in files.values():
             handle.close()
     for name in SPLITS:
-        (target / f"{name}.txt.partial").replace(target / f"{name}.txt")
+        partial = target / f"{name}.txt.partial"
+        if counts[name] or name == "train":
+            partial.replace(target / f"{name}.txt")
+        else:
+            partial.unlink()
     users = np.concatenate(active) if active else np.zeros(0, np.int64)
     _write_groups(target / "groupMember.txt", users, group_share, group_sizes, seed)
-    return Expansion(rows * num_users, cols * num_items, counts, seed_l)
+    return Expansion(rows * num_users, cols * num_items,
+                     {name: n for name, n in counts.items() if n or name == "train"}, seed_l)
 
 
 def _write_lines(handle, users: np.ndarray, items: np.ndarray) -> None:  # noqa: ANN001 (a text file)

@@ -19,6 +19,8 @@ TEST = {0: [3], 2: [1], 3: [0]}
 def write(folder: Path, train: dict[int, list[int]], test: dict[int, list[int]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train", train), ("test", test)):
+        if not rows:
+            continue  # graphrec's loader refuses an empty file
         (folder / f"{name}.txt").write_text("".join(f"{u} {' '.join(map(str, items))}\n" for u, items in rows.items()))
     return folder
 
