@@ -120,7 +120,7 @@ class LocalServer:
         self.bolt_port = bolt_port or saved.get("bolt", DEFAULT_BOLT_PORT)
         self.http_port = http_port or saved.get("http", DEFAULT_HTTP_PORT)
         self.settings = (heap, pagecache)  # as given; None: sized by size_memory
-        self.memory = self.size_memory()
+        self.memory: Memory | None = None  # sized on first use and at each start
         self._process: subprocess.Popen[bytes] | None = None  # set when this object started the server
 
     @classmethod
@@ -170,11 +170,11 @@ class LocalServer:
 
     @property
     def heap(self) -> str:
-        return self.memory.heap
+        return (self.memory or self.size_memory()).heap
 
     @property
     def pagecache(self) -> str:
-        return self.memory.pagecache
+        return (self.memory or self.size_memory()).pagecache
 
     def size_memory(self) -> Memory:
         """The heap and page cache for the next start (or offline run): those given, else sized from the store
