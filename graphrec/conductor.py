@@ -18,6 +18,12 @@ written), `graphrec demo` and the benchmarks all run models through `conduct`:
    cases for all), under the first configuration's `[evaluate]`;
 4. **write back** (`write_back=True`) each model's stored form as a new version (`graphrec.writeback`).
 
+Under `torch.distributed` (`graphrec train --nproc N`, or torchrun), every process conducts: rank 0 exports and
+saves the snapshot, the others read it from the run folder (a shared path; where they cannot see rank 0's, each
+exports its own in read sessions), every rank fits (data-parallel, `graphrec.model.trainer`), and after a
+barrier rank 0 alone evaluates and writes back, so a run makes one version; the other ranks return their fits
+and an empty report. Training-free kinds are refused there.
+
 The run folder gets one sub-folder per model (training checkpoints, metrics.json, curves.png), the snapshot
 and the report (`graphrec.evaluation.report`: evaluation.json/.csv/.png).
 
@@ -28,6 +34,7 @@ back and removes the versions that learned from what was forgotten.
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -47,6 +54,7 @@ from graphrec.evaluation.report import Report, save_report
 from graphrec.evaluation.run import Evaluator, ordered_splits
 from graphrec.export import Snapshot, export_snapshot
 from graphrec.model.base import Fitted, TrainingData, holdout
+from graphrec.model.distributed import World, world
 from graphrec.model.fusion import choose_text, with_text
 from graphrec.progress import Stopwatch
 from graphrec.runconfig import RunConfig
@@ -78,20 +86,26 @@ def conduct(
         if config.export != configs[0].export:
             raise ConfigError(f"{config.path}: [export] differs from {configs[0].path}'s; one run exports once")
     run_dir = Path(run_dir)
+    ranks = world()
+    if ranks.size > 1:
+        for config in configs:
+            if config.train is None:
+                raise ConfigError(f"{config.path}: kind {config.model.kind!r} is not trained; data-parallel "
+                                  "training (--nproc, torchrun) is for trained kinds (lightgcn, mf)")
     clock = Stopwatch()
     if snapshot is None:
         if runner is None:
             raise ValueError("conduct needs a runner or a snapshot")
-        snapshot = export_snapshot(runner, **configs[0].export)
-        snapshot.save(run_dir / "snapshot")
+        snapshot = _shared_export(runner, configs[0].export, run_dir, ranks)
         clock.lap("export")
     counts = snapshot.counts()
     if not counts["user_train"] + counts["group_train"]:
         raise ConfigError(f"nothing to fit: the snapshot holds no train interactions ({counts['users']:,} users, "
                           f"{counts['items']:,} items); load data first (graphrec load ...)")
     evaluation = configs[0].evaluate
-    evaluator = Evaluator(snapshot, evaluation)
-    report = Report(evaluation.protocol, evaluation.task, evaluation.variant, notes=evaluator.notes,
+    evaluator = Evaluator(snapshot, evaluation) if ranks.is_main else None
+    report = Report(evaluation.protocol, evaluation.task, evaluation.variant,
+                    notes=evaluator.notes if evaluator is not None else [],
                     config={"evaluate": asdict(evaluation), "models": {}})
     fitted: dict[str, Fitted] = {}
     known: dict[str, dict[str, float]] = {}
@@ -126,6 +140,9 @@ def conduct(
             if sweep:
                 fitted[config.name].record.setdefault("text", {})["sweep"] = sweep
         report.config["models"][config.name] = _params(config)
+    ranks.barrier()
+    if evaluator is None:  # another rank of a data-parallel run: rank 0 evaluates and writes back
+        return report, fitted
     for config in configs:
         evaluator.set_judge(config.name, fitted[config.name])
     for config in configs:
@@ -150,6 +167,24 @@ def conduct(
     report.seconds = {stage: s for stage, s in clock.seconds.items() if stage != "_"}
     save_report(report, run_dir)
     return report, fitted
+
+
+def _shared_export(runner: QueryRunner, export: dict[str, Any], run_dir: Path, ranks: World) -> Snapshot:
+    """The run's snapshot: exported and saved under `run_dir` by rank 0; the other ranks wait for it and load it,
+    or, when the run folder is not shared (rank 0's token is not there), export their own in read sessions."""
+    token_file = run_dir / "snapshot.token"
+    token = None
+    if ranks.is_main:
+        snapshot = export_snapshot(runner, **export)
+        snapshot.save(run_dir / "snapshot")
+        token = secrets.token_hex(8)
+        token_file.write_text(token)
+    token = ranks.broadcast(token)
+    if ranks.is_main:
+        return snapshot
+    if token_file.is_file() and token_file.read_text() == token:
+        return Snapshot.load(run_dir / "snapshot")
+    return export_snapshot(runner, **export)
 
 
 def refit(runner: QueryRunner, config: RunConfig, run_dir: str | Path, older: Sequence[int], *,

@@ -31,6 +31,9 @@ def add_commands(commands: Any, connection: argparse.ArgumentParser) -> None:
     train.add_argument("--resume", action="store_true", help="continue the run's last checkpoint")
     train.add_argument("--no-write-back", action="store_true", help="fit and evaluate only")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--nproc", type=at_least(1, "--nproc"), default=1,
+                       help="data-parallel training in N processes on this machine (torchrun --standalone; "
+                            "gloo on CPU, NCCL on CUDA; trained kinds only; default 1)")
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate", parents=[connection],
@@ -76,19 +79,54 @@ def add_commands(commands: Any, connection: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from graphrec.conductor import conduct
+    from graphrec.errors import ConfigError
     from graphrec.evaluation.report import format_report
+    from graphrec.model import distributed
     from graphrec.runconfig import read_config
 
     config = read_config(args.config, train={"epochs": args.epochs})
     if args.epochs is not None and config.train is None:
         raise ValueError(f"--epochs: kind {config.model.kind!r} is not trained")
+    if args.nproc > 1 and config.train is None:
+        raise ConfigError(f"--nproc: kind {config.model.kind!r} is not trained; data-parallel training is for "
+                          "trained kinds (lightgcn, mf)")
     run_dir = args.run_dir or Path("runs") / args.config.stem
-    with runner(args) as db:
-        report, _ = conduct(db, [config], run_dir, write_back=not args.no_write_back,
-                            progress=not args.quiet, resume=args.resume)
-    print(format_report(report))
-    print(f"run files in {run_dir} (evaluation.json/.csv/.png; {config.name}/: the fit's own files)")
+    if args.nproc > 1 and not distributed.launched():
+        return _launch(args, run_dir)
+    ranks = distributed.start(config.train.device if config.train is not None else "cpu")
+    try:
+        with runner(args) as db:
+            report, _ = conduct(db, [config], run_dir, write_back=not args.no_write_back,
+                                progress=not args.quiet, resume=args.resume)
+    finally:
+        distributed.stop()
+    if ranks.is_main:
+        print(format_report(report))
+        print(f"run files in {run_dir} (evaluation.json/.csv/.png; {config.name}/: the fit's own files)")
     return 0
+
+
+def _launch(args: argparse.Namespace, run_dir: Path) -> int:
+    """`graphrec train` again in `args.nproc` processes under torch's elastic launcher (torchrun --standalone:
+    one machine, a free rendezvous port); the connection settings travel in the NEO4J_* variables. Returns the
+    launcher's exit status."""
+    import os
+    import subprocess
+    import sys
+
+    from graphrec.cli.common import settings
+
+    env = dict(os.environ)
+    for name, value in settings(args).items():
+        if value is not None:
+            env[f"NEO4J_{name.upper()}"] = value
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={args.nproc}",
+               "-m", "graphrec", "train", "--config", str(args.config), "--run-dir", str(run_dir)]
+    command += [flag for flag, on in (("--resume", args.resume), ("--no-write-back", args.no_write_back),
+                                      ("--quiet", args.quiet)) if on]
+    if args.epochs is not None:
+        command += ["--epochs", str(args.epochs)]
+    return subprocess.run(command, env=env, check=False).returncode
 
 
 def _evaluate(args: argparse.Namespace) -> int:

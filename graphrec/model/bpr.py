@@ -4,6 +4,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from graphrec.model.distributed import World
 from graphrec.model.group import GroupLightGCN
 from graphrec.model.lightgcn import LightGCN, bpr_loss
 from graphrec.model.sampling import NegativeSampler
@@ -11,6 +12,34 @@ from graphrec.progress import progress_bar
 
 SAMPLINGS = ("interaction", "user")
 """How `train_epoch` can draw an epoch's positives."""
+ONE = World()
+"""One process: no data parallelism."""
+
+
+class BPRObjective(torch.nn.Module):
+    r"""The BPR loss of a :class:`~graphrec.model.lightgcn.LightGCN` on a batch, as a module's forward: the unit
+    :class:`~torch.nn.parallel.DistributedDataParallel` wraps (it averages the gradients of what the wrapped
+    forward computed). :obj:`weight` scales the loss (a rank's share of a global batch,
+    :meth:`~graphrec.model.distributed.World.share`); an empty batch gives a zero loss that still uses every
+    parameter, so that every rank's backward takes part in the all-reduce."""
+
+    def __init__(self, model: LightGCN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, adj: Tensor, users: Tensor, pos_items: Tensor, neg_items: Tensor, reg: float = 1e-4,
+                weight: float = 1.0) -> Tensor:
+        model = self.model
+        out = model.get_embedding(adj)
+        if not users.numel():
+            return out.sum() * 0.0
+        emb0 = model.embedding.weight
+        rows = (users, pos_items + model.num_users, neg_items + model.num_users)
+        # index_select rather than indexing: its backward (index_add) costs a third of index_put's on CPU.
+        user_emb, pos_emb, neg_emb = (_gather(out, index) for index in rows)
+        neg_score = (user_emb.unsqueeze(1) * neg_emb).sum(2) if neg_items.dim() == 2 else (user_emb * neg_emb).sum(1)
+        loss = bpr_loss((user_emb * pos_emb).sum(1), neg_score, *(_gather(emb0, index) for index in rows), reg)
+        return loss if weight == 1.0 else loss * weight
 
 
 def train_step(
@@ -21,19 +50,18 @@ def train_step(
     neg_items: Tensor,
     optimizer: torch.optim.Optimizer,
     reg: float = 1e-4,
+    *,
+    objective: torch.nn.Module | None = None,
+    weight: float = 1.0,
 ) -> float:
     r"""One optimiser step on a batch of triples :math:`(u, i, j)` (:obj:`neg_items` of shape :obj:`(B,)`),
     or of positives with :math:`N` negatives each (:obj:`(B, N)`): propagates
     the full graph, scores :math:`\hat{y}_{ui} = \mathbf{e}_u^\top
-    \mathbf{e}_i` and :math:`\hat{y}_{uj}`, and minimises
-    :func:`~graphrec.model.lightgcn.bpr_loss`. Returns the loss."""
-    out = model.get_embedding(adj)
-    emb0 = model.embedding.weight
-    rows = (users, pos_items + model.num_users, neg_items + model.num_users)
-    # index_select rather than indexing: its backward (index_add) costs a third of index_put's on CPU.
-    user_emb, pos_emb, neg_emb = (_gather(out, index) for index in rows)
-    neg_score = (user_emb.unsqueeze(1) * neg_emb).sum(2) if neg_items.dim() == 2 else (user_emb * neg_emb).sum(1)
-    loss = bpr_loss((user_emb * pos_emb).sum(1), neg_score, *(_gather(emb0, index) for index in rows), reg)
+    \mathbf{e}_i` and :math:`\hat{y}_{uj}`, and minimises :obj:`weight` times
+    :func:`~graphrec.model.lightgcn.bpr_loss` through :obj:`objective` (default: :class:`BPRObjective` of
+    :obj:`model`; under DDP, the wrapped one). Returns the (weighted) loss."""
+    objective = BPRObjective(model) if objective is None else objective
+    loss = objective(adj, users, pos_items, neg_items, reg, weight)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -57,6 +85,8 @@ def train_epoch(
     generator: Optional[torch.Generator] = None,
     negatives: int = 1,
     sampling: str = "interaction",
+    objective: torch.nn.Module | None = None,
+    world: World = ONE,
 ) -> float:
     r"""One epoch: as many positives as there are training interactions, in batches of
     :obj:`batch_size` positives, each paired with :obj:`negatives` fresh uniform negatives
@@ -92,6 +122,15 @@ def train_epoch(
             32,768, 2 CPU cores). (default: :obj:`1`, the paper's)
         sampling (str, optional): :obj:`"interaction"` or :obj:`"user"`, see
             above. (default: :obj:`"interaction"`)
+        objective (torch.nn.Module, optional): What each step minimises: a
+            :class:`BPRObjective` of :obj:`model`, under DDP the wrapped one.
+            (default: :obj:`None`, a new :class:`BPRObjective`)
+        world (World, optional): The data-parallel processes: every rank draws
+            the same global batches and negatives, then trains on its own
+            contiguous share, weighted so that the averaged gradient is the
+            whole batch's (:class:`~graphrec.model.distributed.World`); the
+            returned loss is the mean over ranks, the whole batch's.
+            (default: one process)
     """
     if not interactions.size(1):
         raise ValueError("no training interactions")
@@ -103,6 +142,7 @@ def train_epoch(
     else:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, not {sampling!r}")
     model.train()
+    objective = BPRObjective(model) if objective is None else objective
     batches = list(zip(pairs[0].split(batch_size), pairs[1].split(batch_size)))
     total = 0.0
     with progress_bar(batches, desc="train", unit="batch", disable=not progress) as bar:
@@ -111,10 +151,47 @@ def train_epoch(
                 neg_items = sampler.sample(users, generator)
             else:
                 neg_items = sampler.sample(users.repeat_interleave(negatives), generator).view(-1, negatives)
-            loss = train_step(model, adj, users, pos_items, neg_items, optimizer, reg)
+            rows, weight = world.share(users.numel())
+            loss = train_step(model, adj, users[rows], pos_items[rows], neg_items[rows], optimizer, reg,
+                              objective=objective, weight=weight)
             total += loss
             bar.set_postfix(loss=f"{loss:.4f}")
-    return total / len(batches)
+    return world.average(total / len(batches))
+
+
+class GroupBPRObjective(torch.nn.Module):
+    r"""The loss of :func:`group_train_step` as a module's forward (the unit DDP wraps, as
+    :class:`BPRObjective`): :obj:`weights` scale the user term and the group term (each rank's share of each
+    global batch); with both batches empty, a zero loss that uses the embeddings."""
+
+    def __init__(self, model: GroupLightGCN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, adj: Tensor, members: tuple[Tensor, Tensor, Tensor],
+                user_triples: tuple[Tensor, Tensor, Tensor], group_triples: tuple[Tensor, Tensor, Tensor],
+                reg: float = 1e-4, group_loss_weight: float = 1.0,
+                weights: tuple[float, float] = (1.0, 1.0)) -> Tensor:
+        model = self.model
+        users, items, groups = model.split_embeddings(adj)
+        user_nodes, item_nodes, group_nodes = model.embedding.weight.split(
+            [model.num_users, model.num_items, model.num_groups])
+        u, i, j = user_triples
+        g, gi, gj = group_triples
+        if not u.numel() and not g.numel():
+            return users.sum() * 0.0
+        loss = users.new_zeros(())
+        if u.numel():
+            term = bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1),
+                            user_nodes[u], item_nodes[i], item_nodes[j], reg)
+            loss = loss + (term if weights[0] == 1.0 else term * weights[0])
+        if g.numel():
+            vectors = model.group_vectors(groups, users, members)[g]
+            term = group_loss_weight * bpr_loss(
+                (vectors * items[gi]).sum(1), (vectors * items[gj]).sum(1),
+                group_nodes[g], item_nodes[gi], item_nodes[gj], reg)
+            loss = loss + (term if weights[1] == 1.0 else term * weights[1])
+        return loss
 
 
 def group_train_step(
@@ -126,6 +203,9 @@ def group_train_step(
     optimizer: torch.optim.Optimizer,
     reg: float = 1e-4,
     group_loss_weight: float = 1.0,
+    *,
+    objective: torch.nn.Module | None = None,
+    weights: tuple[float, float] = (1.0, 1.0),
 ) -> float:
     r"""One optimiser step of :class:`~graphrec.model.group.GroupLightGCN`
     on a batch of user triples :math:`(u, i, j)` and one of group triples
@@ -133,28 +213,18 @@ def group_train_step(
     graph, then
 
     .. math::
-        \mathcal{L} = \mathrm{BPR}(\mathbf{e}_u^\top \mathbf{e}_i,
+        \mathcal{L} = w_U\, \mathrm{BPR}(\mathbf{e}_u^\top \mathbf{e}_i,
         \mathbf{e}_u^\top \mathbf{e}_j)
-        + \lambda_G\, \mathrm{BPR}(s(g, i), s(g, j)),
+        + w_G\, \lambda_G\, \mathrm{BPR}(s(g, i), s(g, j)),
 
     each with :func:`~graphrec.model.lightgcn.bpr_loss` (:math:`L_2` on the
     layer-0 embeddings of the batch's sources and items) and
-    :math:`s(g, i) = \mathbf{v}_g^\top \mathbf{e}_i`, the combined score.
+    :math:`s(g, i) = \mathbf{v}_g^\top \mathbf{e}_i`, the combined score;
+    :math:`(w_U, w_G)` = :obj:`weights` (1 and 1 in one process), through
+    :obj:`objective` (default: :class:`GroupBPRObjective` of :obj:`model`).
     Returns the loss."""
-    users, items, groups = model.split_embeddings(adj)
-    user_nodes, item_nodes, group_nodes = model.embedding.weight.split(
-        [model.num_users, model.num_items, model.num_groups])
-    loss = users.new_zeros(())
-    u, i, j = user_triples
-    if u.numel():
-        loss = loss + bpr_loss((users[u] * items[i]).sum(1), (users[u] * items[j]).sum(1),
-                               user_nodes[u], item_nodes[i], item_nodes[j], reg)
-    g, i, j = group_triples
-    if g.numel():
-        vectors = model.group_vectors(groups, users, members)[g]
-        loss = loss + group_loss_weight * bpr_loss(
-            (vectors * items[i]).sum(1), (vectors * items[j]).sum(1),
-            group_nodes[g], item_nodes[i], item_nodes[j], reg)
+    objective = GroupBPRObjective(model) if objective is None else objective
+    loss = objective(adj, members, user_triples, group_triples, reg, group_loss_weight, weights)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -174,6 +244,8 @@ def group_train_epoch(
     group_loss_weight: float = 1.0,
     progress: bool = True,
     generator: Optional[torch.Generator] = None,
+    objective: torch.nn.Module | None = None,
+    world: World = ONE,
 ) -> float:
     r"""One pass over the user and the group training interactions, each in
     random order, together: :math:`\lceil E_U / B \rceil` steps (or
@@ -181,11 +253,14 @@ def group_train_epoch(
     taking :obj:`batch_size` user positives and an equal share of the group
     positives, each positive with a fresh uniform negative (from
     :obj:`samplers`, user sampler first), trained with
-    :func:`group_train_step`. Returns the mean step loss."""
+    :func:`group_train_step`. Returns the mean step loss. Under data
+    parallelism (:obj:`world`, :obj:`objective` as in :func:`train_epoch`),
+    every rank draws the same triples and trains on its share of each side."""
     num_user, num_group = interactions.size(1), group_interactions.size(1)
     if not num_group:
         raise ValueError("no group training interactions")
     model.train()
+    objective = GroupBPRObjective(model) if objective is None else objective
     steps = -(-(num_user or num_group) // batch_size)
     user_batches = torch.randperm(num_user, generator=generator).tensor_split(steps)
     group_batches = torch.randperm(num_group, generator=generator).tensor_split(steps)
@@ -193,13 +268,16 @@ def group_train_epoch(
     with progress_bar(zip(user_batches, group_batches), total=steps, desc="train", unit="batch",
               disable=not progress) as bar:
         for user_batch, group_batch in bar:
-            triples = []
+            triples, weights = [], []
             for rows, batch, sampler in ((interactions, user_batch, samplers[0]),
                                          (group_interactions, group_batch, samplers[1])):
                 sources, pos = rows[0, batch].long(), rows[1, batch].long()
-                triples.append((sources, pos, sampler.sample(sources, generator)))
+                neg = sampler.sample(sources, generator)
+                share, weight = world.share(sources.numel())
+                triples.append((sources[share], pos[share], neg[share]))
+                weights.append(weight)
             loss = group_train_step(model, adj, members, triples[0], triples[1], optimizer, reg,
-                                    group_loss_weight)
+                                    group_loss_weight, objective=objective, weights=(weights[0], weights[1]))
             total += loss
             bar.set_postfix(loss=f"{loss:.4f}")
-    return total / steps
+    return world.average(total / steps)

@@ -10,6 +10,13 @@ the validation split given (metrics of the group task prefixed `group_`), keeps 
     best.pt         the model of the best evaluation
     metrics.json    the configuration, the history of losses and metrics, the best epoch and its metrics
     curves.png      the loss and the monitored metric per epoch
+
+Under `torch.distributed` (several processes, `graphrec.model.distributed`) the run is data-parallel: every
+process holds the whole graph and the model inside DistributedDataParallel, draws the same BPR triples from the
+seed and trains on its share of each batch, so the parameters follow the one-process run with the same
+`batch_size` (the global batch). Process 0 alone evaluates, decides early stopping, `max_minutes` and the
+learning rate's elapsed time, and broadcasts them after every epoch; it alone writes the files, and every
+process resumes from its `checkpoint.pt` (the folder must be shared).
 """
 
 from __future__ import annotations
@@ -37,7 +44,8 @@ from graphrec.model import (
     train_epoch,
     tripartite_adjacency,
 )
-from graphrec.model.bpr import SAMPLINGS
+from graphrec.model.bpr import SAMPLINGS, BPRObjective, GroupBPRObjective
+from graphrec.model.distributed import World, local_device, world
 from graphrec.model.filters import spectral_embeddings
 from graphrec.progress import say
 
@@ -179,7 +187,9 @@ def fit(
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    device = config.resolved_device()
+    ranks = world()
+    progress = progress and ranks.is_main
+    device = local_device(config.resolved_device())
     if config.threads:
         torch.set_num_threads(config.threads)
     _seed(config.seed)
@@ -200,43 +210,56 @@ def fit(
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+    graph.objective = ranks.wrap(graph.objective, find_unused_parameters=_maybe_unused(model))
 
     started = time.perf_counter()
+    elapsed = 0.0  # rank 0's clock at the end of the last epoch: the learning rate's and max_minutes' time
     stale = sum(1 for row in history if "metrics" in row and row["epoch"] > best["epoch"])
     for epoch in range(start_epoch, config.epochs + 1):
         tick = time.perf_counter()
-        lr = scheduled_lr(config, epoch, tick - started)
+        lr = scheduled_lr(config, epoch, elapsed)
         for param_group in optimizer.param_groups:
             param_group["lr"] = lr
-        loss = graph.train_epoch(optimizer, config, progress, generator)
+        loss = graph.train_epoch(optimizer, config, progress, generator, ranks)
         row: dict[str, Any] = {"epoch": epoch, "loss": loss, "lr": lr, "train_seconds": time.perf_counter() - tick}
         if groups is not None:
             row["group_weight"] = model.group_weight().item()
-        out_of_time = bool(config.max_minutes) and time.perf_counter() - started > 60 * config.max_minutes
-        if epoch % config.eval_every == 0 or epoch == config.epochs or out_of_time:
-            row["metrics"] = graph.evaluate(config.ks)
-            value = row["metrics"][config.monitor]
-            if value > best["value"]:
-                best = {"epoch": epoch, "metrics": row["metrics"], "value": value}
-                torch.save(model.state_dict(), run_dir / "best.pt")
-                stale = 0
-            else:
-                stale += 1
+        stop = False
+        if ranks.is_main:
+            out_of_time = bool(config.max_minutes) and time.perf_counter() - started > 60 * config.max_minutes
+            if epoch % config.eval_every == 0 or epoch == config.epochs or out_of_time:
+                row["metrics"] = graph.evaluate(config.ks)
+                value = row["metrics"][config.monitor]
+                if value > best["value"]:
+                    best = {"epoch": epoch, "metrics": row["metrics"], "value": value}
+                    torch.save(model.state_dict(), run_dir / "best.pt")
+                    stale = 0
+                else:
+                    stale += 1
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                        "history": [*history, row], "best": best, "epoch": epoch}, checkpoint_path)
+            stop = stale >= config.patience or out_of_time
         history.append(row)
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-                    "history": history, "best": best, "epoch": epoch}, checkpoint_path)
         if progress:
             shown = f" {config.monitor} {row['metrics'][config.monitor]:.4f}" if "metrics" in row else ""
             say(f"epoch {epoch}: loss {loss:.4f}{shown} (best {best['value']:.4f} @ {best['epoch']})")
-        if stale >= config.patience or out_of_time:
+        stop, elapsed = ranks.broadcast((stop, time.perf_counter() - started))
+        if stop:
             break
     if (run_dir / "best.pt").exists():
         model.load_state_dict(torch.load(run_dir / "best.pt", map_location=device))
     result = TrainResult(model, best["epoch"], best["metrics"], history, time.perf_counter() - started,
                          graph.embeddings())
-    save_record(run_dir, config, result)
+    if ranks.is_main:
+        save_record(run_dir, config, result)
     return result
+
+
+def _maybe_unused(model: LightGCN) -> bool:
+    """Whether a step may leave a parameter without a gradient: GroupLightGCN's learned group weight, on a
+    step (or a rank's share) without group triples. DDP must then look for unused parameters."""
+    return "weight_logit" in model._parameters
 
 
 def scheduled_lr(config: TrainConfig, epoch: int, elapsed: float) -> float:
@@ -289,16 +312,19 @@ class _Graph:
             self.has_history = torch.bincount(self.group_train[0], minlength=groups.num_groups) > 0
         self.model.to(device)
         self.adj = self.adj.to(device)
+        self.objective: torch.nn.Module = (BPRObjective(self.model) if groups is None
+                                           else GroupBPRObjective(self.model))
 
     def train_epoch(self, optimizer: torch.optim.Optimizer, config: TrainConfig, progress: bool,
-                    generator: torch.Generator) -> float:
+                    generator: torch.Generator, ranks: World) -> float:
         if self.groups is None:
             return train_epoch(self.model, self.adj, self.train, self.sampler, optimizer, config.batch_size,
                                config.reg, progress=progress, generator=generator, negatives=config.negatives,
-                               sampling=config.sampling)
+                               sampling=config.sampling, objective=self.objective, world=ranks)
         return group_train_epoch(self.model, self.adj, self.members, self.train, self.group_train,
                                  (self.sampler, self.group_sampler), optimizer, config.batch_size, config.reg,
-                                 config.group_loss_weight, progress=progress, generator=generator)
+                                 config.group_loss_weight, progress=progress, generator=generator,
+                                 objective=self.objective, world=ranks)
 
     @torch.no_grad()
     def evaluate(self, ks: tuple[int, ...]) -> dict[str, float]:
