@@ -215,7 +215,7 @@ class GroupGFFitted(ItemItem):
         own = data.group_matrix()
         ad_hoc = np.diff(own.indptr) == 0
         if ad_hoc.any() and data.num_users:
-            means = sp.csr_matrix(self._member_means())
+            means = sp.csr_matrix(self.member_means())
             keep = sp.diags((~ad_hoc).astype(np.float32))
             mixed = self.rows["group"] if group_weight is not None else own
             self.rows["group"] = sp.csr_matrix(keep @ mixed + sp.diags(ad_hoc.astype(np.float32)) @ means)

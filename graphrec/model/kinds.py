@@ -8,6 +8,7 @@ fits a `graphrec.model.base.Fitted` from `TrainingData`.
 | `lightgcn` | LightGCN (BPR), with groups in the graph when the data has group history | user, item, group vectors; fold-in `propagate` |
 | `itemknn` | item-kNN: cosine item–item similarity, top-n per item | item–item weights |
 | `filter` | a graph filter (GF-CF, BSPM-EM, ChebyCF), training free; with `group_weight`, groups by their own and their members' histories | item–item weights (top-n per item), user, item, group vectors, item fold vectors; fold-in `sum`; `group_weight`; with `low_rank = "weights"`, the whole filter as item–item weights only |
+| `group` | the default group model: Group-GF or the group `filter`, and their settings, chosen inside `fit` on a validation split of the train rows (`graphrec.model.group_select`, which registers it) | the chosen kind's |
 | `groupgf` | Group-GF (WWW 2025), training free: three normalised item graphs, power, filters, mix (`graphrec.model.groupgf`, which registers it) | item–item weights (top-n per item); with `split`, also vectors as `filter`'s and `group_weight` |
 """
 
@@ -271,22 +272,12 @@ class ItemItem(Fitted):
         self.group_weight = group_weight
         self.rows = {"user": data.user_matrix(), "group": data.group_matrix()}
         if group_weight is not None:
-            self.rows["group"] = group_weight * self.rows["group"] + (1 - group_weight) * self._member_means()
+            self.rows["group"] = group_weight * self.rows["group"] + (1 - group_weight) * self.member_means()
         self.record = record
 
-    def _member_means(self) -> Any:
-        """The (groups x items) mean train row of each group's members (`graphrec.model.group.member_matrix`;
-        a member without train interactions adds an empty row: `recommend_group.cypher`'s `combined` divides
-        the scored members' sum by every member)."""
-        import scipy.sparse as sp
-
-        from graphrec.model.group import member_matrix
-
-        data = self.data
-        group, user, weight = (part.numpy() for part in member_matrix(data.memberships, data.num_groups,
-                                                                      data.num_users))
-        mean = sp.csr_matrix((weight.astype(np.float32), (group, user)), shape=(data.num_groups, data.num_users))
-        return mean @ self.rows["user"]
+    def member_means(self) -> Any:
+        """`member_mean_rows` of this model's data and user rows."""
+        return member_mean_rows(self.data, self.rows["user"])
 
     def unscorable_users(self) -> np.ndarray:
         """Users without train interactions: an empty row scores 0 everywhere."""
@@ -324,6 +315,20 @@ class ItemItem(Fitted):
             vectors["group"] = (data.group_ids[has_history], groups[has_history] @ self.a)
         return Stored(vectors=vectors, fold=(data.item_ids, self.a), fold_in="sum", neighbours=neighbours,
                       group_weight=self.group_weight if "group" in vectors else None)
+
+
+def member_mean_rows(data: TrainingData, user_rows: Any) -> Any:
+    """The (groups x items) mean of each group's members' rows of :obj:`user_rows` (users x items, sparse):
+    `graphrec.model.group.member_matrix`'s weights 1/|M_g|; a member without train interactions adds an empty
+    row (`recommend_group.cypher`'s `combined` divides the scored members' sum by every member)."""
+    import scipy.sparse as sp
+
+    from graphrec.model.group import member_matrix
+
+    group, user, weight = (part.numpy() for part in member_matrix(data.memberships, data.num_groups,
+                                                                  data.num_users))
+    mean = sp.csr_matrix((weight.astype(np.float32), (group, user)), shape=(data.num_groups, data.num_users))
+    return mean @ user_rows
 
 
 def _served_weights(model: Any, neighbours: int, low_rank: bool = False) -> Any:
