@@ -92,13 +92,18 @@ def _config(**overrides: object) -> TrainConfig:
 
 
 def _fits(folder: Path) -> dict:
-    """`fit` for 3 epochs (the parity run), then at lr 0 with patience 2 (the early-stopping run)."""
+    """`fit` for 3 epochs (the parity run); for 2, then resumed to 3; at lr 0 with patience 2 (early stopping)."""
     train, valid = _graph()
     parity = fit(30, 16, train, valid, _config(), folder / "parity", progress=False)
+    fit(30, 16, train, valid, _config(epochs=2), folder / "resumed", progress=False)
+    resumed = fit(30, 16, train, valid, _config(), folder / "resumed", resume=True, progress=False)
     stopped = fit(30, 16, train, valid, _config(lr=0.0, patience=2, epochs=40), folder / "stopped",
                   progress=False)
+    last = torch.load(folder / "resumed" / "checkpoint.pt", weights_only=False)["model"]
     return {"parity_losses": [row["loss"] for row in parity.history], "stopped_epochs": len(stopped.history),
-            "parity_model": {k: v.clone() for k, v in parity.model.state_dict().items()}}
+            "parity_model": {k: v.clone() for k, v in parity.model.state_dict().items()},
+            "resumed_losses": [row["loss"] for row in resumed.history], "resumed_last": last,
+            "parity_last": torch.load(folder / "parity" / "checkpoint.pt", weights_only=False)["model"]}
 
 
 def _worker(rank: int, size: int, port: int, folder: str) -> None:
@@ -143,7 +148,15 @@ def test_fit_in_two_ranks_matches_one_process(two_ranks: tuple[list[dict], dict]
     for rank in ranks:
         assert _max_difference(rank["parity_model"], single["parity_model"]) < 1e-5
         assert rank["parity_losses"] == pytest.approx(single["parity_losses"], rel=1e-5)
+        assert _max_difference(rank["parity_last"], single["parity_last"]) < 1e-5
     assert len(single["parity_losses"]) == 3
+
+
+def test_resume_in_two_ranks_continues_the_run_exactly(two_ranks: tuple[list[dict], dict]) -> None:
+    ranks, single = two_ranks
+    for rank in ranks:
+        assert rank["resumed_losses"] == pytest.approx(single["parity_losses"], rel=1e-5)
+        assert _max_difference(rank["resumed_last"], single["parity_last"]) < 1e-5
 
 
 def test_early_stopping_decided_on_rank_0_stops_every_rank_at_the_same_epoch(
