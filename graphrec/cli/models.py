@@ -151,7 +151,8 @@ def _models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
-    shown = ("version", "active", "status", "created", "property", "dim", "users", "items", "groups", "metrics")
+    shown = ("version", "active", "status", "created", "kind", "chosen", "property", "dim", "users", "items", "groups",
+             "metrics")
     print(format_table([{**{key: row.get(key) for key in shown},
                          "status": row["status"] + (" (abandoned: writer gone)" if row["abandoned"] else "")}
                         for row in rows]))

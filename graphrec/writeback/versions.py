@@ -63,8 +63,30 @@ def describe_models(runner: QueryRunner) -> list[dict[str, Any]]:
     abandoned write-back, which `prune` removes; `graphrec.writeback.writers`), None for the other statuses."""
     rows = list_models(runner)
     gone = {row["version"]: row["gone"] for row in writers(runner)}
-    return [{**row, "abandoned": gone.get(row["version"], False) if row["status"] == "writing" else None}
-            for row in rows]
+    return [{**row, "abandoned": gone.get(row["version"], False) if row["status"] == "writing" else None,
+             "chosen": chosen_model(row)} for row in rows]
+
+
+def chosen_model(row: dict[str, Any]) -> str | None:
+    """For a model that chose itself in `fit` (kind 'group', `graphrec.model.group_select`): the chosen kind and
+    searched settings with its validation figure, e.g. ``groupgf alpha=0.3 beta=0.3 ... (validation 0.512)``;
+    None for every other model."""
+    import json
+
+    try:
+        selection = json.loads(row.get("training") or "{}").get("selection")
+    except (TypeError, ValueError):
+        return None
+    if not selection:
+        return None
+    chosen = selection["chosen"]
+    searched = ("alpha", "beta", "power", "user_order", "group_order", "unified_order") if chosen["kind"] == "groupgf" \
+        else ()
+    settings = " ".join(f"{key}={chosen[key]:g}" for key in (*searched, "group_weight") if chosen.get(key) is not None)
+    candidates = selection.get("groupgf") if chosen["kind"] == "groupgf" else selection.get("filter")
+    figure = (candidates["best"] if chosen["kind"] == "groupgf" else
+              max(candidates.values())) if isinstance(candidates, dict) and candidates else None
+    return f"{chosen['kind']} {settings}" + (f" (validation {figure:.4f})" if figure is not None else "")
 
 
 def read_embeddings(
