@@ -16,13 +16,24 @@ and for filters whose item–item weights are not negative. When the candidates 
 (filters, many seen items), the query is repeated as an exact scan, so a ranking is never cut short;
 `exact_max_items=EXACT` (CLI `--exact`) asks for that scan from the start, the reference the serving benchmark
 compares against.
+
+Without graphrec's procedures (`PROCEDURES`; Aura allows no plugin but APOC core), users and groups are served from
+`recommend_user_plain` and `recommend_group_plain`: built-in Cypher, the exact scan whatever the catalogue's size,
+item–item weights summed by expanding the relationships, MMR as a `reduce`; the same rankings and scores as the
+exact scan, slower on large catalogues (about 0.35 s a user on 41k items). A `Recommender` finds out on its first
+ranking per runner: it sends the procedures' statement and, when the server answers that a `graphrec.` procedure
+or function does not exist, asks which exist (`serving_procedures`), says so once on standard error and serves in
+plain Cypher from then on (no extra round trip where the procedures exist). Similar items and explanations call
+no procedure.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from graphrec.db import cypher
 from graphrec.names import is_reserved_property
@@ -50,6 +61,15 @@ MAX_K = 1000
 
 SIMILAR_BY = ("graph", "text", "both")
 """What similar items are similar by: the model's graph vectors or weights, the items' text, or both."""
+
+PROCEDURES = ("graphrec.itemWeights", "graphrec.mmr", "graphrec.topItems")
+"""What `recommend_user` and `recommend_group` call from graphrec's plugin (graphrec/db/server/procedures/)."""
+
+PLAIN = {"recommend_user": "recommend_user_plain", "recommend_group": "recommend_group_plain"}
+"""The statements that call `PROCEDURES`, and their plain-Cypher equivalents."""
+
+_procedures: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
+"""Per runner, whether its server has every one of `PROCEDURES` (absent: not known yet)."""
 
 class RecommendError(LookupError):
     """A recommendation that cannot be made: unknown id, no active model, invalid argument."""
@@ -98,13 +118,19 @@ class Recommender:
             makes every query a scan. (default: :obj:`DEFAULT_EXACT_MAX_ITEMS`)
         oversample (int, optional): extra candidates per query (beyond k and the seen and excluded items).
             (default: :obj:`DEFAULT_OVERSAMPLE`)
+        procedures (bool, optional): whether to call graphrec's procedures: None finds out on the first ranking
+            (see the module docstring), False always serves in plain Cypher (where `exact_max_items` and
+            `oversample` play no part), True never falls back. (default: :obj:`None`)
     """
 
     def __init__(self, runner: QueryRunner, *, exact_max_items: int = DEFAULT_EXACT_MAX_ITEMS,
-                 oversample: int = DEFAULT_OVERSAMPLE) -> None:
+                 oversample: int = DEFAULT_OVERSAMPLE, procedures: bool | None = None) -> None:
         self.runner = runner
         self.exact_max_items = _count("exact_max_items", exact_max_items)
         self.oversample = _count("oversample", oversample)
+        if procedures not in (None, True, False):
+            raise RecommendError(f"procedures is True, False or None (find out), not {procedures!r}")
+        self.procedures = procedures
 
     def recommend_user(self, user: int, k: int = 10, *, filter: Mapping[str, Any] | None = None,
                        exclude: Iterable[int] = (), diversity: float | None = None,
@@ -183,9 +209,39 @@ class Recommender:
         return row
 
     def _ranked(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Run a ranking query; repeat it as an exact scan when its candidates left fewer than k rows."""
-        query = cypher.statement(name)
+        """Run a ranking query, in plain Cypher where the server lacks graphrec's procedures."""
         params = {**params, "draw": False}  # Browser's drawing (column graph) is not for Python
+        if name not in PLAIN:
+            return self._candidates(name, params)
+        known = self.procedures if self.procedures is not None else _procedures.get(self.runner)
+        if known is False:
+            return self.runner.read(cypher.statement(PLAIN[name]), params)
+        try:
+            rows = self._candidates(name, params)
+        except Exception as error:  # the driver's ClientError; recommend.py loads no driver at import
+            if known is None and _names_graphrec(error) and self._missing():
+                return self.runner.read(cypher.statement(PLAIN[name]), params)
+            raise
+        if known is None:
+            _procedures[self.runner] = True
+        return rows
+
+    def _missing(self) -> list[str]:
+        """Which of `PROCEDURES` the server lacks; when some, remember it for the runner and say so once."""
+        found = {name for query in cypher.statements("serving_procedures")
+                 for name in self.runner.read(query)[0]["names"]}
+        missing = [name for name in PROCEDURES if name not in found]
+        _procedures[self.runner] = not missing
+        if missing:
+            where = getattr(getattr(self.runner, "connection", None), "uri", "this server")
+            print(f"graphrec: {', '.join(missing)} not installed on {where}: serving in plain Cypher (an exact "
+                  "scan: slower on large catalogues, the same answers)", file=sys.stderr, flush=True)
+        return missing
+
+    def _candidates(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run a ranking query with graphrec's procedures; repeat it as an exact scan when its candidates left
+        fewer than k rows."""
+        query = cypher.statement(name)
         rows = self.runner.read(query, {**params, "exact_max_items": self.exact_max_items,
                                         "oversample": self.oversample})
         if len(rows) < params["k"] and self.exact_max_items < EXACT:
@@ -219,6 +275,13 @@ class Recommender:
         if item is not None and user is None and group is None and by != "text" and not found["item"]["known"]:
             raise RecommendError(f"model v{found['version']} knows nothing of item {item} (no vector and no "
                                  "item–item weights: new since training)")
+
+
+def _names_graphrec(error: Exception) -> bool:
+    """Whether `error` is the server's answer that a `graphrec.` procedure or function does not exist."""
+    code, message = getattr(error, "code", None) or "", str(error)
+    return code.startswith("Neo.ClientError.") and "graphrec." in message and (
+        "ProcedureNotFound" in code or "no procedure" in message.lower() or "unknown function" in message.lower())
 
 
 def _item(row: Mapping[str, Any], *extra: str) -> dict[str, Any]:

@@ -92,6 +92,28 @@ def connection(local_server: LocalServer | None) -> Iterator[Connection]:
             yield Connection(container.get_connection_url(), "neo4j", PASSWORD, "neo4j")
 
 
+@pytest.fixture(scope="module")
+def plain_connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
+    """A second server, for one test module, without graphrec's procedures (APOC core alone, as on Aura): the
+    project's own local server in a temporary home, or a plain `neo4j:5.26-community` container when the
+    session uses Docker; skipped when the session uses NEO4J_URI (an external server has what it has)."""
+    if os.environ.get("NEO4J_URI"):
+        pytest.skip("needs a server without graphrec's procedures; this session uses NEO4J_URI")
+    if _docker_answers():
+        from testcontainers.community.neo4j import Neo4jContainer
+
+        with Neo4jContainer("neo4j:5.26-community", password=PASSWORD).with_env("NEO4J_PLUGINS", '["apoc"]') as container:
+            yield Connection(container.get_connection_url(), "neo4j", PASSWORD, "neo4j")
+        return
+    server = LocalServer(tmp_path_factory.mktemp("neo4j-plain-home"), bolt_port=free_port(), http_port=free_port(),
+                         heap="1g", pagecache="256m", procedures=False)
+    server.start(password=PASSWORD)
+    try:
+        yield server.connection()
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def session_runner(connection: Connection) -> Iterator[QueryRunner]:
     with QueryRunner(connection) as runner:

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.neo4j
 
 READS = (
     "recommend_user", "recommend_group", "similar_items", "explain_user", "explain_group", "serving_lookup",
+    "recommend_user_plain", "recommend_group_plain", "serving_procedures",
     "model_active", "model_list", "model_next_version", "model_writers", "embedding_read", "embedding_count",
     "embedding_index_state", "embedding_index_await", "similar_count", "export_node_ids", "export_user_page",
     "export_group_page", "export_neighbours", "graph_summary", "item_text", "missing_ids", "user_neighbourhood",

@@ -111,15 +111,18 @@ class LocalServer:
         heap (str, optional): JVM heap, `-Xms` and `-Xmx` (default: sized at each start from the store and
             the machine, `graphrec.db.server.memory`).
         pagecache (str, optional): page cache size (default: sized likewise).
+        procedures (bool, optional): whether the server loads graphrec's procedures; False starts it with APOC
+            core alone, as on Aura, where serving falls back to plain Cypher (default: True).
     """
 
     def __init__(self, home: Path, bolt_port: int | None = None, http_port: int | None = None,
-                 heap: str | None = None, pagecache: str | None = None) -> None:
+                 heap: str | None = None, pagecache: str | None = None, procedures: bool = True) -> None:
         self.home = Path(home).expanduser().resolve()
         saved = self._saved_ports()
         self.bolt_port = bolt_port or saved.get("bolt", DEFAULT_BOLT_PORT)
         self.http_port = http_port or saved.get("http", DEFAULT_HTTP_PORT)
         self.settings = (heap, pagecache)  # as given; None: sized by size_memory
+        self.procedures = procedures
         self.memory: Memory | None = None  # sized on first use and at each start
         self._process: subprocess.Popen[bytes] | None = None  # set when this object started the server
 
@@ -202,7 +205,7 @@ class LocalServer:
                 raise ServerError(f"port {port} on 127.0.0.1 is already in use (another server?); "
                                   "choose others with --bolt-port / --http-port")
         lib = install_jars()
-        self._link_plugins(install_plugins(), install_procedures())
+        self._link_plugins(install_plugins(), *([install_procedures()] if self.procedures else []))
         self.write_config()
         self._ensure_password(java, lib, password)
         self._save_ports()
@@ -461,11 +464,13 @@ def free_port() -> int:
 
 @contextmanager
 def temporary_server(heap: str | None = "2g", pagecache: str | None = "1g",
-                     start: bool = True) -> Iterator[LocalServer]:
+                     start: bool = True, procedures: bool = True) -> Iterator[LocalServer]:
     """A server in a temporary folder on free ports, started unless `start` is False (a new home), stopped and
-    deleted on exit (for benchmarks); `heap` or `pagecache` None: sized at each start (`LocalServer`)."""
+    deleted on exit (for benchmarks); `heap` or `pagecache` None: sized at each start; `procedures` False: without
+    graphrec's procedures (`LocalServer`)."""
     with tempfile.TemporaryDirectory(prefix="graphrec-neo4j-") as home:
-        server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(), heap=heap, pagecache=pagecache)
+        server = LocalServer(Path(home), bolt_port=free_port(), http_port=free_port(), heap=heap, pagecache=pagecache,
+                             procedures=procedures)
         try:
             if start:
                 server.start()
