@@ -4,6 +4,7 @@
                  (graphrec.model.kinds) and optionally `name` (the row's name in reports; default: file stem)
     [train]      the BPR loop of the trained kinds (graphrec.model.trainer.TrainConfig); refused for the others
     [export]     filters of graphrec.export.export_snapshot (since, users, groups, hops, min_interactions)
+                 and `sessions`, its parallel read sessions
     [evaluate]   protocol, task and cut-offs (graphrec.evaluation.protocol.EvalConfig)
     [text]       item text (graphrec.model.fusion.TextConfig): the properties embedded, cold-start items, fusion
 
@@ -26,7 +27,7 @@ from graphrec.model.kinds import LightGCNSpec, Spec, SpecError, make_spec
 from graphrec.model.trainer import TrainConfig
 
 TABLES = ("model", "train", "export", "evaluate", "text")
-EXPORT_KEYS = ("since", "users", "groups", "hops", "min_interactions")
+EXPORT_KEYS = ("since", "users", "groups", "hops", "min_interactions", "sessions")
 MODEL_KEYS = ("embedding_dim", "num_layers", "group_weight")
 """Keys of TrainConfig that belong to the model, hence to the [model] table."""
 

@@ -3,6 +3,7 @@ with a known answer, and the snapshot's own conversions (save/load, HeteroData, 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from graphrec.db.runner import QueryRunner
+from graphrec.errors import ConfigError
 from graphrec.export import SPLITS, Snapshot, export_snapshot
 from graphrec.load import load_csv
 from graphrec.synthetic import taste_clusters
@@ -119,6 +121,42 @@ def test_bad_arguments_are_refused(runner: QueryRunner, hand_made) -> None:
         export_snapshot(runner, hops=1)
     with pytest.raises(KeyError, match="unknown user"):
         export_snapshot(runner, users=[1, 77])
+
+
+def assert_same_snapshot(got: Snapshot, want: Snapshot) -> None:
+    """Every id array and every tensor equal (values, dtype and shape), and the same filters."""
+    for name in ("user_ids", "item_ids", "group_ids"):
+        assert getattr(got, name).dtype == getattr(want, name).dtype
+        assert np.array_equal(getattr(got, name), getattr(want, name))
+    for name in ("interactions", "interaction_weights", "group_interactions", "group_interaction_weights",
+                 "negatives", "group_negatives"):
+        assert getattr(got, name).keys() == getattr(want, name).keys()
+        for split, tensor in getattr(want, name).items():
+            assert getattr(got, name)[split].dtype == tensor.dtype
+            assert torch.equal(getattr(got, name)[split], tensor), (name, split)
+    assert torch.equal(got.memberships, want.memberships)
+    assert got.filters == want.filters
+
+
+@pytest.mark.parametrize("selection", [{}, {"users": [3, 17], "hops": 2}, {"min_interactions": 9}])
+def test_parallel_sessions_give_the_same_snapshot(runner: QueryRunner, small, selection, tmp_path: Path) -> None:
+    runner.run("MATCH (:User)-[r:HELD_OUT]->(:Item) WHERE r.line % 3 = 0 SET r.negatives = [1001, 1002, 1003]")
+    runner.run("MATCH (:User)-[r:INTERACTED]->(i:Item) WHERE i.id % 4 = 0 SET r.weight = 0.5")
+    one = export_snapshot(runner, batch_size=4, **selection)
+    assert one.counts()["users"] > 8 and one.counts()["user_test"] > 0
+    assert (one.negatives["test"] >= 0).any() and (one.interaction_weights["train"] == 0.5).any()
+    for sessions in (2, 4, 64):  # 64 > the groups: empty ranges open no session
+        assert_same_snapshot(export_snapshot(runner, batch_size=4, sessions=sessions, **selection), one)
+    one.save(tmp_path / "one")
+    export_snapshot(runner, batch_size=4, sessions=4, **selection).save(tmp_path / "four")
+    for file in ("snapshot.pt", "snapshot.json"):
+        assert (tmp_path / "four" / file).read_bytes() == (tmp_path / "one" / file).read_bytes()
+
+
+@pytest.mark.parametrize("sessions", [0, -2, 1.5, True, "2"])
+def test_a_bad_number_of_sessions_is_a_config_error(runner: QueryRunner, hand_made, sessions) -> None:
+    with pytest.raises(ConfigError, match=r"export sessions must be an integer >= 1 .*not " + re.escape(repr(sessions))):
+        export_snapshot(runner, sessions=sessions)
 
 
 def test_negatives_are_kept_as_padded_item_indices(runner: QueryRunner, hand_made) -> None:

@@ -64,6 +64,8 @@ def add_commands(commands: Any, connection: argparse.ArgumentParser) -> None:
                         help="neighbourhood size around --users/--groups (default 0)")
     export.add_argument("--min-interactions", type=at_least(0, "the minimum"), default=0,
                         help="only users with at least this many train interactions (default 0)")
+    export.add_argument("--sessions", type=typed("parse_id", 1, 64, "sessions"), default=1,
+                        help="parallel READ sessions, each reading a range of ids (default 1; same snapshot)")
     export.set_defaults(run=_export)
 
     forget = commands.add_parser("forget", help="delete a user and everything stored about them; name the model "
@@ -154,7 +156,7 @@ def _export(args: argparse.Namespace) -> int:
 
     with runner(args) as db:
         snapshot = export_snapshot(db, since=args.since, users=args.users, groups=args.groups,
-                                   hops=args.hops, min_interactions=args.min_interactions)
+                                   hops=args.hops, min_interactions=args.min_interactions, sessions=args.sessions)
     snapshot.save(args.out)
     print(f"snapshot in {args.out}: " + ", ".join(f"{k} {v:,}" for k, v in snapshot.counts().items()))
     return 0
