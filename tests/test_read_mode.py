@@ -26,14 +26,15 @@ READS = (
     "model_active", "model_list", "model_next_version", "model_writers", "embedding_read", "embedding_count",
     "embedding_index_state", "embedding_index_await", "similar_count", "export_node_ids", "export_user_page",
     "export_group_page", "export_neighbours", "graph_summary", "item_text", "missing_ids", "user_neighbourhood",
-    "bulk_target_nodes", "bulk_target_indexes",
+    "bulk_target_nodes", "bulk_target_indexes", "writeback_procedures",
 )
 """The statement files that only read: graphrec runs them through `QueryRunner.read` or `stream`."""
 
 WRITES = (
     "schema", "model_schema", "model_create", "model_activate", "model_set_status", "model_delete",
     "model_heartbeat", "embedding_index_create", "embedding_index_drop", "embedding_write_set",
-    "embedding_write_procedure", "embedding_remove", "similar_write", "similar_remove", "forget_user",
+    "embedding_write_procedure", "embedding_write_graphrec", "embedding_remove", "similar_write",
+    "similar_write_procedure", "similar_remove", "forget_user",
     "load_users", "load_items", "load_groups", "load_memberships", "load_user_interactions",
     "load_group_interactions", "load_user_cases", "load_group_cases",
 )

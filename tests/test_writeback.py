@@ -21,7 +21,15 @@ from graphrec.db.connection import Connection
 from graphrec.db.runner import QueryRunner
 from graphrec.load import load_csv
 from graphrec.model.base import Stored
-from graphrec.writeback import WritebackError, activate, active_model, list_models, prune, read_embeddings, write_model
+from graphrec.writeback import (
+    WritebackError,
+    activate,
+    active_model,
+    list_models,
+    prune,
+    read_embeddings,
+    write_model,
+)
 
 pytestmark = pytest.mark.neo4j
 
@@ -272,4 +280,52 @@ def test_bad_group_weight_writes_nothing(graph: QueryRunner, weight: float, drop
         embeddings.pop("group")
     with pytest.raises(WritebackError, match=message):
         write_model(graph, Stored(embeddings, fold_in="propagate", group_weight=weight), {}, progress=False)
+    assert list_models(graph) == []
+
+
+def stored_parts(runner: QueryRunner, version: int) -> tuple[dict, list]:
+    """Every vector property of `version` by (label, id, property) with its value type, and its relationships as
+    sorted (from, to, weight, value type) rows."""
+    props = runner.read(
+        "MATCH (n:User|Item|Group) UNWIND keys(n) AS key WITH n, key WHERE key STARTS WITH $prefix "
+        "RETURN labels(n)[0] AS label, n.id AS id, key, n[key] AS value, valueType(n[key]) AS type",
+        {"prefix": f"~embedding_v{version}"})
+    rels = runner.read(
+        "MATCH (a:Item)-[r]->(b:Item) WHERE type(r) = $type "
+        "RETURN a.id AS a, b.id AS b, r.weight AS w, valueType(r.weight) AS t, keys(r) AS keys ORDER BY a, b",
+        {"type": f"SIMILAR_v{version}"})
+    return ({(p["label"], p["id"], p["key"].removeprefix(f"~embedding_v{version}")): (p["value"], p["type"])
+             for p in props}, [tuple(r.values()) for r in rels])
+
+
+def test_graphrecs_procedures_and_plain_cypher_store_the_same_version(graph: QueryRunner) -> None:
+    """Method 'graphrec' (graphrec's write procedures, what 'auto' picks on a server with the plugin) and the
+    plain-Cypher fallback store the same vectors (float32 arrays) and the same relationships and weights, in
+    batches that split the data (3 vectors per transaction, 2 sessions; about 10 relationships per transaction)."""
+    from graphrec.writeback.transfer import has_write_procedures, resolve_method
+
+    assert has_write_procedures(graph) and resolve_method(graph, "auto") == "graphrec"
+    rng = np.random.default_rng(30)
+    sources = rng.integers(0, ITEMS, 200)
+    targets = rng.integers(0, ITEMS, 200)
+    pairs = np.unique(np.c_[sources, targets][sources != targets], axis=0)
+    neighbours = (pairs[:, 0], pairs[:, 1], rng.random(len(pairs)))
+    embeddings = random_embeddings(8)
+    fold = (np.arange(ITEMS), rng.standard_normal((ITEMS, DIM)).astype(np.float32))
+    written = {method: write_model(graph, Stored(embeddings, fold=fold, fold_in="sum", neighbours=neighbours), {},
+                                   batch_size=3, relationship_batch=10, workers=2, method=method, progress=False)
+               for method in ("graphrec", "procedure")}
+    by_procedures, by_cypher = (stored_parts(graph, version) for version in written.values())
+    assert by_procedures == by_cypher
+    vectors, rels = by_procedures
+    assert len(vectors) == USERS + GROUPS + 3 * ITEMS  # vectors, and the items' MIPS and fold vectors
+    assert {type_ for _, type_ in vectors.values()} == {"LIST<FLOAT NOT NULL> NOT NULL"}  # float32 arrays
+    assert rels == [(int(a), int(b), float(w), "FLOAT NOT NULL", ["weight"]) for a, b, w in zip(*neighbours)]
+    _, back = read_embeddings(graph, "item", embeddings["item"][0], version=written["graphrec"])
+    np.testing.assert_array_equal(back, embeddings["item"][1])
+
+
+def test_an_unknown_write_method_is_refused_before_anything_is_written(graph: QueryRunner) -> None:
+    with pytest.raises(ValueError, match="write method 'bulk'"):
+        write_model(graph, Stored(random_embeddings(9), fold_in="propagate"), {}, method="bulk", progress=False)
     assert list_models(graph) == []

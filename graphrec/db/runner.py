@@ -273,16 +273,23 @@ class QueryRunner:
         batch_size: int = 20_000,
         params: dict[str, Any] | None = None,
         desc: str | None = None,
+        weigh: Callable[[Any], int] | None = None,
     ) -> int:
         """Like `write_batches`, over streams of rows written concurrently.
 
         `phases` run one after the other; the streams of one phase run at the same time, one session each,
         batch after batch. The caller makes sure that the streams of a phase touch disjoint nodes, so that
         their transactions never wait on each other's locks (Neo4j locks both ends of a new relationship).
+        `weigh(row)`, when given, is what one row counts for (a row that packs many writes), in the progress
+        bar and the returned total; by default each row counts one.
         """
-        total = sum(len(stream) for phase in phases for stream in phase)
+        def count(rows: Sequence[Any]) -> int:
+            return len(rows) if weigh is None else sum(map(weigh, rows))
+
+        total = sum(count(stream) for phase in phases for stream in phase)
         lock = threading.Lock()
-        with progress_bar(total=total, desc=desc, unit="row", disable=desc is None or total <= batch_size) as bar:
+        batches = sum(-(-len(stream) // batch_size) for phase in phases for stream in phase)
+        with progress_bar(total=total, desc=desc, unit="row", disable=desc is None or batches <= 1) as bar:
 
             def write(stream: Sequence[Any]) -> None:
                 # execute_write retries transient errors itself, for max_transaction_retry_time.
@@ -293,7 +300,7 @@ class QueryRunner:
                         except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired) as error:
                             raise self._gone(error) from error
                         with lock:
-                            bar.update(len(batch))
+                            bar.update(count(batch))
 
             for phase in phases:
                 streams = [stream for stream in phase if len(stream)]

@@ -2,7 +2,8 @@
 `versions` lists, activates, reads and removes them, `writers` tells a live write-back from an abandoned one.
 The names of a version's parts are `graphrec.names`'."""
 
-from graphrec.writeback.pipeline import WRITE_METHODS, augment_for_mips, write_model
+from graphrec.writeback.pipeline import augment_for_mips, write_model
+from graphrec.writeback.transfer import WRITE_METHODS
 from graphrec.writeback.versions import (
                                          WritebackError,
                                          activate,

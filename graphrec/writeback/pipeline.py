@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,18 +55,19 @@ from graphrec.names import (
     text_property_name,
 )
 from graphrec.progress import Stopwatch
-from graphrec.writeback import versions
-from graphrec.writeback.versions import WritebackError, clear_version, label, remove_abandoned, set_status
+from graphrec.writeback import transfer, versions
+from graphrec.writeback.transfer import Method
+from graphrec.writeback.versions import (
+    WritebackError,
+    clear_version,
+    label,
+    remove_abandoned,
+    set_status,
+)
 from graphrec.writeback.writers import WriterLease, writer_identity
 
 if TYPE_CHECKING:
     from graphrec.model.base import Stored
-
-WRITE_METHODS: dict[str, str] = {"procedure": "embedding_write_procedure", "set": "embedding_write_set"}
-"""How vectors are stored: `db.create.setNodeVectorProperty` (float32 arrays) or `SET n[$property]`."""
-
-DEFAULT_WRITE_METHOD = "procedure"
-"""The faster of the two in benchmarks/bench_writeback.py (and the more compact storage)."""
 
 RUN_KEYS = frozenset({"params", "metrics", "dataset", "training"})
 """What a `run` dict may hold (each JSON-serialisable): hyper-parameters, metrics, dataset counts, training time."""
@@ -95,7 +96,8 @@ def write_model(
     workers: int = 2,
     activate: bool = True,
     progress: bool = True,
-    method: Literal["procedure", "set"] = DEFAULT_WRITE_METHOD,
+    method: Method = "auto",
+    relationship_batch: int = 100_000,
     index_timeout: int = 600,
     timings: dict[str, float] | None = None,
 ) -> int:
@@ -110,13 +112,18 @@ def write_model(
         run: the run's 'params' (hyper-parameters, with 'kind'), 'metrics', 'dataset' (counts of the
             exported snapshot) and 'training' (time, epochs, run folder), each stored on the Model node as a
             JSON string; `params['kind']` is also the Model's `kind`.
-        batch_size: vectors (relationships) per write transaction (default 20,000: faster than 10,000 in
-            the benchmark).
+        batch_size: vectors per write transaction (default 20,000: faster than 10,000 in the benchmark).
+        relationship_batch: item–item relationships per write transaction, whole source items (default
+            100,000; benchmarks/bench_writeback.py --similar).
         workers: concurrent write sessions for vectors (default 2); each writes a disjoint share of the nodes.
+            Relationships go through one session (`graphrec.writeback.transfer`).
         activate: make the new version the active one once it is ready (default True); otherwise it stays
             'ready' until `activate` is called.
         progress: show progress bars (default True).
-        method: 'procedure' (`db.create.setNodeVectorProperty`, the default) or 'set' (`SET n[$property]`).
+        method: how vectors and relationships are sent (`graphrec.writeback.transfer`): 'graphrec' (graphrec's
+            write procedures), 'procedure' (plain Cypher, vectors by `db.create.setNodeVectorProperty`), 'set'
+            (plain Cypher, vectors by `SET n[$property]`), or 'auto' (the default): 'graphrec' where the server
+            has graphrec's plugin, else 'procedure'.
         index_timeout: seconds to wait for each item vector index to come online (default 600).
         timings: when given, filled with the seconds spent per stage ('validate', 'prepare', 'vectors',
             'neighbours', 'index', 'ready', 'activate'). Items are written first and their indexes are built
@@ -148,6 +155,7 @@ def write_model(
     runner.run_file("model_schema")
     version = runner.read(cypher.statement("model_next_version"))[0]["version"]
     augmented, max_norm = augment_for_mips(checked["item"][1]) if checked else (None, None)
+    method = transfer.resolve_method(runner, method)
     clock.lap("validate")
 
     _create_model(runner, version, checked, stored, run, max_norm, neighbours, text)
@@ -156,10 +164,9 @@ def write_model(
         clear_version(runner, version, batch_size)
         clock.lap("prepare")
 
+        write = _writer(runner, method, version, batch_size, workers, progress)
         if checked:
             dim = checked["item"][1].shape[1]
-            query = cypher.statement(WRITE_METHODS[method])
-            write = _Writer(runner, query, version, dim, batch_size, workers, progress)
             write("item", checked["item"][0], augmented)
             _create_indexes(runner, version, dim)
             for kind in ("user", "group"):
@@ -168,12 +175,13 @@ def write_model(
             if fold is not None:
                 write("fold", *fold)
         if text is not None:
-            query = cypher.statement(WRITE_METHODS[method])
-            _Writer(runner, query, version, text[1].shape[1], batch_size, workers, progress)("text", *text)
+            write("text", *text)
             _create_indexes(runner, version, text[1].shape[1], _text_index)
         clock.lap("vectors")
         if neighbours is not None:
-            _write_neighbours(runner, version, neighbours, batch_size, progress)
+            transfer.write_neighbours(
+                runner, method, safe_type(similar_type(version)), *neighbours, batch_size=relationship_batch,
+                desc=f"item–item weights v{version}" if progress else None)
         clock.lap("neighbours")
 
         built = _indexes(version, dim) if checked else []
@@ -325,31 +333,21 @@ def _create_model(
         "props": props, "group_weight": None if stored.group_weight is None else float(stored.group_weight)})
 
 
-class _Writer:
-    """Writes one kind's vectors of one version: `(kind, ids, vectors)`, items' augmented for MIPS.
+def _writer(runner: QueryRunner, method: str, version: int, batch_size: int, workers: int,
+            progress: bool) -> Callable[[str, np.ndarray, np.ndarray], None]:
+    """`write(kind, ids, vectors)`: stores one kind's vectors of `version` ('user', 'item', 'group', or 'fold',
+    'text': items' fold or text vectors). Item vectors come augmented for MIPS: the first d columns are stored
+    as the version's property and the whole as its MIPS property."""
 
-    The rows are split into `workers` streams (disjoint nodes) written concurrently, `batch_size` rows per
-    transaction. Item vectors come with their extra coordinate; the first `dim` are stored as the version's
-    property and the whole as its MIPS property.
-    """
+    def write(kind: str, ids: np.ndarray, vectors: np.ndarray) -> None:
+        name = {"fold": fold_property_name, "text": text_property_name}.get(kind, property_name)(version)
+        transfer.write_vectors(
+            runner, method, label("item" if kind in ("fold", "text") else kind), ids, vectors,
+            dim=vectors.shape[1] - (kind == "item"), property=safe_property(name),
+            mips_property=safe_property(mips_property_name(version)) if kind == "item" else None,
+            batch_size=batch_size, workers=workers, desc=f"{kind} vectors v{version}" if progress else None)
 
-    def __init__(self, runner: QueryRunner, query: str, version: int, dim: int, batch_size: int, workers: int,
-                 progress: bool) -> None:
-        self.runner, self.query, self.version, self.dim = runner, query, version, dim
-        self.batch_size, self.workers, self.progress = batch_size, max(workers, 1), progress
-
-    def __call__(self, kind: str, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Write `kind`'s vectors ('user', 'item', 'group', or 'fold', 'text': items' fold or text vectors)."""
-        rows = [{"id": i, "vec": vec} for i, vec in zip(ids.tolist(), vectors.tolist())]
-        share = -(-len(rows) // self.workers)
-        streams = [rows[start : start + share] for start in range(0, len(rows), share)]
-        name = {"fold": fold_property_name, "text": text_property_name}.get(kind, property_name)(self.version)
-        params = {
-            "label": label("item" if kind in ("fold", "text") else kind), "dim": self.dim, "property": safe_property(name),
-            "mips_property": safe_property(mips_property_name(self.version)) if kind == "item" else None,
-        }
-        self.runner.write_partitioned(self.query, [streams], batch_size=self.batch_size, params=params,
-                                      desc=f"{kind} vectors v{self.version}" if self.progress else None)
+    return write
 
 
 def _create_indexes(runner: QueryRunner, version: int, dimensions: int, which: Any = None) -> None:
@@ -369,21 +367,6 @@ def _await_indexes(runner: QueryRunner, version: int, timeout: int, names: Seque
         state = runner.read(cypher.statement("embedding_index_state"), {"name": name})
         if [row["state"] for row in state] != ["ONLINE"]:
             raise RuntimeError(f"vector index {name} is not online: {state}")
-
-
-def _write_neighbours(runner: QueryRunner, version: int, neighbours: Neighbours, batch_size: int,
-                      progress: bool) -> None:
-    """Create version's `SIMILAR_vN` relationships, one row per source item, about `batch_size` per
-    transaction."""
-    sources, targets, weights = neighbours
-    starts = np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]])
-    ends = np.r_[starts[1:], len(sources)]
-    rows = [{"from": int(sources[a]), "to": targets[a:b].tolist(), "weight": weights[a:b].tolist()}
-            for a, b in zip(starts, ends)]
-    per_row = max(1, int(np.ceil(len(sources) / max(len(rows), 1))))
-    runner.write_batches(cypher.statement("similar_write"), rows, batch_size=max(1, batch_size // per_row),
-                         params={"type": safe_type(similar_type(version))},
-                         desc=f"item–item weights v{version} (sources)" if progress else None)
 
 
 def _check_counts(runner: QueryRunner, version: int, checked: dict[str, tuple[np.ndarray, np.ndarray]],

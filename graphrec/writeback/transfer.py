@@ -1,0 +1,132 @@
+"""How a version's vectors and item–item weights travel to the server: graphrec's procedures, or plain Cypher.
+
+Two ways to write, the same data either way (tests/test_writeback.py writes both and compares):
+
+* 'graphrec': graphrec's own write procedures (`graphrec/db/server/procedures/WriteBack.java`, in graphrec's
+  plugin): `graphrec.writeVectors` stores a batch of vectors sent as one flat list, `graphrec.writeSimilar` a
+  batch of relationships sent as four parallel lists (sources, how many targets each, targets, weights). The
+  server does two core-API calls per relationship and looks each item up once per batch, instead of a Cypher row
+  per relationship (an index seek and a dynamic CREATE); the client packs numbers straight from numpy.
+* 'procedure' / 'set': plain Cypher, for a server without the plugin (Aura): vectors with
+  `db.create.setNodeVectorProperty` (`cypher/embedding_write_procedure.cypher`) or a dynamic `SET`
+  (`embedding_write_set.cypher`), relationships with `cypher/similar_write.cypher`, one row per source item.
+
+'auto' (the default of `graphrec.writeback.write_model`) takes 'graphrec' when the server has the procedures
+(`has_write_procedures`), else 'procedure'. Either way every batch is one managed WRITE transaction
+(`QueryRunner.write_partitioned`), so a failed write-back leaves whole batches of a version that readers never
+look at ('writing'), as before.
+
+Batch sizes (defaults of `write_model`): 20,000 vectors and 100,000 relationships per transaction (5 times fewer
+commits than 20,000, twice as fast: benchmarks/bench_writeback.py --similar). A batch of relationships always
+holds whole source items. Relationships are written in one session: two sessions writing disjoint source items
+still share their targets' locks, and were slower on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Literal
+
+import numpy as np
+
+from graphrec.db import cypher
+from graphrec.db.runner import QueryRunner
+
+Method = Literal["auto", "graphrec", "procedure", "set"]
+
+WRITE_METHODS: dict[str, str] = {
+    "graphrec": "embedding_write_graphrec", "procedure": "embedding_write_procedure", "set": "embedding_write_set"}
+"""How vectors are stored, by method: graphrec's `graphrec.writeVectors`, `db.create.setNodeVectorProperty`
+(both float32 arrays) or `SET n[$property]` (64-bit floats)."""
+
+PROCEDURES = ("graphrec.writeSimilar", "graphrec.writeVectors")
+"""The procedures that method 'graphrec' calls."""
+
+
+def has_write_procedures(runner: QueryRunner) -> bool:
+    """Whether the server has graphrec's write procedures (`PROCEDURES`), in a READ transaction."""
+    found = runner.read(cypher.statement("writeback_procedures"), {"names": list(PROCEDURES)})
+    return set(found[0]["names"]) == set(PROCEDURES)
+
+
+def resolve_method(runner: QueryRunner, method: Method) -> str:
+    """`method`, with 'auto' resolved: 'graphrec' when the server has the procedures, else 'procedure'."""
+    if method not in ("auto", *WRITE_METHODS):
+        raise ValueError(f"write method {method!r}: expected 'auto' or one of {sorted(WRITE_METHODS)}")
+    if method == "auto":
+        return "graphrec" if has_write_procedures(runner) else "procedure"
+    return method
+
+
+def write_vectors(runner: QueryRunner, method: str, label: str, ids: np.ndarray, vectors: np.ndarray, *, dim: int,
+                  property: str, mips_property: str | None, batch_size: int, workers: int,
+                  desc: str | None) -> None:
+    """Store `vectors` (n x width, float32) on the `label` nodes `ids`: the first `dim` columns as `property`, and
+    when `mips_property` is given (items, augmented for MIPS: width = dim + 1) all of them as `mips_property`.
+
+    `workers` sessions write disjoint shares of the rows at once, `batch_size` rows per transaction.
+    """
+    params = {"label": label, "dim": dim, "property": property, "mips_property": mips_property}
+    if method == "graphrec":
+        params["width"] = int(vectors.shape[1])
+        # One row per transaction: a packed batch (ids, and their vectors as one flat list of numbers).
+        rows = [{"ids": ids[a:b].tolist(), "values": vectors[a:b].ravel().tolist()}
+                for a, b in _spans(len(ids), batch_size)]
+        runner.write_partitioned(cypher.statement(WRITE_METHODS[method]), _shares(rows, workers), batch_size=1,
+                                 params=params, desc=desc, weigh=lambda row: len(row["ids"]))
+        return
+    rows = [{"id": i, "vec": vec} for i, vec in zip(ids.tolist(), vectors.tolist())]
+    runner.write_partitioned(cypher.statement(WRITE_METHODS[method]), _shares(rows, workers), batch_size=batch_size,
+                             params=params, desc=desc)
+
+
+def write_neighbours(runner: QueryRunner, method: str, rel_type: str, sources: np.ndarray, targets: np.ndarray,
+                     weights: np.ndarray, *, batch_size: int, workers: int = 1, desc: str | None) -> None:
+    """Create the relationships `(:Item {id: sources[k]})-[:rel_type {weight: weights[k]}]->(:Item {id:
+    targets[k]})`, the arrays sorted by source; about `batch_size` per transaction (whole source items), over
+    `workers` concurrent sessions (default 1) that each take a contiguous share of the source items."""
+    starts = np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]])
+    ends = np.r_[starts[1:], len(sources)]
+    params = {"type": rel_type}
+    if method == "graphrec":
+        rows, sizes = [], []
+        for first, last in _source_batches(starts, ends, batch_size):
+            a, b = starts[first], ends[last - 1]
+            rows.append({"sources": sources[starts[first:last]].tolist(),
+                         "counts": (ends[first:last] - starts[first:last]).tolist(),
+                         "targets": targets[a:b].tolist(), "weights": weights[a:b].tolist()})
+            sizes.append(int(b - a))
+        runner.write_partitioned(cypher.statement("similar_write_procedure"), _shares(rows, workers, sizes),
+                                 batch_size=1, params=params, desc=desc, weigh=lambda row: len(row["targets"]))
+        return
+    rows = [{"from": int(sources[a]), "to": targets[a:b].tolist(), "weight": weights[a:b].tolist()}
+            for a, b in zip(starts, ends)]
+    per_row = max(1, int(np.ceil(len(sources) / max(len(rows), 1))))
+    runner.write_partitioned(cypher.statement("similar_write"), _shares(rows, workers), params=params,
+                             batch_size=max(1, batch_size // per_row), desc=desc)
+
+
+def _spans(count: int, size: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive runs of `size` (the last shorter) over `count` rows."""
+    for start in range(0, count, size):
+        yield start, min(start + size, count)
+
+
+def _source_batches(starts: np.ndarray, ends: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Runs [first, last) of source items whose relationships add up to about `size` (at least one item each):
+    each run ends at the first item that reaches the next multiple of `size`."""
+    bounds = np.searchsorted(ends, np.arange(size, ends[-1] + size, size), side="left") + 1
+    bounds = np.unique(np.minimum(bounds, len(starts)))
+    return list(zip(np.r_[0, bounds[:-1]].tolist(), bounds.tolist()))
+
+
+def _shares(rows: list, workers: int, sizes: list[int] | None = None) -> list[list[list]]:
+    """`rows` cut into at most `workers` contiguous streams of about equal weight (`sizes`, else one each),
+    written at once: one phase for `QueryRunner.write_partitioned`."""
+    if not rows:
+        return [[]]
+    weight = np.cumsum(sizes if sizes is not None else np.ones(len(rows)))
+    cuts = np.searchsorted(weight, weight[-1] * np.arange(1, max(workers, 1)) / max(workers, 1), side="right")
+    bounds = [0, *sorted(set(cuts.tolist()) - {0, len(rows)}), len(rows)]
+    return [[rows[a:b] for a, b in itertools.pairwise(bounds)]]
