@@ -8,7 +8,8 @@ guide and style, which the server serves at /browser/: `graphrec.db.server.brows
 `procedures-<hash>/graphrec-procedures.jar`: graphrec's own procedures (`graphrec.topItems`, the exact
 candidates of `cypher/recommend_user.cypher` and `cypher/recommend_group.cypher` on large catalogues, and
 `graphrec.itemWeights`, their item–item weight sums, and the function `graphrec.mmr`, their diversity
-re-ranking), compiled once from
+re-ranking; `graphrec.writeVectors` and `graphrec.writeSimilar`, which write-back sends packed batches to),
+compiled once from
 `graphrec/db/server/procedures/*.java` against the server's jars; the hash is the sources', so an edit
 rebuilds it.
 
