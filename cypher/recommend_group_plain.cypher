@@ -15,10 +15,12 @@
 // Leaves out the group's own items, with $exclude_member_items also every member's, the ids in $exclude, and
 // items whose properties do not equal every entry of $filter.
 // Candidates: every item with a vector (an exact scan, whatever the catalogue's size: 2-3 s for a group of 6 on
-// 41k items), plus every item the members' (and the group's) items have a weight to, each member's (and the
-// group's) weight sum made by expanding the SIMILAR_vN relationships here (graphrec.itemWeights does that
-// natively). Borda points are counted among those candidates: with vectors, the whole catalogue but the left-out
-// items, as graphrec.topItems counts them. q . v_i by the euclidean identity on the MIPS vectors, as in
+// Gowalla's 41k items when idle, 6-8 s under load), plus every item the members' (and the group's) items have a
+// weight to, each member's (and the group's) weight sum made by expanding the SIMILAR_vN relationships here
+// (graphrec.itemWeights does that natively). Borda points are counted among those candidates: with vectors, the
+// whole catalogue but the left-out items, as the exact scan of recommend_group.cypher counts them (its candidate
+// path counts them among its candidates when the model has weights or with a $filter, and gives tied items equal
+// points: its Borda lists may differ). q . v_i by the euclidean identity on the MIPS vectors, as in
 // recommend_group.cypher: the same scores.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis, kind, members, group_score,
 // unscored, version, properties, graph, as recommend_group.cypher. No row when the group, its members or an

@@ -7,10 +7,10 @@
 //   score(u, i) = sum over the user's items j of w(j -> i)   [(:Item)-[:SIMILAR_vN {weight}]->(:Item), if any]
 //               + q . v_i                                    [item vectors v_i, if any]
 // with q and the column `basis` ('embedding', 'folded_in' or 'popular') as in recommend_user.cypher.
-// Candidates: every item with a vector (an exact scan, whatever the catalogue's size: about 0.35 s a user on
-// 41k items), plus the items the user's items have a weight to, their weights summed by expanding the
-// SIMILAR_vN relationships here (graphrec.itemWeights does that natively); a model without vectors ranks only
-// those, so it may return fewer than $k. q . v_i = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 /
+// Candidates: every item with a vector (an exact scan, whatever the catalogue's size: 0.35 s a user on Gowalla's
+// 41k items when idle, 1.8 s under load), plus the items the user's items have a weight to, their weights summed by
+// expanding the SIMILAR_vN relationships here (graphrec.itemWeights does that natively); a model without vectors
+// ranks only those, so it may return fewer than $k. q . v_i = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 /
 // vector.similarity.euclidean(...) - 1 on the items' MIPS vectors (augmented to one norm M, see
 // embedding_index_create; float32 arithmetic), as in recommend_user.cypher: the same scores.
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind, version, properties, graph (with
