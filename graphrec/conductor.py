@@ -56,6 +56,8 @@ from graphrec.export import Snapshot, export_snapshot
 from graphrec.model.base import Fitted, TrainingData, holdout
 from graphrec.model.distributed import World, world
 from graphrec.model.fusion import choose_text, with_text
+from graphrec.model.group_select import describe
+from graphrec.model.kinds import Spec
 from graphrec.progress import Stopwatch
 from graphrec.runconfig import RunConfig
 from graphrec.writeback.pipeline import write_model
@@ -116,7 +118,11 @@ def conduct(
         fitted[config.name] = config.model.fit(data, config.train, run_dir / config.name,
                                                progress=progress, resume=resume)
         clock.lap(f"fit {config.name}")
-        known[config.name] = _known_offsets(snapshot, config, evaluation, data, run_dir, progress)
+        spec = fitted[config.name].refit_spec or config.model  # a self-choosing model's choice, not a new choice
+        if "selection" in fitted[config.name].record:
+            report.notes.append(f"{config.name}: chose {describe(fitted[config.name].record['selection'])} on held-out "
+                                f"train rows ({fitted[config.name].record['selection']['cases']:,} pairs)")
+        known[config.name] = _known_offsets(snapshot, config, spec, evaluation, data, run_dir, progress)
         if evaluation.known_items == "auto" and evaluation.protocol == "sampled":
             fitted[config.name].record["known_items"] = {  # plain JSON: no -Infinity
                 ranking: "exclude" if c == -math.inf else c for ranking, c in known[config.name].items()}
@@ -133,7 +139,7 @@ def conduct(
                 clock.lap(f"embed text {config.name}")
             text = texts[config.text.properties]
             chosen, sweep = choose_text(config.text, data, text, seed=config.evaluate.seed, fit=lambda valid: (
-                config.model.fit(valid, config.train, run_dir / config.name / "validation", progress=progress)))
+                spec.fit(valid, config.train, run_dir / config.name / "validation", progress=progress)))
             if sweep:
                 clock.lap(f"choose text {config.name}")
             fitted[config.name] = with_text(fitted[config.name], data, text, chosen)
@@ -211,16 +217,16 @@ def refittable(config: RunConfig) -> RunConfig:
     return config
 
 
-def _known_offsets(snapshot: Snapshot, config: RunConfig, evaluation: EvalConfig, data: TrainingData,
+def _known_offsets(snapshot: Snapshot, config: RunConfig, spec: Spec, evaluation: EvalConfig, data: TrainingData,
                    run_dir: Path, progress: bool) -> dict[str, float]:
     """The offset of `config`'s known items per side under `evaluation` (`graphrec.evaluation.known`): fixed,
-    or chosen on held-out train rows ("auto", sampled protocol)."""
+    or chosen on held-out train rows ("auto", sampled protocol) with the model `spec` fits."""
     fixed = known_offset(evaluation.known_items)
     if fixed is not None or evaluation.protocol != "sampled":
         return {"user": fixed or 0.0, "group": fixed or 0.0}
     counts = {"user": train_counts(snapshot, "user", data.user_train),
               "group": train_counts(snapshot, "group", data.group_train)}
-    offsets, _ = choose_known(data, counts, lambda valid: config.model.fit(
+    offsets, _ = choose_known(data, counts, lambda valid: spec.fit(
         valid, config.train, run_dir / config.name / "known", progress=progress),
         evaluation.ks, evaluation.seed, evaluation.strategies, whole_pairs=evaluation.variant == "leak_free")
     return offsets

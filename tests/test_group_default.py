@@ -39,6 +39,7 @@ def test_the_default_group_model_serves_what_it_chose(runner: QueryRunner, conne
     assert selection["cases"] >= 100 and selection["chosen"]["group_weight"] >= 0.75
     row = report.row("group_filter")
     assert row["group ndcg@10"] > 0.3 and row["version"] == 1
+    assert any(note.startswith(f"group_filter: chose {selection['chosen']['kind']} ") for note in report.notes)
 
     snapshot = Snapshot.load(tmp_path / "run" / "snapshot")
     scores = model.scorer("group")(torch.arange(len(snapshot.group_ids)), None).numpy()

@@ -135,11 +135,15 @@ class Fitted(ABC):
         record: what the fit wants remembered (seconds, epochs, best epoch, ...), JSON-serialisable.
         personal: whether scores depend on the source (False for popularity: member aggregations of it are
             the model itself, so the evaluation leaves them out).
+        refit_spec: the spec that refits this model on other rows of the same data (the evaluation's held-out
+            variants): a self-choosing model's choice (`graphrec.model.group_select`), so that a refit does not
+            choose again; None (the default): the configured spec.
     """
 
     kind: ClassVar[str]
     record: dict[str, Any]
     personal: ClassVar[bool] = True
+    refit_spec: Any = None
 
     @abstractmethod
     def scorer(self, side: str) -> Scorer | None:

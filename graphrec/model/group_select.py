@@ -155,9 +155,30 @@ def search(evaluate: Callable[[dict[str, Any]], float], ranges: dict[str, tuple]
     return best, best_value, tried
 
 
+def describe(selection: dict[str, Any]) -> str:
+    """One line for a fit's `selection` record: the chosen kind and searched settings, its validation figure and
+    the other candidate's, e.g. ``groupgf alpha=0 beta=0.3 ... group_weight=1 (validation 0.5123; group filter
+    0.4987)``."""
+    chosen = selection["chosen"]
+    searched = ("alpha", "beta", "power", "user_order", "group_order", "unified_order") \
+        if chosen["kind"] == "groupgf" else ()
+    settings = " ".join(f"{key}={chosen[key]:g}" for key in (*searched, "group_weight") if chosen.get(key) is not None)
+    figures = {"filter": max(selection["filter"].values()) if selection.get("filter") else None,
+               "groupgf": selection["groupgf"]["best"] if isinstance(selection.get("groupgf"), dict) else None}
+    other = "groupgf" if chosen["kind"] == "filter" else "filter"
+    text = f"{chosen['kind']} {settings}"
+    if figures[chosen["kind"]] is not None:
+        text += f" (validation {figures[chosen['kind']]:.4f}" + (
+            f"; {'Group-GF' if other == 'groupgf' else 'group filter'} {figures[other]:.4f})"
+            if figures[other] is not None else ")")
+    return text + (f"; {selection['note']}" if selection.get("note") else "")
+
+
 class GroupGFRows:
     """Each Group-GF view's filtered rows :math:`f_o(\\bar{\\mathbf{P}})` of the validation rows (own rows, then
-    members' mean rows), cached per power; every setting's scores are a linear mix of them."""
+    members' mean rows); every setting's scores are a linear mix of them. Products are computed when a setting
+    first needs them and cached per (power, view): :math:`\\mathbf{X}\\bar{\\mathbf{P}}^2` only for an order of 2
+    or more, :math:`\\mathbf{X}\\bar{\\mathbf{P}}^3` only for order 3."""
 
     def __init__(self, data: TrainingData, groups: np.ndarray) -> None:
         users, own = data.user_matrix(), data.group_matrix()
@@ -170,27 +191,32 @@ class GroupGFRows:
         rows = sp.vstack([own[groups], member_mean_rows(data, users)[groups]])
         self.rows = torch.from_numpy(rows.toarray().astype(np.float32))
         self.count = groups.size
-        self.cache: dict[float, list[dict[int, np.ndarray]]] = {}
+        self.powers: dict[tuple[float, int], list[torch.Tensor]] = {}  # X P^p, X P^2p, ... computed so far
+        self.matrix: tuple[float, int, torch.Tensor] | None = None       # the last powered view
 
-    def filtered(self, power: float) -> list[dict[int, np.ndarray]]:
-        if power not in self.cache:
-            self.cache[power] = []
-            for view in self.views:
-                p = view.pow(power)
-                y1 = self.rows @ p
-                y2 = y1 @ p
-                y3 = y2 @ p
-                del p
-                self.cache[power].append({1: y1.numpy(), 2: (2 * y1 - y2).numpy(),
-                                          3: (y1 + 0.01 * (-y3 + 10 * y2 - 29 * y1)).numpy()})
-        return self.cache[power]
+    def _products(self, power: float, view: int, order: int) -> list[torch.Tensor]:
+        found = self.powers.setdefault((power, view), [])
+        while len(found) < order:
+            if self.matrix is None or self.matrix[:2] != (power, view):
+                self.matrix = (power, view, self.views[view].pow(power))
+            found.append((found[-1] if found else self.rows) @ self.matrix[2])
+        return found
+
+    def filtered(self, power: float, view: int, order: int) -> torch.Tensor:
+        y = self._products(power, view, order)
+        if order == 1:
+            return y[0]
+        if order == 2:
+            return 2 * y[0] - y[1]
+        return y[0] + 0.01 * (-y[2] + 10 * y[1] - 29 * y[0])
 
     def scores(self, alpha: float, beta: float, power: float, user_order: int, group_order: int,
                unified_order: int, group_weight: float) -> np.ndarray:
-        views = self.filtered(power)
-        mixed = sum(weight * views[view][order] for view, (weight, order) in enumerate(
-            zip((1 - alpha - beta, alpha, beta), (user_order, group_order, unified_order))))
-        return group_weight * mixed[:self.count] + (1 - group_weight) * mixed[self.count:]
+        mixed = sum(weight * self.filtered(power, view, order) for view, (weight, order) in enumerate(
+            zip((1 - alpha - beta, alpha, beta), (user_order, group_order, unified_order))) if weight)
+        if isinstance(mixed, int):  # every weight 0
+            mixed = torch.zeros(2 * self.count, self.rows.shape[1])
+        return (group_weight * mixed[:self.count] + (1 - group_weight) * mixed[self.count:]).numpy()
 
 
 @register
@@ -291,4 +317,5 @@ class GroupSelectSpec(Spec):
         record["chosen"] = spec.params()
         fitted = spec.fit(data, None, None, progress=False)
         fitted.record = {**fitted.record, "selection": record, "seconds": time.perf_counter() - started}
+        fitted.refit_spec = spec  # the evaluation's refits on held-out variants fit the choice, not choose again
         return fitted

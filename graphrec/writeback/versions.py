@@ -68,25 +68,17 @@ def describe_models(runner: QueryRunner) -> list[dict[str, Any]]:
 
 
 def chosen_model(row: dict[str, Any]) -> str | None:
-    """For a model that chose itself in `fit` (kind 'group', `graphrec.model.group_select`): the chosen kind and
-    searched settings with its validation figure, e.g. ``groupgf alpha=0.3 beta=0.3 ... (validation 0.512)``;
-    None for every other model."""
+    """For a model that chose itself in `fit` (kind 'group'): `graphrec.model.group_select.describe` of the choice
+    stored in the Model node's `training`; None for every other model."""
     import json
+
+    from graphrec.model.group_select import describe
 
     try:
         selection = json.loads(row.get("training") or "{}").get("selection")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         return None
-    if not selection:
-        return None
-    chosen = selection["chosen"]
-    searched = ("alpha", "beta", "power", "user_order", "group_order", "unified_order") if chosen["kind"] == "groupgf" \
-        else ()
-    settings = " ".join(f"{key}={chosen[key]:g}" for key in (*searched, "group_weight") if chosen.get(key) is not None)
-    candidates = selection.get("groupgf") if chosen["kind"] == "groupgf" else selection.get("filter")
-    figure = (candidates["best"] if chosen["kind"] == "groupgf" else
-              max(candidates.values())) if isinstance(candidates, dict) and candidates else None
-    return f"{chosen['kind']} {settings}" + (f" (validation {figure:.4f})" if figure is not None else "")
+    return describe(selection) if selection else None
 
 
 def read_embeddings(

@@ -8,8 +8,9 @@ import scipy.sparse as sp
 import torch
 from scipy.stats import binom
 
-from graphrec.model.group_select import KS, NEGATIVES, GroupSelectSpec, carve, case_gains
-from graphrec.model.kinds import SpecError, make_spec
+from graphrec.model.group_select import KS, NEGATIVES, PUBLISHED, GroupGFRows, GroupSelectSpec, carve, case_gains
+from graphrec.model.groupgf import GroupGF
+from graphrec.model.kinds import SpecError, make_spec, member_mean_rows
 from graphrec.synthetic import GroupBenchmark, hidden_group_taste, least_misery_groups
 from tests.model.test_kinds import training_data
 
@@ -109,3 +110,21 @@ def test_validation_alone_picks_the_signal_each_generated_dataset_has(name, benc
     found = group_ndcg(fitted, generated, data.num_groups)
     assert found >= max(fixed.values()) - 0.01, (found, fixed)
     assert fixed[0.0] < 0.3  # the members' mean alone misses
+
+
+@pytest.mark.parametrize("params", [PUBLISHED, {**PUBLISHED, "alpha": 0.0, "beta": 0.7, "power": 0.7,
+                                                "user_order": 3, "group_order": 1, "group_weight": 0.5}])
+def test_cached_group_gf_rows_equal_the_operator(params) -> None:
+    data = benchmark_data(least_misery_groups(n_groups=20, seed=2))
+    groups = np.array([1, 4, 7])
+    found = GroupGFRows(data, groups).scores(**params)
+    membership = sp.csr_matrix((np.ones(data.memberships.shape[1]), (data.memberships[1].numpy(),
+                                                                      data.memberships[0].numpy())),
+                               shape=(data.num_groups, data.num_users))
+    operator = GroupGF(params["alpha"], params["beta"], params["power"],
+                       (params["user_order"], params["group_order"], params["unified_order"])).fit(
+        data.group_matrix(), data.user_matrix(), membership).matrix
+    means = member_mean_rows(data, data.user_matrix())
+    a = params["group_weight"]
+    expected = a * (data.group_matrix()[groups] @ operator) + (1 - a) * (means[groups] @ operator)
+    np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-5)
