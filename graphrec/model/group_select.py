@@ -6,7 +6,8 @@ their hyper-parameters, on a validation split carved from the train rows. No dat
 them held out, uniformly (:math:`f` = :obj:`fraction`, 0.2, rounded; :math:`h` = :obj:`holdout`, 5): one item at
 least, and one always stays, so that the group keeps a history and the item graphs keep most of their
 co-occurrences (holding out all but one would leave single-item rows, which link no items). At most
-:obj:`max_groups` groups (2,000, drawn) are validated, which bounds the cost. A held-out pair :math:`(g, i)` is
+:obj:`max_groups` groups (2,000, drawn; fewer when the catalogue is large, :data:`ROW_FLOATS`) are
+validated, which bounds the cost. A held-out pair :math:`(g, i)` is
 also taken out of every member's train row: otherwise a member's row would hand the model the answer, and the
 members' signal would be over-rated wherever a dataset's split removed a group's test items from its members
 (CAMRa2011's did).
@@ -35,7 +36,7 @@ costs one mix of cached filtered rows, not a fit):
   order in 1, 2, 3, and `group_weight` in :data:`GROUPGF_GROUP_WEIGHTS`. Each view's :math:`\mathbf{X}
   \bar{\mathbf{P}}`, :math:`\mathbf{X}\bar{\mathbf{P}}^2`, :math:`\mathbf{X}\bar{\mathbf{P}}^3` of the validation
   rows :math:`\mathbf{X}` (own and members' mean) are cached per power, and every filter and mix is linear in
-  them. Skipped above `groupgf.MAX_ITEMS` items (its operator is a dense :math:`|I| \times |I|` matrix).
+  them (sparse products with each view; the views are sparse, :math:`|I| \times |I|` is never dense).
 
 **Choice.** The candidate with the best figure (the group filter on a tie) is refitted on every train row. With
 fewer than :data:`MIN_CASES` held-out pairs the split is too small to trust, and the configured group filter
@@ -56,14 +57,14 @@ import torch
 from scipy.stats import binom
 
 from graphrec.model.base import Fitted, TrainingData
-from graphrec.model.groupgf import MAX_ITEMS, GroupGFSpec, item_graph
+from graphrec.model.groupgf import GroupGFSpec, groupgf_views, powered
 from graphrec.model.item_item import binary_csr
 from graphrec.model.kinds import FilterSpec, Spec, member_mean_rows, register
 
 FILTER_GROUP_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 BETAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
-POWERS = (0.6, 0.7, 0.8, 0.9, 1.0)
+POWERS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 ORDERS = (1, 2, 3)
 GROUPGF_GROUP_WEIGHTS = (1.0, 0.9, 0.75, 0.5, 0.25)
 PUBLISHED = {"alpha": 0.3, "beta": 0.3, "power": 0.9, "user_order": 1, "group_order": 2, "unified_order": 3,
@@ -72,6 +73,9 @@ PUBLISHED = {"alpha": 0.3, "beta": 0.3, "power": 0.9, "user_order": 1, "group_or
 NEGATIVES = 100
 KS = (5, 10)
 MIN_CASES = 50
+ROW_FLOATS = 25_000_000
+"""The validation rows are dense (groups x items, twice: own and members' mean rows): at most this many floats
+(100 MB), so fewer groups are validated on a large catalogue (at least 100)."""
 
 
 @dataclass
@@ -183,26 +187,24 @@ class GroupGFRows:
     def __init__(self, data: TrainingData, groups: np.ndarray) -> None:
         users, own = data.user_matrix(), data.group_matrix()
         members = data.memberships.numpy()
-        membership = binary_csr(sp.csr_matrix((np.ones(members.shape[1], dtype=np.float32), (members[1], members[0])),
-                                              shape=(data.num_groups, data.num_users)))
-        self.views = [item_graph(users, np.asarray(membership.sum(axis=0)).ravel()),   # [R_u | G^T]
-                      item_graph(own, np.asarray(membership.sum(axis=1)).ravel()),     # [R_g | G]
-                      item_graph(sp.vstack([own, users]).tocsr())]                     # [R_g; R_u]
+        membership = sp.csr_matrix((np.ones(members.shape[1], dtype=np.float32), (members[1], members[0])),
+                                   shape=(data.num_groups, data.num_users))
+        self.views = groupgf_views(users, own, membership)
         rows = sp.vstack([own[groups], member_mean_rows(data, users)[groups]])
-        self.rows = torch.from_numpy(rows.toarray().astype(np.float32))
+        self.rows = rows.toarray().astype(np.float32)
         self.count = groups.size
-        self.powers: dict[tuple[float, int], list[torch.Tensor]] = {}  # X P^p, X P^2p, ... computed so far
-        self.matrix: tuple[float, int, torch.Tensor] | None = None       # the last powered view
+        self.powers: dict[tuple[float, int], list[np.ndarray]] = {}  # X P^p, X P^2p, ... computed so far
+        self.matrix: tuple[float, int, sp.csr_matrix] | None = None   # the last powered view
 
-    def _products(self, power: float, view: int, order: int) -> list[torch.Tensor]:
+    def _products(self, power: float, view: int, order: int) -> list[np.ndarray]:
         found = self.powers.setdefault((power, view), [])
         while len(found) < order:
             if self.matrix is None or self.matrix[:2] != (power, view):
-                self.matrix = (power, view, self.views[view].pow(power))
-            found.append((found[-1] if found else self.rows) @ self.matrix[2])
+                self.matrix = (power, view, powered(self.views[view], power))
+            found.append(np.ascontiguousarray((self.matrix[2] @ (found[-1] if found else self.rows).T).T))
         return found
 
-    def filtered(self, power: float, view: int, order: int) -> torch.Tensor:
+    def filtered(self, power: float, view: int, order: int) -> np.ndarray:
         y = self._products(power, view, order)
         if order == 1:
             return y[0]
@@ -215,8 +217,8 @@ class GroupGFRows:
         mixed = sum(weight * self.filtered(power, view, order) for view, (weight, order) in enumerate(
             zip((1 - alpha - beta, alpha, beta), (user_order, group_order, unified_order))) if weight)
         if isinstance(mixed, int):  # every weight 0
-            mixed = torch.zeros(2 * self.count, self.rows.shape[1])
-        return (group_weight * mixed[:self.count] + (1 - group_weight) * mixed[self.count:]).numpy()
+            mixed = np.zeros_like(self.rows)
+        return group_weight * mixed[:self.count] + (1 - group_weight) * mixed[self.count:]
 
 
 @register
@@ -271,7 +273,9 @@ class GroupSelectSpec(Spec):
     def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
             resume: bool = False) -> Fitted:
         started = time.perf_counter()
-        split = carve(data, self.holdout, self.fraction, self.seed, self.max_groups)
+        # at most ROW_FLOATS floats in a block of validation rows (own and members' mean rows, dense)
+        max_groups = min(self.max_groups, max(100, ROW_FLOATS // (2 * max(data.num_items, 1))))
+        split = carve(data, self.holdout, self.fraction, self.seed, max_groups)
         record: dict[str, Any] = {"cases": len(split.cases), "groups": int(split.groups.size),
                                   "figure": f"expected sampled NDCG@{'/'.join(map(str, KS))} ({NEGATIVES} negatives)"}
         configured = self.filter.get("group_weight")
@@ -293,22 +297,19 @@ class GroupSelectSpec(Spec):
         best_a = max(FILTER_GROUP_WEIGHTS, key=lambda a: record["filter"][f"group_weight {a:g}"])
         best: tuple[float, Spec] = (record["filter"][f"group_weight {best_a:g}"], self.filter_spec(best_a))
         record["filter_seconds"] = time.perf_counter() - started
-        if data.num_items <= MAX_ITEMS:
-            tick = time.perf_counter()
-            rows = GroupGFRows(split.train, split.groups)
-            params, value, tried = search(
-                lambda params: float(case_gains(rows.scores(**params), split.cases, known).mean()),
-                {"alpha": ALPHAS, "beta": BETAS, "power": POWERS, "user_order": ORDERS, "group_order": ORDERS,
-                 "unified_order": ORDERS, "group_weight": GROUPGF_GROUP_WEIGHTS}, PUBLISHED,
-                allowed=lambda params: params["alpha"] + params["beta"] <= 1 + 1e-9)
-            record["groupgf"] = {"published": float(case_gains(rows.scores(**PUBLISHED), split.cases, known).mean()),
-                                 "best": value, "settings": params, "tried": tried,
-                                 "seconds": time.perf_counter() - tick}
-            del rows
-            if value > best[0]:
-                best = (value, self.groupgf_spec(params))
-        else:
-            record["groupgf"] = f"skipped: {data.num_items:,} items, more than Group-GF's dense limit {MAX_ITEMS:,}"
+        tick = time.perf_counter()
+        rows = GroupGFRows(split.train, split.groups)
+        params, value, tried = search(
+            lambda params: float(case_gains(rows.scores(**params), split.cases, known).mean()),
+            {"alpha": ALPHAS, "beta": BETAS, "power": POWERS, "user_order": ORDERS, "group_order": ORDERS,
+             "unified_order": ORDERS, "group_weight": GROUPGF_GROUP_WEIGHTS}, PUBLISHED,
+            allowed=lambda params: params["alpha"] + params["beta"] <= 1 + 1e-9)
+        record["groupgf"] = {"published": float(case_gains(rows.scores(**PUBLISHED), split.cases, known).mean()),
+                             "best": value, "settings": params, "tried": tried,
+                             "seconds": time.perf_counter() - tick}
+        del rows
+        if value > best[0]:
+            best = (value, self.groupgf_spec(params))
         return self._chosen(best[1], data, record, started)
 
     def _chosen(self, spec: Spec, data: TrainingData, record: dict[str, Any], started: float) -> Fitted:

@@ -30,9 +30,11 @@ coefficients), and the three are mixed:
 The method defines no user side; graphrec scores a user by the same operator, :math:`\mathbf{r}_u
 \mathbf{S}` (what member aggregations and `recommend_user` read).
 
-:math:`\mathbf{S}` is a dense symmetric :math:`|I| \times |I|` matrix (the power breaks the low rank of
-:math:`\mathbf{P}`), computed in ``float32`` by dense products: seconds for the group benchmarks' few thousand
-items, :data:`MAX_ITEMS` at most.
+:math:`\mathbf{S}` is never formed. Each view's :math:`\bar{\mathbf{P}}` is kept sparse (one entry per pair of
+items some row holds together, the power applied to the stored entries), and rows are filtered by sparse
+products, :math:`\mathbf{Y}\bar{\mathbf{P}}`, :math:`(\mathbf{Y}\bar{\mathbf{P}})\bar{\mathbf{P}}`, ...
+(`filtered_rows`): memory is the views' non-zeros plus a block of dense rows; the served weights take each item's
+row of :math:`\mathbf{S}` a block of items at a time, and the eigenpairs come from ARPACK on the operator.
 
 **Served form.** :math:`\mathbf{S}` keeps the item–item contract of `graphrec.model.item_item`,
 :math:`s(\mathbf{r}) = \mathbf{r}\mathbf{S}_n + (\mathbf{r}\mathbf{A})\mathbf{B}^\top`: with :obj:`split = m`
@@ -56,72 +58,64 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from graphrec.model.base import Fitted, Stored, TrainingData
 from graphrec.model.item_item import ItemItemModel, binary_csr, checked_rows, degree_power
 from graphrec.model.kinds import ItemItem, Spec, _served_weights, register
 
 ORDERS = (1, 2, 3)
-MAX_ITEMS = 30_000
-"""A dense float32 |I| x |I| operator and three working copies: 3.6 GB at 15,000 items, 14 GB at 30,000."""
 
 
-def polynomial_filter(p: torch.Tensor, order: int) -> torch.Tensor:
-    r"""The official filters of Group-GF: order 1 :math:`\mathbf{P}`, order 2 :math:`2\mathbf{P} - \mathbf{P}^2`,
-    order 3 :math:`\mathbf{P} + 0.01\,(-\mathbf{P}^3 + 10\mathbf{P}^2 - 29\mathbf{P})`."""
-    if order == 1:
-        return p.clone()
-    square = p @ p
-    if order == 2:
-        return 2 * p - square
-    if order == 3:
-        return p + 0.01 * (-(square @ p) + 10 * square - 29 * p)
-    raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
-
-
-def item_graph(rows: sp.csr_matrix, extra_degree: np.ndarray | None = None) -> torch.Tensor:
+def item_graph(rows: sp.csr_matrix, extra_degree: np.ndarray | None = None) -> sp.csr_matrix:
     r"""The item block of :math:`\tilde{\mathbf{X}}^\top\tilde{\mathbf{X}}` for :math:`\mathbf{X} = [\mathbf{R}
-    \mid \mathbf{E}]` (``float32``, dense :math:`|I| \times |I|`): rows' degrees :math:`|\mathbf{R}_r| +`
-    :obj:`extra_degree` (the row sums of :math:`\mathbf{E}`; none: :math:`\mathbf{X} = \mathbf{R}`), items' degrees
-    their column sums in :obj:`rows`. A dense product (the result is nearly dense; rows are few in the group
-    benchmarks, and a block of rows at a time bounds the memory)."""
+    \mid \mathbf{E}]` (``float32`` CSR, :math:`|I| \times |I|`, one entry per pair of items some row holds
+    together): rows' degrees :math:`|\mathbf{R}_r| +` :obj:`extra_degree` (the row sums of :math:`\mathbf{E}`;
+    none: :math:`\mathbf{X} = \mathbf{R}`), items' degrees their column sums in :obj:`rows`."""
     rows = binary_csr(rows).astype(np.float64)
     row_degree = np.asarray(rows.sum(axis=1)).ravel()
     if extra_degree is not None:
         row_degree = row_degree + extra_degree
     item_degree = np.asarray(rows.sum(axis=0)).ravel()
     normalised = sp.csr_matrix(sp.diags(degree_power(row_degree, -0.5)) @ rows
-                               @ sp.diags(degree_power(item_degree, -0.5))).astype(np.float32)
-    out = torch.zeros(rows.shape[1], rows.shape[1])
-    for start in range(0, rows.shape[0], 4096):
-        block = torch.from_numpy(normalised[start:start + 4096].toarray())
-        out.addmm_(block.T, block)
+                               @ sp.diags(degree_power(item_degree, -0.5)))
+    graph = sp.csr_matrix(normalised.T @ normalised, dtype=np.float32)
+    graph.eliminate_zeros()
+    return graph
+
+
+def powered(graph: sp.csr_matrix, power: float) -> sp.csr_matrix:
+    r""":math:`\mathbf{P}^{\circ p}`: every stored (positive) entry to the power :obj:`power`; zeros stay zero."""
+    out = graph.copy()
+    if power != 1:
+        out.data **= power
     return out
 
 
-def groupgf_operator(users: sp.csr_matrix, groups: sp.csr_matrix, membership: sp.csr_matrix, *, alpha: float,
-                     beta: float, power: float, orders: Sequence[int]) -> np.ndarray:
-    r""":math:`\mathbf{S}` of the module docstring (``float32``, dense :math:`|I| \times |I|`) from the binary
-    :obj:`users` and :obj:`groups` rows and the groups x users :obj:`membership` (binary);
-    :obj:`orders` = (:math:`o_u, o_g, o_{uni}`)."""
+def filtered_rows(y: np.ndarray, p: sp.csr_matrix, order: int) -> np.ndarray:
+    r""":math:`\mathbf{Y} f_o(\mathbf{P})` for dense rows :math:`\mathbf{Y}` (b x |I|) and a symmetric sparse
+    :math:`\mathbf{P}`, with the official filters of Group-GF: order 1 :math:`\mathbf{P}`, order 2
+    :math:`2\mathbf{P} - \mathbf{P}^2`, order 3 :math:`\mathbf{P} + 0.01\,(-\mathbf{P}^3 + 10\mathbf{P}^2 -
+    29\mathbf{P})`; :math:`\mathbf{P}^k` is never formed (:math:`k` sparse products with the rows)."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, not {order!r}")
+    products = [np.ascontiguousarray((p @ y.T).T)]
+    while len(products) < order:
+        products.append(np.ascontiguousarray((p @ products[-1].T).T))
+    if order == 1:
+        return products[0]
+    if order == 2:
+        return 2 * products[0] - products[1]
+    return products[0] + 0.01 * (-products[2] + 10 * products[1] - 29 * products[0])
+
+
+def groupgf_views(users: sp.csr_matrix, groups: sp.csr_matrix, membership: sp.csr_matrix
+                  ) -> list[sp.csr_matrix]:
+    r"""The three views' :math:`\mathbf{P}` (user-augmented, group-augmented, unified; sparse) from the binary
+    :obj:`users` and :obj:`groups` rows and the groups x users :obj:`membership`."""
     membership = binary_csr(membership)
-    views = (  # built one at a time: each is a dense |I| x |I| matrix
-        lambda: item_graph(users, np.asarray(membership.sum(axis=0)).ravel()),   # [R_u | G^T]
-        lambda: item_graph(groups, np.asarray(membership.sum(axis=1)).ravel()),  # [R_g | G]
-        lambda: item_graph(sp.vstack([groups, users]).tocsr()),                  # [R_g; R_u]
-    )
-    out = None
-    for weight, view, order in zip((1 - alpha - beta, alpha, beta), views, orders):
-        if weight == 0:
-            continue
-        p = view()
-        if power != 1:
-            p.pow_(power)
-        term = polynomial_filter(p, order).mul_(weight)
-        del p
-        out = term if out is None else out.add_(term)
-    return (out if out is not None else torch.zeros(groups.shape[1], groups.shape[1])).numpy()
+    return [item_graph(users, np.asarray(membership.sum(axis=0)).ravel()),   # [R_u | G^T]
+            item_graph(groups, np.asarray(membership.sum(axis=1)).ravel()),  # [R_g | G]
+            item_graph(sp.vstack([groups, users]).tocsr())]                  # [R_g; R_u]
 
 
 class GroupGF(ItemItemModel):
@@ -152,34 +146,47 @@ class GroupGF(ItemItemModel):
         :obj:`membership` (none: no users, no members)."""
         groups = binary_csr(interactions)
         self.num_items = groups.shape[1]
-        if self.num_items > MAX_ITEMS:
-            raise ValueError(f"Group-GF forms a dense |I| x |I| operator: {self.num_items:,} items is more than "
-                             f"{MAX_ITEMS:,}")
         users = sp.csr_matrix((0, self.num_items), dtype=np.float32) if users is None else binary_csr(users)
         if membership is None:
             membership = sp.csr_matrix((groups.shape[0], users.shape[0]), dtype=np.float32)
-        self.matrix = groupgf_operator(users, groups, membership, alpha=self.alpha, beta=self.beta,
-                                       power=self.power, orders=self.orders)
+        views = groupgf_views(users, groups, membership)
+        self.views = [(weight, powered(view, self.power), order) for weight, view, order
+                      in zip((1 - self.alpha - self.beta, self.alpha, self.beta), views, self.orders) if weight]
         self._a = np.zeros((self.num_items, 0), dtype=np.float32)
         self._b = self._a
         if self.split:
-            from scipy.sparse.linalg import eigsh
+            from scipy.sparse.linalg import LinearOperator, eigsh
 
+            operator = LinearOperator((self.num_items, self.num_items), dtype=np.float64,
+                                      matvec=lambda x: self.apply(np.asarray(x, dtype=np.float64).reshape(1, -1))[0])
             start = np.random.default_rng(self.seed).standard_normal(self.num_items)
-            values, vectors = eigsh(self.matrix.astype(np.float64), k=self.split, which="LA", v0=start)
+            values, vectors = eigsh(operator, k=self.split, which="LA", v0=start)
             order = np.argsort(-values)
             values, vectors = values[order], vectors[:, order]
             self._a = (vectors * values).astype(np.float32)
             self._b = vectors.astype(np.float32)
         return self
 
+    def apply(self, y: np.ndarray) -> np.ndarray:
+        r""":math:`\mathbf{Y}\mathbf{S}` for dense rows :math:`\mathbf{Y}` (b x |I|): the views' filtered rows,
+        mixed."""
+        out = np.zeros_like(y)
+        for weight, p, order in self.views:
+            out += weight * filtered_rows(y, p, order)
+        return out
+
     def scores(self, rows: sp.spmatrix | sp.sparray) -> np.ndarray:
         rows = checked_rows(rows, self.num_items)
-        return np.asarray(rows @ self.matrix, dtype=np.float32)
+        out = np.empty(rows.shape, dtype=np.float32)
+        for start in range(0, rows.shape[0], 1024):  # 1,024 dense rows at a time
+            out[start:start + 1024] = self.apply(rows[start:start + 1024].toarray())
+        return out
 
     def item_rows(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
         items = np.asarray(items, dtype=np.int64)
-        return self.matrix[items] - self._a[items] @ self._b.T
+        unit = np.zeros((items.size, self.num_items), dtype=np.float32)
+        unit[np.arange(items.size), items] = 1
+        return self.apply(unit) - self._a[items] @ self._b.T
 
     def factors(self) -> tuple[np.ndarray, np.ndarray]:
         return self._a, self._b

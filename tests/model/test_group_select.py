@@ -123,7 +123,7 @@ def test_cached_group_gf_rows_equal_the_operator(params) -> None:
                                shape=(data.num_groups, data.num_users))
     operator = GroupGF(params["alpha"], params["beta"], params["power"],
                        (params["user_order"], params["group_order"], params["unified_order"])).fit(
-        data.group_matrix(), data.user_matrix(), membership).matrix
+        data.group_matrix(), data.user_matrix(), membership).item_rows(np.arange(data.num_items))
     means = member_mean_rows(data, data.user_matrix())
     a = params["group_weight"]
     expected = a * (data.group_matrix()[groups] @ operator) + (1 - a) * (means[groups] @ operator)

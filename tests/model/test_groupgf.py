@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from graphrec.model.groupgf import GroupGF, GroupGFSpec, polynomial_filter
+from graphrec.model.groupgf import GroupGF, GroupGFSpec, filtered_rows, powered
 from graphrec.model.kinds import KINDS, SpecError, make_spec
 from tests.model.test_filters import random_graph
 from tests.model.test_kinds import training_data
@@ -55,19 +55,23 @@ def test_operator_equals_the_dense_formula(alpha, beta, power, orders) -> None:
     model = GroupGF(alpha, beta, power, orders).fit(sp.csr_matrix(groups), sp.csr_matrix(users),
                                                     sp.csr_matrix(membership))
     expected = dense_groupgf(users, groups, membership, alpha, beta, power, orders)
-    np.testing.assert_allclose(model.matrix, expected, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(model.matrix, model.matrix.T, atol=1e-6)
+    operator = model.item_rows(np.arange(24))  # every item's row of S (no split: A B^T = 0)
+    np.testing.assert_allclose(operator, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(operator, operator.T, atol=1e-6)
     np.testing.assert_allclose(model.scores(sp.csr_matrix(groups)), groups @ expected, rtol=1e-4, atol=1e-6)
 
 
 def test_filters_by_hand() -> None:
-    p = torch.tensor([[0.5, 0.25], [0.25, 0.5]])
+    p = np.array([[0.5, 0.25, 0.0], [0.25, 0.5, 0.1], [0.0, 0.1, 0.3]])
     square = p @ p
-    assert torch.allclose(polynomial_filter(p, 1), p)
-    assert torch.allclose(polynomial_filter(p, 2), 2 * p - square)
-    assert torch.allclose(polynomial_filter(p, 3), p + 0.01 * (-square @ p + 10 * square - 29 * p))
+    y = np.array([[1.0, 0.0, 2.0], [0.5, 1.0, 0.0]])
+    sparse = sp.csr_matrix(p)
+    np.testing.assert_allclose(filtered_rows(y, sparse, 1), y @ p)
+    np.testing.assert_allclose(filtered_rows(y, sparse, 2), y @ (2 * p - square))
+    np.testing.assert_allclose(filtered_rows(y, sparse, 3), y @ (p + 0.01 * (-square @ p + 10 * square - 29 * p)))
+    np.testing.assert_allclose(powered(sparse, 0.5).toarray(), p ** 0.5)  # zeros stay zero
     with pytest.raises(ValueError):
-        polynomial_filter(p, 4)
+        filtered_rows(y, sparse, 4)
 
 
 @pytest.mark.parametrize("split", [0, 5])
