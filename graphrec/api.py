@@ -146,13 +146,14 @@ class GraphRec:
 
     def export(self, *, since: int | None = None, users: Sequence[int] | None = None,
                groups: Sequence[int] | None = None, hops: int = 0, min_interactions: int = 0,
-               batch_size: int = 10_000) -> Snapshot:
+               batch_size: int = 10_000, sessions: int = 1) -> Snapshot:
         """The graph (or the subgraph the filters select) as a `graphrec.export.Snapshot` of index tensors
-        (`graphrec.export.export_snapshot`; `snapshot.save(folder)` keeps it). Imports torch."""
+        (`graphrec.export.export_snapshot`; `snapshot.save(folder)` keeps it), read in `sessions` parallel read
+        sessions by id range. Imports torch."""
         from graphrec.export import export_snapshot
 
         return export_snapshot(self.runner, since=since, users=users, groups=groups, hops=hops,
-                               min_interactions=min_interactions, batch_size=batch_size)
+                               min_interactions=min_interactions, batch_size=batch_size, sessions=sessions)
 
     # ------------------------------------------------------------------------------------- the conductor
 
