@@ -64,7 +64,7 @@ from graphrec.model.kinds import FilterSpec, Spec, member_mean_rows, register
 FILTER_GROUP_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 ALPHAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 BETAS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
-POWERS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+POWERS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 ORDERS = (1, 2, 3)
 GROUPGF_GROUP_WEIGHTS = (1.0, 0.9, 0.75, 0.5, 0.25)
 PUBLISHED = {"alpha": 0.3, "beta": 0.3, "power": 0.9, "user_order": 1, "group_order": 2, "unified_order": 3,
