@@ -373,10 +373,12 @@ class _Buffer:
         return torch.from_numpy(padded)
 
     def memberships(self, user_ids: np.ndarray, group_ids: np.ndarray) -> Tensor:
-        """(2, M) [user index, group index] of the streamed memberships."""
+        """(2, M) [user index, group index] of the streamed memberships, sorted by user, then group (the server
+        returns a user's groups in no set order)."""
         users = np.searchsorted(user_ids, np.repeat(self.sources(), _ints(self.member_count)))
         groups = _lookup(group_ids, _ints(self.member_groups), "group")
-        return torch.from_numpy(np.stack([users, groups]).astype(np.int64))
+        order = np.lexsort((groups, users))
+        return torch.from_numpy(np.stack([users[order], groups[order]]).astype(np.int64))
 
 
 def _ints(column: array) -> np.ndarray:
