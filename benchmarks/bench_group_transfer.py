@@ -70,6 +70,7 @@ def main() -> int:
         snapshots[folder.name] = snapshot_of(folder, ROOT / "runs" / "bench-groupgf" / folder.resolve().name / "snapshot")
     for case in args.generated:
         snapshots[case] = generated_snapshot(case, args.out / case / "snapshot")
+    snapshots = dict(sorted(snapshots.items(), key=lambda pair: len(pair[1].item_ids)))  # small catalogues first
     default = read_config(DEFAULT, evaluate={"task": args.task})
     chosen: dict[str, dict] = {}
     for name, snapshot in snapshots.items():  # 1. each dataset's own choice, evaluated
@@ -98,6 +99,8 @@ def main() -> int:
         names = [config.name for config in configs]
         summary += [{"target": target, "method": row["method"], "group ndcg@5": row.get("group ndcg@5")}
                     for row in report.rows if row["method"] in names]
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "summary.json").write_text(json.dumps({"chosen": chosen, "rows": summary}, indent=2, default=str))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps({"chosen": chosen, "rows": summary}, indent=2, default=str))
     print("\nNDCG@5 by settings (rows) applied to dataset (columns):")

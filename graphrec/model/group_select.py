@@ -194,7 +194,7 @@ class GroupGFRows:
         self.rows = rows.toarray().astype(np.float32)
         self.count = groups.size
         self.powers: dict[tuple[float, int], list[np.ndarray]] = {}  # X P^p, X P^2p, ... computed so far
-        self.matrix: tuple[float, int, sp.csr_matrix] | None = None   # the last powered view
+        self.matrix: tuple[float, int, Any] | None = None             # the last powered view
 
     def _products(self, power: float, view: int, order: int) -> list[np.ndarray]:
         found = self.powers.setdefault((power, view), [])
