@@ -57,7 +57,7 @@ import torch
 from scipy.stats import binom
 
 from graphrec.model.base import Fitted, TrainingData
-from graphrec.model.groupgf import GroupGFSpec, groupgf_views, powered
+from graphrec.model.groupgf import GroupGFSpec, groupgf_views, polynomial, powered
 from graphrec.model.item_item import binary_csr
 from graphrec.model.kinds import FilterSpec, Spec, member_mean_rows, register
 
@@ -205,12 +205,7 @@ class GroupGFRows:
         return found
 
     def filtered(self, power: float, view: int, order: int) -> np.ndarray:
-        y = self._products(power, view, order)
-        if order == 1:
-            return y[0]
-        if order == 2:
-            return 2 * y[0] - y[1]
-        return y[0] + 0.01 * (-y[2] + 10 * y[1] - 29 * y[0])
+        return polynomial(self._products(power, view, order), order)
 
     def scores(self, alpha: float, beta: float, power: float, user_order: int, group_order: int,
                unified_order: int, group_weight: float) -> np.ndarray:

@@ -110,6 +110,12 @@ def filtered_rows(y: np.ndarray, p: sp.csr_matrix | np.ndarray, order: int) -> n
     products = [np.ascontiguousarray((p @ y.T).T)]
     while len(products) < order:
         products.append(np.ascontiguousarray((p @ products[-1].T).T))
+    return polynomial(products, order)
+
+
+def polynomial(products: Sequence[np.ndarray], order: int) -> np.ndarray:
+    r"""The filter of order :obj:`order` from :obj:`products` :math:`[\mathbf{Y}\mathbf{P}, \mathbf{Y}\mathbf{P}^2,
+    \dots]` (at least :obj:`order` of them), with `filtered_rows`' coefficients."""
     if order == 1:
         return products[0]
     if order == 2:
