@@ -3,10 +3,12 @@
 Two ways to write, the same data either way (tests/test_writeback.py writes both and compares):
 
 * 'graphrec': graphrec's own write procedures (`graphrec/db/server/procedures/WriteBack.java`, in graphrec's
-  plugin): `graphrec.writeVectors` stores a batch of vectors sent as one flat list, `graphrec.writeSimilar` a
-  batch of relationships sent as four parallel lists (sources, how many targets each, targets, weights). The
-  server does two core-API calls per relationship and looks each item up once per batch, instead of a Cypher row
-  per relationship (an index seek and a dynamic CREATE); the client packs numbers straight from numpy.
+  plugin): `graphrec.writeVectors` stores a batch of vectors sent as packed bytes (ids as little-endian
+  int64, the vectors as one run of float32), `graphrec.writeSimilar` a batch of relationships sent as sources,
+  how many targets each, and the targets (int64) and weights (float64) as bytes. The server does two core-API
+  calls per relationship and looks each item up once per batch, instead of a Cypher row per relationship (an
+  index seek and a dynamic CREATE). Bytes cost neither side a value per number: 70,839 vectors of dimension 64
+  took 4.4 s to send as lists of floats and 0.3 s as bytes (idle 2-core machine, 2026-12-07).
 * 'procedure' / 'set': plain Cypher, for a server without the plugin (Aura): vectors with
   `db.create.setNodeVectorProperty` (`cypher/embedding_write_procedure.cypher`) or a dynamic `SET`
   (`embedding_write_set.cypher`), relationships with `cypher/similar_write.cypher`, one row per source item.
@@ -75,11 +77,11 @@ def write_vectors(runner: QueryRunner, method: str, label: str, ids: np.ndarray,
     params = {"label": label, "dim": dim, "property": property, "mips_property": mips_property}
     if method == "graphrec":
         params["width"] = int(vectors.shape[1])
-        # One row per transaction: a packed batch (ids, and their vectors as one flat list of numbers).
-        rows = [{"ids": ids[a:b].tolist(), "values": vectors[a:b].ravel().tolist()}
+        # One row per transaction: a packed batch (ids, and their vectors one after the other), as bytes.
+        rows = [{"ids": _packed(ids[a:b], "<i8"), "values": _packed(vectors[a:b], "<f4")}
                 for a, b in _spans(len(ids), batch_size)]
         runner.write_partitioned(cypher.statement(WRITE_METHODS[method]), _shares(rows, workers), batch_size=1,
-                                 params=params, desc=desc, weigh=lambda row: len(row["ids"]))
+                                 params=params, desc=desc, weigh=lambda row: len(row["ids"]) // 8)
         return
     rows = [{"id": i, "vec": vec} for i, vec in zip(ids.tolist(), vectors.tolist())]
     runner.write_partitioned(cypher.statement(WRITE_METHODS[method]), _shares(rows, workers), batch_size=batch_size,
@@ -100,16 +102,22 @@ def write_neighbours(runner: QueryRunner, method: str, rel_type: str, sources: n
             a, b = starts[first], ends[last - 1]
             rows.append({"sources": sources[starts[first:last]].tolist(),
                          "counts": (ends[first:last] - starts[first:last]).tolist(),
-                         "targets": targets[a:b].tolist(), "weights": weights[a:b].tolist()})
+                         "targets": _packed(targets[a:b], "<i8"), "weights": _packed(weights[a:b], "<f8")})
             sizes.append(int(b - a))
         runner.write_partitioned(cypher.statement("similar_write_procedure"), _shares(rows, workers, sizes),
-                                 batch_size=1, params=params, desc=desc, weigh=lambda row: len(row["targets"]))
+                                 batch_size=1, params=params, desc=desc,
+                                 weigh=lambda row: len(row["targets"]) // 8)
         return
     rows = [{"from": int(sources[a]), "to": targets[a:b].tolist(), "weight": weights[a:b].tolist()}
             for a, b in zip(starts, ends)]
     per_row = max(1, int(np.ceil(len(sources) / max(len(rows), 1))))
     runner.write_partitioned(cypher.statement("similar_write"), _shares(rows, workers), params=params,
                              batch_size=max(1, batch_size // per_row), desc=desc)
+
+
+def _packed(values: np.ndarray, dtype: str) -> bytes:
+    """`values` as the little-endian bytes of `dtype` (row after row), what graphrec's write procedures read."""
+    return np.ascontiguousarray(values, dtype=dtype).tobytes()
 
 
 def _spans(count: int, size: int) -> Iterator[tuple[int, int]]:
