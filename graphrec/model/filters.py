@@ -147,6 +147,7 @@ class SpectralFilter(ItemItemModel):
         interactions = binary_csr(interactions)
         self.num_items = interactions.shape[1]
         normalized, self.item_degree = normalized_interactions(interactions)
+        self._normalized, self._by_item = normalized, None
         self._norm = _csr_tensor(normalized)
         self._norm_t = _csr_tensor(sp.csr_matrix(normalized.T))
         rank = max(self.k, self.split)
@@ -244,6 +245,16 @@ class GFCF(SpectralFilter):
 
     def _ideal(self, vectors: Tensor) -> tuple[Tensor, Tensor]:
         return self.degree(-0.5) * vectors, self.ideal_weight * self.degree(0.5) * vectors
+
+    def sparse_rows(self, items: np.ndarray) -> sp.csr_matrix | None:
+        r"""Rows of :math:`\mathbf{S} = \mathbf{P} = \tilde{\mathbf{R}}^\top\tilde{\mathbf{R}}` by a
+        sparse-sparse product (cost: the co-occurring pairs of the items); None with a split (then
+        :math:`\mathbf{S}` is dense)."""
+        if self.split:
+            return None
+        if self._by_item is None:
+            self._by_item = sp.csr_matrix(self._normalized.T)
+        return sp.csr_matrix(self._by_item[np.asarray(items, dtype=np.int64)] @ self._normalized)
 
     def __repr__(self) -> str:
         return f"GFCF(k={self.k}, ideal_weight={self.ideal_weight}, split={self.split})"

@@ -98,13 +98,23 @@ class ItemItemModel(ABC):
         r"""The low-rank factors :math:`(\mathbf{A}, \mathbf{B})`, ``float32`` :math:`|I| \times k` each
         (:math:`k = 0` for a model without them)."""
 
+    def sparse_rows(self, items: np.ndarray) -> sp.csr_matrix | None:
+        r"""Rows :obj:`items` of :math:`\mathbf{S}` as a sparse matrix, for a model whose :math:`\mathbf{S}` is
+        sparse and non-negative (:func:`top_neighbours` then never forms a dense row); None (the default)
+        otherwise."""
+        return None
+
 
 def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024, *,
                    low_rank: bool = False) -> tuple[np.ndarray, np.ndarray]:
     r"""Each item's :math:`n` largest entries of its row of :math:`\mathbf{S}` (with :obj:`low_rank`, of the
     whole filter :math:`\mathbf{S} + \mathbf{A}\mathbf{B}^\top`), itself left out (the diagonal
     never changes a ranking: a user's own items are never recommended), computed :obj:`block_size` rows at a
-    time (:obj:`block_size` :math:`\times |I|` floats at once; a progress bar per block).
+    time (a progress bar per block).
+
+    A model with :meth:`~ItemItemModel.sparse_rows` (and no low-rank part to add) is read from its sparse rows
+    (:func:`top_of_sparse`): the cost is its non-zeros, not :math:`|I|^2`. Any other model's rows come dense,
+    :obj:`block_size` :math:`\times |I|` floats at once.
 
     Returns :obj:`(indices, weights)`, ``int32`` and ``float32`` arrays of shape :math:`|I| \times n`, each
     row by decreasing weight (entries of weight 0 carry nothing and may be dropped).
@@ -123,6 +133,10 @@ def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024, *,
     weights = np.empty((num_items, n), dtype=np.float32)
     for start in progress_bar(range(0, num_items, block_size), desc=f"top-{n} neighbours", unit="block"):
         items = np.arange(start, min(start + block_size, num_items))
+        sparse = model.sparse_rows(items) if a is None or not a.shape[1] else None
+        if sparse is not None:
+            indices[items], weights[items] = top_of_sparse(sparse, items, n)
+            continue
         rows = model.item_rows(items)
         if a is not None and a.shape[1]:
             rows += a[items] @ b.T
@@ -133,6 +147,44 @@ def top_neighbours(model: ItemItemModel, n: int, block_size: int = 1024, *,
         indices[items] = np.take_along_axis(top, order, axis=1)
         weights[items] = np.take_along_axis(values, order, axis=1)
     return indices, weights
+
+
+def top_of_sparse(rows: sp.csr_matrix, items: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The :math:`n` largest entries of each row of a sparse, non-negative block (row :math:`r` is item
+    :obj:`items[r]`'s; that item's own column is left out), in the format of :func:`top_neighbours`:
+    ``int32`` indices and ``float32`` weights, :obj:`len(items)` :math:`\times n`, by decreasing weight (equal
+    weights by column). A row with fewer than :math:`n` positive entries is filled with weight 0 at the
+    lowest columns where its row is 0 (never its own), as a dense row's zeros would be. Sorts the block's
+    entries (:math:`O(\mathrm{nnz} \log \mathrm{nnz})`) and touches :math:`O(\mathrm{rows} \cdot n)` more."""
+    rows = sp.csr_matrix(rows)
+    rows.sum_duplicates()
+    count, num_items = rows.shape
+    row_of = np.repeat(np.arange(count), np.diff(rows.indptr))
+    keep = (rows.data > 0) & (rows.indices != items[row_of])
+    row_of, columns, data = row_of[keep], rows.indices[keep].astype(np.int64), rows.data[keep]
+    order = np.lexsort((columns, -data, row_of))  # by row, then decreasing weight, then column
+    row_of, columns, data = row_of[order], columns[order], data[order]
+    held = np.bincount(row_of, minlength=count)
+    rank = np.arange(row_of.size) - np.repeat(np.cumsum(held) - held, held)
+    taken = rank < n
+    indices = np.full((count, n), -1, dtype=np.int64)
+    weights = np.zeros((count, n), dtype=np.float32)
+    indices[row_of[taken], rank[taken]] = columns[taken]
+    weights[row_of[taken], rank[taken]] = data[taken]
+    short = np.flatnonzero(held < n)
+    if short.size:  # fill: a short row holds all its positive entries, so its free columns are its zeros
+        width = min(2 * n + 1, num_items)  # at most n - 1 held and the item itself: n free among them
+        used = np.zeros((count, width), dtype=bool)
+        low = taken & (columns < width)
+        used[row_of[low], columns[low]] = True
+        used[items < width, items[items < width]] = True
+        used = used[short]
+        free_rank = np.cumsum(~used, axis=1) - 1
+        need = n - held[short]
+        where = ~used & (free_rank < need[:, None])
+        fill_row, fill_column = np.nonzero(where)
+        indices[short[fill_row], held[short][fill_row] + free_rank[where]] = fill_column
+    return indices.astype(np.int32), weights
 
 
 def neighbour_matrix(indices: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:

@@ -19,15 +19,17 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from graphrec.model.item_item import ItemItemModel, binary_csr, checked_rows, degree_power, neighbour_matrix
+from graphrec.model.item_item import (ItemItemModel, binary_csr, checked_rows, degree_power, neighbour_matrix,
+                                      top_of_sparse)
 from graphrec.progress import progress_bar
 
 
 class ItemKNN(ItemItemModel):
     r"""Item-kNN with (asymmetric) cosine similarity and shrinkage; see the module docstring.
 
-    :math:`\mathbf{C}` is computed :obj:`block_size` item rows at a time (a dense :obj:`block_size`
-    :math:`\times |I|` block at once), so the full :math:`\mathbf{R}^\top\mathbf{R}` is never held.
+    :math:`\mathbf{C}` is computed :obj:`block_size` item rows at a time, sparse (its non-zeros, the co-occurring
+    pairs, are the cost; no dense :math:`|I|`-wide row), so the full :math:`\mathbf{R}^\top\mathbf{R}` is
+    never held.
 
     Args:
         neighbours (int, optional): :math:`n`, neighbours kept per item. (default: :obj:`200`)
@@ -54,13 +56,12 @@ class ItemKNN(ItemItemModel):
         weights = np.empty((num_items, n), dtype=np.float32)
         for start in progress_bar(range(0, num_items, self.block_size), desc="item-kNN", unit="block"):
             items = np.arange(start, min(start + self.block_size, num_items))
-            counts = (by_item[items] @ interactions).toarray()
-            denominator = np.outer(row_norm[items], column_norm) + self.shrink
-            rows = np.divide(counts, denominator, out=np.zeros_like(counts), where=denominator > 0)
-            rows[np.arange(items.size), items] = -1.0
-            top = np.argpartition(rows, num_items - n, axis=1)[:, num_items - n:]
-            values = np.take_along_axis(rows, top, axis=1)
-            indices[items], weights[items] = top, np.maximum(values, 0.0)
+            counts = sp.csr_matrix(by_item[items] @ interactions)
+            row_of = np.repeat(np.arange(items.size), np.diff(counts.indptr))
+            denominator = row_norm[items][row_of] * column_norm[counts.indices] + self.shrink
+            counts.data = np.divide(counts.data, denominator, out=np.zeros_like(counts.data, dtype=np.float64),
+                                    where=denominator > 0)
+            indices[items], weights[items] = top_of_sparse(counts, items, n)
         similarity = neighbour_matrix(indices, weights)
         similarity.eliminate_zeros()
         self.similarity = similarity
@@ -73,6 +74,9 @@ class ItemKNN(ItemItemModel):
 
     def item_rows(self, items: Sequence[int] | np.ndarray) -> np.ndarray:
         return self.similarity[np.asarray(items, dtype=np.int64)].toarray()
+
+    def sparse_rows(self, items: np.ndarray) -> sp.csr_matrix:
+        return self.similarity[np.asarray(items, dtype=np.int64)]
 
     def factors(self) -> tuple[np.ndarray, np.ndarray]:
         empty = np.zeros((self.num_items, 0), dtype=np.float32)

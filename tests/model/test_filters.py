@@ -9,7 +9,8 @@ import torch
 
 from graphrec.model import LightGCN, normalized_adjacency
 from graphrec.model.filters import BSPM, GFCF, ChebyCF, plateau_coefficients, spectral_embeddings
-from graphrec.model.item_item import binary_csr, neighbour_matrix, row_metrics, top_neighbours, truncated_scores
+from graphrec.model.item_item import (binary_csr, neighbour_matrix, row_metrics, top_neighbours, top_of_sparse,
+                                      truncated_scores)
 from graphrec.model.itemknn import ItemKNN
 
 # 3 users x 4 items, a chain: u0-{i0,i1}, u1-{i1,i2}, u2-{i2,i3}.
@@ -309,3 +310,21 @@ def test_spectral_embeddings_are_eigenvectors_of_the_adjacency() -> None:
     f = (1 + sigma + sigma**2 + sigma**3) / 4
     np.testing.assert_allclose((user_emb @ item_emb.T).detach().numpy(),
                                (x[:30].numpy() * f**2) @ x[30:].numpy().T, atol=1e-5)
+
+
+def test_top_of_sparse_by_hand_and_against_dense() -> None:
+    # Row 0 is item 2: 0.9 at its own column is left out; equal weights (0.5 at 0 and at 4) go by column.
+    block = sp.csr_matrix(np.array([[0.5, 0, 0.9, 0, 0.5, 0.2, 0], [0, 0, 0, 0.0, 0, 0, 0.3]]))
+    indices, weights = top_of_sparse(block, np.array([2, 0]), 3)
+    assert indices.tolist() == [[0, 4, 5], [6, 1, 2]]  # row 1: one entry, then its lowest zero columns, not 0
+    np.testing.assert_allclose(weights, [[0.5, 0.5, 0.2], [0.3, 0, 0]])
+    rng = np.random.default_rng(3)
+    dense = rng.random((40, 60)) * (rng.random((40, 60)) < 0.1)
+    items = rng.choice(60, 40, replace=False)
+    for n in (1, 4, 12, 59):
+        indices, weights = top_of_sparse(sp.csr_matrix(dense), items, n)
+        for r, item in enumerate(items):
+            others = np.delete(dense[r], item)
+            np.testing.assert_allclose(weights[r], np.sort(others)[::-1][:n], atol=1e-7)
+            assert item not in indices[r] and len(set(indices[r])) == n
+            np.testing.assert_allclose(dense[r, indices[r]], weights[r], atol=1e-7)
