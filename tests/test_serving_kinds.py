@@ -34,6 +34,7 @@ SPECS = {
     "chebycf": ("filter", {"filter": "chebycf", "k": 8, "neighbours": 10}),
     "group_filter": ("filter", {"filter": "chebycf", "k": 8, "neighbours": 10, "group_weight": 0.3}),
     "chebycf_weights": ("filter", {"filter": "chebycf", "k": 8, "neighbours": 10, "low_rank": "weights"}),
+    "chebycf_vectors": ("filter", {"filter": "chebycf", "k": 8, "split": 8, "neighbours": 0}),
     "groupgf": ("groupgf", {"neighbours": 10, "split": 8, "group_weight": 0.5}),
     "groupgf_weights": ("groupgf", {"neighbours": 10}),
 }

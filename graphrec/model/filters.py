@@ -199,6 +199,11 @@ class SpectralFilter(ItemItemModel):
         return out.numpy()
 
     def factors(self) -> tuple[np.ndarray, np.ndarray]:
+        r""":math:`(\mathbf{A}, \mathbf{B})`: the ideal part's columns, then the split's; where the two share
+        :math:`\mathbf{A}` (ChebyCF with :obj:`split = k`: both :math:`\mathbf{D}_I^{-\beta}\mathbf{V}_k`),
+        one set of :math:`k` columns with the two :math:`\mathbf{B}` summed (the same scores, half the width)."""
+        if self.split == self.k and torch.equal(self._ideal_a, self._split_a):
+            return self._ideal_a.numpy(), (self._ideal_b + self._split_b).numpy()
         return (torch.cat([self._ideal_a, self._split_a], 1).numpy(),
                 torch.cat([self._ideal_b, self._split_b], 1).numpy())
 

@@ -304,7 +304,8 @@ class ItemItem(Fitted):
     def stored(self) -> Stored:
         data = self.data
         weights = self.weights.tocoo()
-        neighbours = (data.item_ids[weights.row], data.item_ids[weights.col], weights.data.astype(np.float64))
+        neighbours = (data.item_ids[weights.row], data.item_ids[weights.col], weights.data.astype(np.float64)) \
+            if weights.nnz else None
         if not self.a.shape[1]:
             return Stored(neighbours=neighbours)
         kept = data.users_with_history()
@@ -353,7 +354,10 @@ class FilterSpec(Spec):
     Attributes:
         filter: `chebycf` (default), `bspm` or `gfcf`.
         neighbours: item–item weights kept per item for serving (default 200); the evaluation scores this
-            served form.
+            served form. 0: none, the filter served by its low-rank vectors alone (with `split` = `k`, ChebyCF
+            becomes :math:`\mathbf{D}_I^{-\beta}\mathbf{V}_k(\alpha + h(\boldsymbol{\Sigma}_k^2))
+            \mathbf{V}_k^\top\mathbf{D}_I^{\beta}`, its top :math:`k` spectral components, in vectors of
+            width :math:`k`; what lies outside them is dropped).
         low_rank: where the low-rank part :math:`\mathbf{A}\mathbf{B}^\top` is served: `"vectors"`
             (default: node vectors, exact; a query reads the vectors of every weighted candidate) or
             `"weights"` (added to the rows before the top `neighbours` are kept: no vectors, the whole filter
@@ -391,11 +395,14 @@ class FilterSpec(Spec):
             raise ValueError(f"graph must be one of {GRAPHS}, not {self.graph!r}")
         if self.filter not in FILTERS:
             raise ValueError(f"filter must be one of {FILTERS}, not {self.filter!r}")
-        if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 1:
-            raise ValueError(f"neighbours must be a positive integer, not {self.neighbours!r}")
+        if isinstance(self.neighbours, bool) or not isinstance(self.neighbours, int) or self.neighbours < 0:
+            raise ValueError(f"neighbours must be an integer >= 0, not {self.neighbours!r}")
         if self.low_rank not in ("vectors", "weights"):
             raise ValueError(f"low_rank must be 'vectors' or 'weights', not {self.low_rank!r}")
         model = self.build()
+        if self.neighbours == 0 and (self.low_rank == "weights" or not max(model.k, model.split)):
+            raise ValueError("neighbours = 0 serves the filter by its low-rank vectors alone: it needs k or split "
+                             "> 0 and low_rank = 'vectors'")
         if self.group_weight is not None:
             if isinstance(self.group_weight, bool) or not isinstance(self.group_weight, (int, float)) \
                     or not 0 <= self.group_weight <= 1:
@@ -430,11 +437,16 @@ class FilterSpec(Spec):
 
     def fit(self, data: TrainingData, train: Any, run_dir: Path, *, progress: bool = True,
             resume: bool = False) -> Fitted:
+        import scipy.sparse as sp
+
         started = time.perf_counter()
         model = self.build().fit(self.graph_matrix(data))
         a, b = model.factors()
         in_weights = self.low_rank == "weights"
-        weights = _served_weights(model, min(self.neighbours, data.num_items - 1), low_rank=in_weights)
+        if self.neighbours:
+            weights = _served_weights(model, min(self.neighbours, data.num_items - 1), low_rank=in_weights)
+        else:
+            weights = sp.csr_matrix((data.num_items, data.num_items), dtype=np.float32)
         if in_weights:
             a, b = a[:, :0], b[:, :0]
         return ItemItem(self.kind, data, weights, a, b, {"seconds": time.perf_counter() - started,

@@ -124,7 +124,8 @@ def test_decomposition(make, dense, split: int) -> None:
     model.fit(graph)
     s = model.item_rows(np.arange(graph.shape[1]))
     a, b = model.factors()
-    assert a.shape == b.shape == (graph.shape[1], model.k + split)
+    merged = isinstance(model, ChebyCF) and split == model.k  # one V_k for the ideal part and the split
+    assert a.shape == b.shape == (graph.shape[1], model.k if merged else model.k + split)
     assert a.dtype == b.dtype == s.dtype == np.float32
     rows = new_rows(graph.shape[1], seed=5)
     x = rows.toarray()
@@ -143,6 +144,21 @@ def test_randomized_svd(make, dense) -> None:
     np.testing.assert_allclose(model.scores(rows), dense(graph, rows.toarray()), atol=2e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="unknown SVD solver"):
         GFCF(svd="lapack")
+
+
+def test_chebycf_low_rank_alone_equals_its_top_components() -> None:
+    """ChebyCF with split = k: one set of k columns, and (X A) B^T = X D^-b V_k (alpha + h(S_k^2)) V_k^T D^b,
+    the filter's top k spectral components (what `neighbours = 0` serves)."""
+    graph = random_graph(seed=13)
+    model = ChebyCF(order=6, flatness=1.5, k=5, ideal_weight=0.2, power=0.4, split=5).fit(graph)
+    a, b = model.factors()
+    assert a.shape == b.shape == (graph.shape[1], 5)
+    norm, p, di, v = dense_parts(graph, 5)
+    coefficients = reference_plateau(6, 1.5)
+    gain = np.polynomial.chebyshev.chebval(1 - 2 * np.linalg.svd(norm, compute_uv=False)[:5] ** 2, coefficients)
+    x = new_rows(graph.shape[1], seed=14).toarray()
+    expected = x @ np.diag(di**-0.4) @ v @ np.diag(0.2 + gain) @ v.T @ np.diag(di**0.4)
+    np.testing.assert_allclose((x @ a) @ b.T, expected, atol=1e-5)
 
 
 def test_split_moves_top_components_out_of_s() -> None:
