@@ -44,6 +44,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from neo4j.exceptions import Neo4jError
 from bench_serving import GROUP_STRATEGIES, K, served_quality, timed
 
 from graphrec.conductor import conduct
@@ -90,28 +91,31 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
     settings: dict[str, object] = {}
-    for factor in [float(f) for f in args.factors.split(",")]:
-        rows += run_factor(factor, names, serve, args, settings)
+
+    def save() -> None:  # after every stage: a run stopped at 10x keeps what it measured
         (args.out / "scale.json").write_text(json.dumps(rows, indent=1))
         (args.out / "settings.json").write_text(json.dumps(settings, indent=1))
+
+    for factor in [float(f) for f in args.factors.split(",")]:
+        run_factor(factor, names, serve, args, rows, settings, save)
     print_table(rows)
     plot(rows, args.out / "scale.png")
     print(f"written: {args.out / 'scale.json'}, {args.out / 'settings.json'}, {args.out / 'scale.png'}")
     return 0
 
 
-def run_factor(factor: float, names: list[str], serve: str, args: argparse.Namespace,
-               settings: dict[str, object]) -> list[dict[str, object]]:
-    """Every stage at one factor, on a fresh server home; the rows of scale.json."""
+def run_factor(factor: float, names: list[str], serve: str, args: argparse.Namespace, rows: list[dict[str, object]],
+               settings: dict[str, object], save: Callable[[], None]) -> None:
+    """Every stage at one factor, on a fresh server home: appends the rows of scale.json, `save()` after each."""
     data = args.out / f"data-x{factor:g}"
     expansion = expand(args.source, data, factor, seed=args.seed)
     size = {"factor": factor, "users": expansion.users, "items": expansion.items,
             "interactions": sum(expansion.interactions.values())}
     print(f"\n== x{factor:g}: {size['users']:,} users, {size['items']:,} items, {size['interactions']:,} interactions")
-    rows: list[dict[str, object]] = []
 
     def row(stage: str, seconds: float, peak: int | None) -> None:
         rows.append({"stage": stage, **size, "seconds": seconds, "peak_rss_bytes": peak})
+        save()
         print(f"  {stage:<44} {seconds:>10.3f} s  {'' if peak is None else f'{peak / 2**30:.2f} GiB'}")
 
     with temporary_server(args.heap, args.pagecache, start=False) as server:
@@ -143,12 +147,10 @@ def run_factor(factor: float, names: list[str], serve: str, args: argparse.Names
             quality = served_quality(runner, served, snapshot, args.users, np.random.default_rng(args.seed))
             print(f"  served Recall@{K} on {quality['sample_users']} users: {quality['served_sample']}, "
                   f"offline {quality['offline_sample']}")
-            for stage, seconds in latencies(runner, snapshot, args).items():
-                row(stage, seconds, None)
-        settings[f"x{factor:g}"] = {"heap": server.heap, "pagecache": server.pagecache, "memory": server.memory.reason,
-                                    "served": serve,
-                                    "store_bytes": store_bytes(server.home), "served_quality": quality}
-    return rows
+            settings[f"x{factor:g}"] = {"heap": server.heap, "pagecache": server.pagecache,
+                                        "memory": server.memory.reason, "served": serve,
+                                        "store_bytes": store_bytes(server.home), "served_quality": quality}
+            latencies(runner, snapshot, args, row, settings[f"x{factor:g}"])
 
 
 @contextmanager
@@ -192,8 +194,10 @@ def sampled(interval: float = 0.02) -> Iterator[Callable[[dict[str, float]], dic
         thread.join()
 
 
-def latencies(runner: QueryRunner, snapshot, args: argparse.Namespace) -> dict[str, float]:  # noqa: ANN001
-    """p50 and p99 (seconds) of user and group top-20 queries, sequential and with `args.clients` clients."""
+def latencies(runner: QueryRunner, snapshot, args: argparse.Namespace,  # noqa: ANN001
+              row: Callable[[str, float, int | None], None], settings: dict[str, object]) -> None:
+    """p50 and p99 (seconds) of user and group top-20 queries, sequential and with `args.clients` clients, each a
+    `row`; a load that fails (after the driver's retries) is recorded in `settings["failed"]` instead."""
     rng = np.random.default_rng(args.seed)
     recommender = Recommender(runner)
     groups = [row["id"] for row in runner.run("MATCH (g:Group) RETURN g.id AS id ORDER BY id")]
@@ -204,17 +208,20 @@ def latencies(runner: QueryRunner, snapshot, args: argparse.Namespace) -> dict[s
         calls[f"group top-20 {strategy}"] = (
             lambda g, strategy=strategy: recommender.recommend_group(g, K, strategy=strategy),
             [int(g) for g in rng.choice(groups, args.queries)] if groups else [])
-    out = {}
     for name, (call, ids) in calls.items():
         if not ids:
             continue
         for warm in ids[:10]:
             call(warm)
         for clients, label in ((1, "sequential"), (args.clients, f"{args.clients} clients")):
-            values = timed(call, ids, clients=clients)
-            out[f"{name} {label} p50"] = statistics.median(values) / 1000
-            out[f"{name} {label} p99"] = float(np.percentile(values, 99)) / 1000
-    return out
+            try:
+                values = timed(call, ids, clients=clients)
+            except Neo4jError as error:  # e.g. the transactions' memory pool: recorded, the other rows go on
+                settings.setdefault("failed", {})[f"{name} {label}"] = f"{type(error).__name__}: {error}"[:400]
+                print(f"  {name} {label}: failed ({type(error).__name__}: {str(error)[:200]})")
+                continue
+            row(f"{name} {label} p50", statistics.median(values) / 1000, None)
+            row(f"{name} {label} p99", float(np.percentile(values, 99)) / 1000, None)
 
 
 def reset_peak() -> None:
@@ -239,12 +246,13 @@ def _status(key: str) -> int:
     raise RuntimeError(f"no {key} in /proc/self/status")
 
 
-def slopes(rows: list[dict[str, object]]) -> dict[str, float]:
-    """Per stage, the least-squares slope of log seconds on log interactions (stages measured at >= 2 sizes)."""
+def slopes(rows: list[dict[str, object]], key: str = "seconds") -> dict[str, float]:
+    """Per stage, the least-squares slope of log `key` (seconds, or peak_rss_bytes) on log interactions (stages
+    measured at >= 2 sizes)."""
     found: dict[str, list[tuple[float, float]]] = {}
     for row in rows:
-        if row["seconds"] and row["seconds"] > 0:
-            found.setdefault(str(row["stage"]), []).append((math.log(row["interactions"]), math.log(row["seconds"])))
+        if row[key] and row[key] > 0:
+            found.setdefault(str(row["stage"]), []).append((math.log(row["interactions"]), math.log(row[key])))
     return {stage: float(np.polyfit(*zip(*points), 1)[0]) for stage, points in found.items()
             if len({x for x, _ in points}) >= 2}
 

@@ -46,3 +46,23 @@ def test_bench_scale_runs_every_stage_at_factor_one(tmp_path: Path) -> None:
     assert settings["heap"] == "512m" and settings["store_bytes"] > 0
     assert settings["served_quality"]["served_sample"] == settings["served_quality"]["offline_sample"]
     assert (out / "scale.png").stat().st_size > 0
+
+
+def test_capacity_projects_each_stage_along_its_slope(tmp_path: Path) -> None:
+    # export: 10 s at x1, 100 s at x10 (slope 1) -> 1,000 s at x100; its memory 1 -> 4 GiB (slope log10 4);
+    # the store 1 -> 10 GiB; 8 clients at 40 ms p50 on 2 cores: 100 queries/s per core, 1 member of 16 for 1,000/s.
+    rows = [{"stage": stage, "factor": f, "users": 10 * f, "items": 10 * f, "interactions": 1000 * f,
+             "seconds": seconds, "peak_rss_bytes": peak}
+            for f, seconds, peak in ((1, 10.0, 2**30), (10, 100.0, 4 * 2**30)) for stage in ("export",)]
+    rows += [{"stage": "user top-20 8 clients p50", "factor": f, "users": 10 * f, "items": 10 * f,
+              "interactions": 1000 * f, "seconds": 0.04, "peak_rss_bytes": None} for f in (1, 10)]
+    (tmp_path / "scale.json").write_text(json.dumps(rows))
+    (tmp_path / "settings.json").write_text(json.dumps({"x1": {"store_bytes": 2**30}, "x10": {"store_bytes": 10 * 2**30}}))
+    result = subprocess.run([sys.executable, "benchmarks/capacity.py", str(tmp_path), "--measured-cores", "2"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    export = next(line for line in result.stdout.splitlines() if line.startswith("export")).split()
+    assert export[1:5] == ["1.00", "100.0", "1,000", "10,000"]
+    assert export[5:] == ["0.60", "4.00", "16.0", "64.0"]
+    assert "x100 100 GiB, x1000 1,000 GiB" in result.stdout
+    assert "100.0 queries/s per core" in result.stdout and "1 members" in result.stdout
