@@ -112,7 +112,8 @@ def write_model(
         run: the run's 'params' (hyper-parameters, with 'kind'), 'metrics', 'dataset' (counts of the
             exported snapshot) and 'training' (time, epochs, run folder), each stored on the Model node as a
             JSON string; `params['kind']` is also the Model's `kind`.
-        batch_size: vectors per write transaction (default 20,000: faster than 10,000 in the benchmark).
+        batch_size: vectors per write transaction (default 20,000: faster than 10,000 in the benchmark; fewer
+            for vectors wider than 64, `transfer.BATCH_NUMBERS`).
         relationship_batch: item–item relationships per write transaction, whole source items (default
             100,000; benchmarks/bench_writeback.py --similar).
         workers: concurrent write sessions for vectors (default 2); each writes a disjoint share of the nodes.

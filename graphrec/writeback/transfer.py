@@ -47,6 +47,10 @@ WRITE_METHODS: dict[str, str] = {
 """How vectors are stored, by method: graphrec's `graphrec.writeVectors`, `db.create.setNodeVectorProperty`
 (both float32 arrays) or `SET n[$property]` (64-bit floats)."""
 
+BATCH_NUMBERS = 20_000 * 65
+"""The most vector entries one write transaction holds: 20,000 items' vectors of dimension 64 and their MIPS
+column."""
+
 PROCEDURES = ("graphrec.writeSimilar", "graphrec.writeVectors")
 """The procedures that method 'graphrec' calls."""
 
@@ -72,8 +76,12 @@ def write_vectors(runner: QueryRunner, method: str, label: str, ids: np.ndarray,
     """Store `vectors` (n x width, float32) on the `label` nodes `ids`: the first `dim` columns as `property`, and
     when `mips_property` is given (items, augmented for MIPS: width = dim + 1) all of them as `mips_property`.
 
-    `workers` sessions write disjoint shares of the rows at once, `batch_size` rows per transaction.
+    `workers` sessions write disjoint shares of the rows at once, `batch_size` rows per transaction, or fewer
+    for vectors wider than 64: a transaction holds at most `BATCH_NUMBERS` numbers, so that its state on the
+    server's heap stays the same whatever the width (20,000 vectors of dimension 1,024 took a 2 GiB heap past
+    its end).
     """
+    batch_size = max(1, min(batch_size, BATCH_NUMBERS // max(int(vectors.shape[1]), 1)))
     params = {"label": label, "dim": dim, "property": property, "mips_property": mips_property}
     if method == "graphrec":
         params["width"] = int(vectors.shape[1])
