@@ -5,7 +5,7 @@
 
 DIR holds `scale.json` and `settings.json` of `benchmarks/bench_scale.py`. For each stage, with s its
 least-squares slope of log seconds on log interactions over the measured factors (`bench_scale.slopes`) and
-(F0, t0) its largest measured factor, the projection is t(F) = t0 (F / F0)^s; peak memory likewise, with its
+(F0, t0) the largest factor it was measured at, the projection is t(F) = t0 (F / F0)^s; peak memory likewise, with its
 own slope, and the store size from `settings.json`. A fractal expansion grows users and items by about sqrt F
 (density stays), so the projected sizes are those of the same shape. Serving: with c clients each waiting
 a p50 of L seconds, one machine of the measurement's cores answers about c / L queries a second; the read
@@ -37,26 +37,29 @@ def main() -> int:
     settings = json.loads((args.dir / "settings.json").read_text())
     targets = [float(f) for f in args.factors.split(",")]
     top = max(row["factor"] for row in rows)
-    last = {row["stage"]: row for row in rows if row["factor"] == top}
+    last: dict[str, dict] = {}  # each stage at the largest factor it was measured at
+    for row in sorted(rows, key=lambda row: row["factor"]):
+        last[row["stage"]] = row
     time_slope, memory_slope = slopes(rows), slopes(rows, "peak_rss_bytes")
-    base = next(iter(last.values()))
+    base = next(row for row in rows if row["factor"] == top)
     print(f"measured up to x{top:g}: {base['users']:,} users, {base['items']:,} items, "
           f"{base['interactions']:,} interactions; factors {sorted({row['factor'] for row in rows})}")
     for factor in targets:
         grow = factor / top
         print(f"x{factor:g}: about {base['users'] * math.sqrt(grow):,.0f} users, {base['items'] * math.sqrt(grow):,.0f} "
               f"items, {base['interactions'] * grow:,.0f} interactions")
-    print(f"\n{'stage':<44}{'slope':>7}{f'x{top:g} s':>10}" + "".join(f"{f'x{f:g} s':>12}" for f in targets)
-          + f"{'mem slope':>10}{f'x{top:g} GiB':>10}" + "".join(f"{f'x{f:g} GiB':>11}" for f in targets))
+    print(f"\n{'stage':<44}{'from':>6}{'slope':>7}{'s':>10}" + "".join(f"{f'x{f:g} s':>12}" for f in targets)
+          + f"{'mem slope':>10}{'GiB':>8}" + "".join(f"{f'x{f:g} GiB':>11}" for f in targets))
     for stage, row in last.items():
         if stage.endswith(("p50", "p99")) or stage not in time_slope:
             continue
-        line = f"{stage:<44}{time_slope[stage]:>7.2f}{row['seconds']:>10.1f}"
-        line += "".join(f"{row['seconds'] * (f / top) ** time_slope[stage]:>12,.0f}" for f in targets)
+        grown = row["factor"]
+        line = f"{stage:<44}{f'x{grown:g}':>6}{time_slope[stage]:>7.2f}{row['seconds']:>10.1f}"
+        line += "".join(f"{row['seconds'] * (f / grown) ** time_slope[stage]:>12,.0f}" for f in targets)
         if row["peak_rss_bytes"] and stage in memory_slope:
             gib = row["peak_rss_bytes"] / 2**30
-            line += f"{memory_slope[stage]:>10.2f}{gib:>10.2f}"
-            line += "".join(f"{gib * (f / top) ** memory_slope[stage]:>11.1f}" for f in targets)
+            line += f"{memory_slope[stage]:>10.2f}{gib:>8.2f}"
+            line += "".join(f"{gib * (f / grown) ** memory_slope[stage]:>11.1f}" for f in targets)
         print(line)
     store = [(settings[f"x{row_factor:g}"]["store_bytes"], row_factor) for row_factor in sorted({r["factor"] for r in rows})
              if f"x{row_factor:g}" in settings]
@@ -68,13 +71,14 @@ def main() -> int:
     print(f"\nserving ({args.clients} clients on {args.measured_cores} cores; members of {args.member_cores} cores "
           f"for {args.target:,.0f} queries/s)")
     for stage, row in last.items():
-        if not stage.endswith(f"{args.clients} clients p50") or stage not in time_slope:
-            continue
-        for factor in [top, *targets]:
-            latency = row["seconds"] * (factor / top) ** time_slope[stage]
+        if not stage.endswith(f"{args.clients} clients p50"):
+            continue  # measured at one size only: its members there, no projection
+        for factor in [row["factor"], *(targets if stage in time_slope else [])]:
+            latency = row["seconds"] * (factor / row["factor"]) ** time_slope.get(stage, 0.0)
             per_core = args.clients / latency / args.measured_cores
             members = math.ceil(args.target / (per_core * args.member_cores))
-            print(f"  {stage:<40} x{factor:<6g} p50 {latency * 1000:>9,.0f} ms (slope {time_slope[stage]:.2f}), "
+            slope = f"slope {time_slope[stage]:.2f}" if stage in time_slope else "measured"
+            print(f"  {stage:<40} x{factor:<6g} p50 {latency * 1000:>9,.0f} ms ({slope}), "
                   f"{per_core:>8.1f} queries/s per core, {members:>5} members")
     return 0
 

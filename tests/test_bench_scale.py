@@ -62,7 +62,7 @@ def test_capacity_projects_each_stage_along_its_slope(tmp_path: Path) -> None:
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     export = next(line for line in result.stdout.splitlines() if line.startswith("export")).split()
-    assert export[1:5] == ["1.00", "100.0", "1,000", "10,000"]
-    assert export[5:] == ["0.60", "4.00", "16.0", "64.0"]
+    assert export[1:6] == ["x10", "1.00", "100.0", "1,000", "10,000"]
+    assert export[6:] == ["0.60", "4.00", "16.0", "64.0"]
     assert "x100 100 GiB, x1000 1,000 GiB" in result.stdout
     assert "100.0 queries/s per core" in result.stdout and "1 members" in result.stdout
