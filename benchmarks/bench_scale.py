@@ -211,10 +211,10 @@ def latencies(runner: QueryRunner, snapshot, args: argparse.Namespace,  # noqa: 
     for name, (call, ids) in calls.items():
         if not ids:
             continue
-        for warm in ids[:10]:
-            call(warm)
         for clients, label in ((1, "sequential"), (args.clients, f"{args.clients} clients")):
             try:
+                for warm in ids[:10] if clients == 1 else []:
+                    call(warm)
                 values = timed(call, ids, clients=clients)
             except Neo4jError as error:  # e.g. the transactions' memory pool: recorded, the other rows go on
                 settings.setdefault("failed", {})[f"{name} {label}"] = f"{type(error).__name__}: {error}"[:400]
