@@ -6,7 +6,8 @@
 //   'average'        mean of the members' scores;
 //   'least_misery'   the lowest member score;
 //   'most_pleasure'  the highest member score;
-//   'borda'          sum over members of rank points: among the n candidates, a member's r-th best gets n - r;
+//   'borda'          sum over members of rank points: among the n candidates, a member's r-th best gets n - r,
+//                    equal scores sharing the best rank (the other candidates it scores at most as high);
 //   'group'          the group's own score: its stored vector, or for a model that folds in by sums (graph
 //                    filters) its own history, like a user's (no row when it has neither);
 //   'combined'       a * group score + (1 - a) * the members' mean score, every member counted (one left out
@@ -24,8 +25,10 @@
 // members with a vector over every member); plus every item the members' (and the group's)
 // items have a weight to, with each member's (and the group's) weight sum, all from one call of the procedure
 // graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java). An item outside them has no weight, so
-// its score is its vector part: when weights
-// are not negative the candidates hold the exact top $k of every strategy. Borda points: with vectors only
+// its score is its vector part: when weights are not negative the candidates hold the exact top $k of every
+// strategy. For a model without vectors and no $filter, every strategy but borda (whose points count the whole
+// pool) is a sum, a minimum or a maximum of the weight sums: the procedure then yields only the items that can
+// be among the $k best by it (ties at the cut kept), with the coefficients of the strategy's score below. Borda points: with vectors only
 // and no $filter, over the whole catalogue (the procedure's); otherwise counted among the candidates.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
 // 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
@@ -102,11 +105,18 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, gnorms, 
        ELSE mean END AS target,
      $k + size(seen) + size($exclude) + $oversample AS wanted,
      m.property IS NOT NULL AND m.items <= $exact_max_items AS scan,
-     COLLECT { MATCH (x:Item) WHERE x.id IN $exclude RETURN x } AS excluded
-CALL (m, popular, members, own, seen, excluded, target, wanted, scan) {
-    CALL (m, popular, members, own, seen, excluded, target, wanted, scan) {
+     COLLECT { MATCH (x:Item) WHERE x.id IN $exclude RETURN x } AS excluded,
+     CASE WHEN m.property IS NULL AND NOT popular AND size(keys($filter)) = 0 AND $strategy <> 'borda'
+          THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END ELSE -1 END AS cut,
+     CASE $strategy WHEN 'least_misery' THEN 'min' WHEN 'most_pleasure' THEN 'max' ELSE 'sum' END AS rank_by,
+     CASE basis WHEN 'group' THEN [x IN members | 0.0] + [1.0]
+                WHEN 'combined' THEN [x IN members | (1 - a) / (size(members) + size(unscored))] + [a]
+                ELSE [x IN members | 1.0] + [0.0] END AS coefficients
+CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_by, coefficients) {
+    CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_by, coefficients) {
         WITH * WHERE m.similar IS NOT NULL
-        CALL graphrec.itemWeights(m.similar, [x IN members | x.seen] + [own], seen + excluded)
+        CALL graphrec.itemWeights(m.similar, [x IN members | x.seen] + [own], seen + excluded, cut, rank_by,
+                                  coefficients)
           YIELD node AS i, weights
         RETURN i, weights, null AS catalogue
       UNION ALL
@@ -153,10 +163,12 @@ CALL (members, pool) {
     WITH * WHERE $strategy = 'borda'
     UNWIND range(0, size(members) - 1) AS member
     UNWIND range(0, size(pool) - 1) AS c
-    WITH member, c ORDER BY pool[c].scores[member], c DESC
-    WITH member, collect(c) AS ascending
-    UNWIND range(0, size(ascending) - 1) AS points
-    WITH ascending[points] AS c, points
+    WITH member, c, pool[c].scores[member] AS s ORDER BY s
+    WITH member, collect({c: c, s: s}) AS ascending
+    UNWIND range(0, size(ascending) - 1) AS position
+    // a member's points for c: the other candidates it scores at most as high, its tie's last position
+    WITH member, ascending[position].s AS s, max(position) AS points, collect(ascending[position].c) AS tied
+    UNWIND tied AS c
     WITH c, sum(points) AS borda ORDER BY c
     RETURN collect(borda) AS bordas
 }

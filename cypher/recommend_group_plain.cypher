@@ -7,7 +7,8 @@
 //   'average'        mean of the members' scores;
 //   'least_misery'   the lowest member score;
 //   'most_pleasure'  the highest member score;
-//   'borda'          sum over members of rank points: among the n candidates, a member's r-th best gets n - r;
+//   'borda'          sum over members of rank points: among the n candidates, a member's r-th best gets n - r,
+//                    equal scores sharing the best rank (the other candidates it scores at most as high);
 //   'group'          the group's own score (its stored vector, or for a model that folds in by sums its own
 //                    history; no row when it has neither);
 //   'combined'       a * group score + (1 - a) * the members' mean score, every member counted, a = the model's
@@ -128,10 +129,12 @@ CALL (members, pool) {
     WITH * WHERE $strategy = 'borda'
     UNWIND range(0, size(members) - 1) AS member
     UNWIND range(0, size(pool) - 1) AS c
-    WITH member, c ORDER BY pool[c].scores[member], c DESC
-    WITH member, collect(c) AS ascending
-    UNWIND range(0, size(ascending) - 1) AS points
-    WITH ascending[points] AS c, points
+    WITH member, c, pool[c].scores[member] AS s ORDER BY s
+    WITH member, collect({c: c, s: s}) AS ascending
+    UNWIND range(0, size(ascending) - 1) AS position
+    // a member's points for c: the other candidates it scores at most as high, its tie's last position
+    WITH member, ascending[position].s AS s, max(position) AS points, collect(ascending[position].c) AS tied
+    UNWIND tied AS c
     WITH c, sum(points) AS borda ORDER BY c
     RETURN collect(borda) AS bordas
 }

@@ -16,7 +16,9 @@
 // catalogue, the user's items left out, scored natively by the procedure graphrec.topItems
 // (graphrec/db/server/procedures/TopItems.java), plus every item the user's items have a weight to (exact when
 // weights are non-negative; a model without vectors ranks only those, so it may return fewer than $k). The
-// weights are summed natively by graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java).
+// weights are summed natively by graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java); for a
+// model without vectors and no $filter it yields only the items that can be among the $k best (their score
+// is the weight sum), with ties at the cut kept.
 // Scores are exact either way: q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...)
 // - 1 on the items' MIPS vectors (augmented to one norm M, see embedding_index_create; float32 arithmetic).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
@@ -54,9 +56,10 @@ WITH m, seen, q, CASE WHEN stored THEN 'embedding'
                       ELSE 'popular' END AS basis,
      reduce(s = 0.0, x IN coalesce(q, []) | s + x * x) + coalesce(m.max_item_norm, 0.0) ^ 2 AS norms,
      $k + size(seen) + size($exclude) AS enough,
-     m.property IS NOT NULL AND m.items <= $exact_max_items AS scan
-CALL (m, seen, q, basis, enough, scan) {
-    CALL (m, seen, q, basis, enough, scan) {
+     m.property IS NOT NULL AND m.items <= $exact_max_items AS scan,
+     COLLECT { MATCH (x:Item) WHERE x.id IN $exclude RETURN x } AS excluded
+CALL (m, seen, q, basis, enough, scan, excluded) {
+    CALL (m, seen, q, basis, enough, scan, excluded) {
         UNWIND CASE WHEN basis = 'popular' THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
         WITH enough, i, toFloat(COUNT { (i)<-[:INTERACTED]-() }) AS popularity
@@ -66,7 +69,10 @@ CALL (m, seen, q, basis, enough, scan) {
         RETURN t.i AS i, t.w AS w
       UNION ALL
         WITH * WHERE basis <> 'popular' AND m.similar IS NOT NULL
-        CALL graphrec.itemWeights(m.similar, [seen], seen) YIELD node AS i, weights
+        CALL graphrec.itemWeights(m.similar, [seen], seen + excluded,
+                                  CASE WHEN m.property IS NULL AND size(keys($filter)) = 0
+                                       THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
+                                       ELSE -1 END) YIELD node AS i, weights
         RETURN i, weights[0] AS w
       UNION ALL
         UNWIND CASE WHEN basis <> 'popular' AND scan THEN [1] ELSE [] END AS branch

@@ -148,6 +148,26 @@ def test_item_weights_sums_each_sources_relationships_by_hand(runner: QueryRunne
     assert rows == [{"id": 3, "weights": [2.5, 0.0]}, {"id": 4, "weights": [0.25, -1.0]}]
     assert runner.run("CALL graphrec.itemWeights('SIMILAR_v1', [], []) YIELD node RETURN count(node) AS n") == [{"n": 0}]
 
+    def best(n: int, rank: str = "sum", coefficients: list[float] | None = None) -> list[int]:
+        return [row["id"] for row in runner.run(
+            "MATCH (i:Item) WITH collect(i) AS all "
+            "CALL graphrec.itemWeights('SIMILAR_v1', [[i IN all WHERE i.id IN [1, 2]], [i IN all WHERE i.id = 3]], "
+            "                          [i IN all WHERE i.id = 1], $n, $rank, $coefficients) YIELD node "
+            "RETURN node.id AS id ORDER BY id", {"n": n, "rank": rank, "coefficients": coefficients or []})]
+
+    # keys of items 3 and 4: sum 2.5 and -0.75; min 0.0 and -1.0; max 2.5 and 0.25
+    assert best(-1) == best(2) == best(5) == [3, 4] and best(0) == []
+    assert best(1) == best(1, "min") == best(1, "max") == [3]
+    assert best(1, "sum", [0.0, -1.0]) == [4]  # 0.0 and 1.0
+    assert best(1, "max", [0.0, 1.0]) == [3]  # the second source alone: 0.0 and -1.0
+    assert best(1, "min", [1.0, 0.0]) == [3]  # the first alone: 2.5 and 0.25
+    assert best(1, "sum", [0.0, 0.0]) == [3] and best(2, "sum", [0.0, 0.0]) == [3, 4]  # one key: lowest ids
+    assert best(1, "sum", [1.0, -2.25 - 1e-12]) == [3, 4]  # 2.5 and 2.5 + 1e-12: within the slack
+    assert best(1, "sum", [1.0, -2.26]) == [4]  # 2.5 and 2.51
+    for rank, coefficients, message in (("median", [], "rank must be"), ("sum", [1.0], "1 coefficients for 2")):
+        with pytest.raises(Exception, match=message):
+            best(1, rank, coefficients)
+
 
 MMR_QUERY = ("RETURN graphrec.mmr([id IN $ids | head(COLLECT { MATCH (i:Item {id: id}) RETURN i })], $scores, $k, "
              "$lambda, $property) AS picked")
@@ -239,7 +259,8 @@ def test_every_group_strategy_serves_the_exact_top_20_of_the_whole_catalogue(
     """1,500 random items in 8 dimensions and groups of 2-5 random members, who disagree: the least-misery
     top items sit deep in every member's list (where the vector index lost two thirds of them on Gowalla).
     Each strategy's top 20 must be numpy's over the whole catalogue, the member items left out or not; Borda
-    points are counted over every item left (an item gets one point per item a member scores strictly lower)."""
+    points are counted over every item left (an item gets one point per other item a member scores at most as
+    high, as graphrec.evaluation.scorers counts them)."""
     rng = np.random.default_rng(11)
     items = {10_000 + n: rng.standard_normal(8).astype(np.float32) for n in range(1500)}
     users = {u: rng.standard_normal(8).astype(np.float32) for u in range(1, 21)}
@@ -255,7 +276,8 @@ def test_every_group_strategy_serves_the_exact_top_20_of_the_whole_catalogue(
         for exclude_member_items in (False, True):
             left = ~np.isin(ids, [i for u in members for i in seen[u]]) if exclude_member_items else np.ones(len(ids), bool)
             kept = scores[left]
-            borda = sum(np.searchsorted(np.sort(kept[:, m]), kept[:, m], side="left") for m in range(len(members)))
+            borda = sum(np.searchsorted(np.sort(kept[:, m]), kept[:, m], side="right") - 1
+                        for m in range(len(members)))
             expected = {"average": kept.mean(1), "least_misery": kept.min(1), "most_pleasure": kept.max(1),
                         "borda": borda.astype(np.float64)}
             for strategy, value in expected.items():

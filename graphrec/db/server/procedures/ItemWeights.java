@@ -1,5 +1,6 @@
 package io.graphrec.procedures;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -26,16 +27,30 @@ import org.neo4j.procedure.Procedure;
  * {@code exclude} left out, is yielded once with its list {@code weights} ({@code weights[x] = w_x(i)}, 0.0 where
  * source x reaches it by no relationship), in the order the items were first reached.
  *
+ * <p>With {@code n >= 0} only the items that can be among the {@code n} best by a ranking of their weights are
+ * yielded: those whose key is at least the n-th highest key, less a relative 1e-9 of slack, so that the caller's
+ * own arithmetic and its ties by id choose the same top n; of many items tied at the cut (one key), those of the
+ * lowest {@code id} (see {@link #best}). The key, with
+ * coefficients {@code c} (default: 1.0 for every source):
+ * <ul>
+ *   <li>{@code sum}: {@code sum over x of c_x w_x(i)} (a user: its weights; a group's average, its own score, or
+ *       their mix);</li>
+ *   <li>{@code min} / {@code max}: the lowest / highest {@code w_x(i)} over the sources with {@code c_x > 0}
+ *       (least misery, most pleasure).</li>
+ * </ul>
+ * That is exact for a caller whose score is that key (a model with item–item weights only, every item it may
+ * rank reached from some source): an item left out has a lower score than n others yielded. {@code n < 0} (the
+ * default) yields every reached item.
+ *
  * <p>{@code cypher/recommend_group.cypher} (every member, then the group) and {@code cypher/recommend_user.cypher}
  * (the user) call it instead of expanding the relationships in Cypher (one row per relationship, then one sum per
- * item and source): the same sums; a group's top 20 on Gowalla went from 52–80 to 36–57 ms at the median
- * (BENCHMARKS.md).
+ * item and source), and with {@code n} for a model without vectors, so that Cypher scores k rows instead of every
+ * reached item (BENCHMARKS.md, "Serving").
  */
 public final class ItemWeights {
 
-    /** An item reached so far and its running sum from each source. */
-    private record Reached(Node node, double[] sum) {
-    }
+    /** Relative slack of the cut, so that the caller's arithmetic keeps its ties at the n-th key. */
+    static final double SLACK = 1e-9;
 
     /** One yielded row: an item and its weight sum from each source. */
     public static final class Row {
@@ -49,23 +64,32 @@ public final class ItemWeights {
     }
 
     @Procedure(name = "graphrec.itemWeights", mode = Mode.READ)
-    @Description("graphrec.itemWeights(type, sources, exclude) :: (node, weights): every item reached by a "
-            + "relationship of `type` from the items of some source in `sources` (a list of item lists), those in "
-            + "`exclude` left out, with the sum of the relationships' `weight` from each source.")
+    @Description("graphrec.itemWeights(type, sources, exclude, n = -1, rank = 'sum', coefficients = []) :: (node, "
+            + "weights): every item reached by a relationship of `type` from the items of some source in `sources` "
+            + "(a list of item lists), those in `exclude` left out, with the sum of the relationships' `weight` "
+            + "from each source; with n >= 0 only those whose `rank` key ('sum' of coefficients x weights, 'min' or "
+            + "'max' over the sources with a positive coefficient) can be among the n best.")
     public Stream<Row> itemWeights(@Name("type") String type, @Name("sources") List<List<Node>> sources,
-                                   @Name(value = "exclude", defaultValue = "[]") List<Node> exclude) {
+                                   @Name(value = "exclude", defaultValue = "[]") List<Node> exclude,
+                                   @Name(value = "n", defaultValue = "-1") long n,
+                                   @Name(value = "rank", defaultValue = "sum") String rank,
+                                   @Name(value = "coefficients", defaultValue = "[]") List<Double> coefficients) {
         if (type == null || sources == null) {
             throw new IllegalArgumentException("graphrec.itemWeights: type and sources are required");
         }
+        int count = sources.size();
+        double[] c = coefficients(coefficients, count);
+        if (!List.of("sum", "min", "max").contains(rank)) {
+            throw new IllegalArgumentException("graphrec.itemWeights: rank must be 'sum', 'min' or 'max', not " + rank);
+        }
         RelationshipType relationship = RelationshipType.withName(type);
-        Set<String> out = new HashSet<>();
+        Set<Node> out = new HashSet<>();  // a Node's equality is its id
         for (Node node : exclude == null ? List.<Node>of() : exclude) {
             if (node != null) {
-                out.add(node.getElementId());
+                out.add(node);
             }
         }
-        int count = sources.size();
-        Map<String, Reached> reached = new LinkedHashMap<>();  // by element id, in the order first reached
+        Map<Node, double[]> reached = new LinkedHashMap<>();  // in the order first reached
         for (int x = 0; x < count; x++) {
             List<Node> items = sources.get(x);
             if (items == null) {
@@ -77,17 +101,112 @@ public final class ItemWeights {
                 }
                 for (Relationship edge : from.getRelationships(Direction.OUTGOING, relationship)) {
                     Node to = edge.getEndNode();
-                    String key = to.getElementId();
-                    if (out.contains(key)) {
+                    if (out.contains(to)) {
                         continue;
                     }
-                    Reached item = reached.computeIfAbsent(key, k -> new Reached(to, new double[count]));
+                    double[] sum = reached.computeIfAbsent(to, k -> new double[count]);
                     if (edge.getProperty("weight", null) instanceof Number weight) {
-                        item.sum()[x] += weight.doubleValue();
+                        sum[x] += weight.doubleValue();
                     }
                 }
             }
         }
-        return reached.values().stream().map(item -> new Row(item.node(), Arrays.stream(item.sum()).boxed().toList()));
+        List<Map.Entry<Node, double[]>> rows = new ArrayList<>(reached.entrySet());
+        if (n >= 0 && n < rows.size()) {
+            rows = best(rows, (int) n, rank, c);
+        }
+        return rows.stream().map(row -> new Row(row.getKey(), Arrays.stream(row.getValue()).boxed().toList()));
+    }
+
+    /**
+     * The rows that can be among the n best by key, ties by the item's {@code id} ascending, in their order: every
+     * row whose key is above the n-th highest key by more than the slack, and those within the slack of it. When
+     * the latter all have one key (the items a least misery leaves at 0.0, say), only as many of them as the n
+     * best need are kept, those of the lowest ids; otherwise all of them.
+     */
+    static List<Map.Entry<Node, double[]>> best(List<Map.Entry<Node, double[]>> rows, int n, String rank, double[] c) {
+        if (n == 0) {
+            return List.of();
+        }
+        double[] keys = new double[rows.size()];
+        for (int r = 0; r < keys.length; r++) {
+            keys[r] = key(rows.get(r).getValue(), rank, c);
+        }
+        double[] sorted = keys.clone();
+        Arrays.sort(sorted);
+        double cut = sorted[sorted.length - n];
+        double slack = SLACK * Math.max(1.0, Math.abs(cut));
+        int above = 0;
+        List<Integer> band = new ArrayList<>();
+        double low = Double.POSITIVE_INFINITY, high = Double.NEGATIVE_INFINITY;
+        for (int r = 0; r < keys.length; r++) {
+            if (keys[r] > cut + slack) {
+                above++;
+            } else if (keys[r] >= cut - slack) {
+                band.add(r);
+                low = Math.min(low, keys[r]);
+                high = Math.max(high, keys[r]);
+            }
+        }
+        Set<Integer> dropped = new HashSet<>();
+        if (low == high && above + band.size() > n) {
+            long[] ids = new long[keys.length];
+            for (int r : band) {
+                Object id = rows.get(r).getKey().getProperty("id", null);
+                if (!(id instanceof Long || id instanceof Integer)) {
+                    ids = null;  // not the integer ids graphrec loads: keep the whole band
+                    break;
+                }
+                ids[r] = ((Number) id).longValue();
+            }
+            if (ids != null) {
+                long[] order = ids;
+                band.sort((a, b) -> Long.compare(order[a], order[b]));
+                dropped.addAll(band.subList(n - above, band.size()));
+            }
+        }
+        List<Map.Entry<Node, double[]>> kept = new ArrayList<>();
+        for (int r = 0; r < keys.length; r++) {
+            if (keys[r] >= cut - slack && !dropped.contains(r)) {
+                kept.add(rows.get(r));
+            }
+        }
+        return kept;
+    }
+
+    /** An item's key: the `rank` of its weights `w` under the coefficients `c`. */
+    static double key(double[] w, String rank, double[] c) {
+        if (rank.equals("sum")) {
+            double s = 0.0;
+            for (int x = 0; x < w.length; x++) {
+                s += c[x] * w[x];
+            }
+            return s;
+        }
+        boolean least = rank.equals("min");
+        double k = least ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+        for (int x = 0; x < w.length; x++) {
+            if (c[x] > 0) {
+                k = least ? Math.min(k, w[x]) : Math.max(k, w[x]);
+            }
+        }
+        return k;
+    }
+
+    static double[] coefficients(List<Double> given, int count) {
+        double[] c = new double[count];
+        if (given == null || given.isEmpty()) {
+            Arrays.fill(c, 1.0);
+            return c;
+        }
+        if (given.size() != count) {
+            throw new IllegalArgumentException("graphrec.itemWeights: " + given.size() + " coefficients for "
+                    + count + " sources");
+        }
+        for (int x = 0; x < count; x++) {
+            Double value = given.get(x);
+            c[x] = value == null ? 0.0 : value;
+        }
+        return c;
     }
 }

@@ -35,7 +35,8 @@ import org.neo4j.procedure.Procedure;
  *   <li>{@code least_misery}: the lowest {@code s_m(i)};</li>
  *   <li>{@code most_pleasure}: the highest {@code s_m(i)};</li>
  *   <li>{@code borda}: the sum over the query vectors of rank points: an item gets as many points from m as
- *       there are items left that m scores strictly lower (the best of N items left gets N - 1).</li>
+ *       there are other items left that m scores at most as high (the best of N items left gets N - 1; equal
+ *       scores share the best rank, as {@code graphrec.evaluation.scorers} counts them).</li>
  * </ul>
  * It yields the {@code n} best items (ties by the item's {@code id}, ascending) with their aggregate score.
  * {@code cypher/recommend_user.cypher} and {@code cypher/recommend_group.cypher} take their candidates from
@@ -170,7 +171,7 @@ public final class TopItems {
             case "borda" -> {
                 // One sort per member of (score, row) packed in a long: the score's order-preserving bits above,
                 // the row below (its low bits cleared: a relative precision of ~2^-36 on Gowalla). An item's
-                // points are the position of the first key of its score.
+                // points are the position of the last key of its score.
                 int bits = Math.max(1, 64 - Long.numberOfLeadingZeros(items - 1L));
                 long mask = (1L << bits) - 1;
                 long[] keys = new long[kept];
@@ -181,11 +182,11 @@ public final class TopItems {
                         }
                     }
                     Arrays.sort(keys);
-                    for (int p = 0, first = 0; p < kept; p++) {
-                        if (p > 0 && (keys[p] & ~mask) != (keys[p - 1] & ~mask)) {
-                            first = p;
+                    for (int p = kept - 1, last = kept - 1; p >= 0; p--) {
+                        if (p < kept - 1 && (keys[p] & ~mask) != (keys[p + 1] & ~mask)) {
+                            last = p;
                         }
-                        score[(int) (keys[p] & mask)] += first;
+                        score[(int) (keys[p] & mask)] += last;
                     }
                 }
             }
