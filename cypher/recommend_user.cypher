@@ -19,8 +19,10 @@
 // weights are summed natively by graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java); for a
 // model without vectors and no $filter it yields only the items that can be among the $k best (their score
 // is the weight sum), with ties at the cut kept.
-// Scores are exact either way: q.v = (|q|^2 + M^2 - d^2) / 2 with d^2 = 1 / vector.similarity.euclidean(...)
-// - 1 on the items' MIPS vectors (augmented to one norm M, see embedding_index_create; float32 arithmetic).
+// Scores are exact either way: q.v as graphrec.topItems computed it (float64 sums of the float32 vectors) for
+// its candidates; for the others (the exact scan, items reached only by weights) q.v = (|q|^2 + M^2 - d^2) / 2
+// with d^2 = 1 / vector.similarity.euclidean(...) - 1 on the items' MIPS vectors (augmented to one norm M, see
+// embedding_index_create; float32 arithmetic).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
 // properties (the item's other properties as [name, value] pairs, vectors left out), graph (with $draw, what
 // Browser draws for the row, see below; else null). No row when the user or an active model does not exist.
@@ -66,29 +68,31 @@ CALL (m, seen, q, basis, enough, scan, excluded) {
         ORDER BY popularity DESC, i.id
         WITH enough, collect({i: i, w: popularity}) AS ranked
         UNWIND ranked[..enough] AS t
-        RETURN t.i AS i, t.w AS w
+        RETURN t.i AS i, t.w AS w, null AS product
       UNION ALL
         WITH * WHERE basis <> 'popular' AND m.similar IS NOT NULL
         CALL graphrec.itemWeights(m.similar, [seen], seen + excluded,
                                   CASE WHEN m.property IS NULL AND size(keys($filter)) = 0
                                        THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
                                        ELSE -1 END) YIELD node AS i, weights
-        RETURN i, weights[0] AS w
+        RETURN i, weights[0] AS w, null AS product
       UNION ALL
         UNWIND CASE WHEN basis <> 'popular' AND scan THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL
-        RETURN i, 0.0 AS w
+        RETURN i, 0.0 AS w, null AS product
       UNION ALL
         WITH * WHERE basis <> 'popular' AND q IS NOT NULL AND NOT scan
-        CALL graphrec.topItems(m.property, toString(m.created), [q], 'average', enough + $oversample, seen)
-          YIELD node AS i
-        RETURN i, 0.0 AS w
+        CALL graphrec.topItems(m.property, toString(m.created), [q], 'average', enough + $oversample,
+                               seen + excluded)
+          YIELD node AS i, score
+        RETURN i, 0.0 AS w, score AS product
     }
-    RETURN i, sum(w) AS weights
+    RETURN i, sum(w) AS weights, max(product) AS product
 }
-WITH m, seen, basis, q, norms, i, weights
+WITH m, seen, basis, q, norms, i, weights, product
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-WITH m, basis, i, weights + CASE WHEN q IS NULL OR i[m.mips_property] IS NULL THEN 0.0
+WITH m, basis, i, weights + CASE WHEN product IS NOT NULL THEN product
+     WHEN q IS NULL OR i[m.mips_property] IS NULL THEN 0.0
      ELSE (norms - 1.0 / vector.similarity.euclidean(q + [0.0], i[m.mips_property]) + 1.0) / 2 END AS score
 ORDER BY score DESC, i.id
 LIMIT CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END

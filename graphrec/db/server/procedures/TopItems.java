@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import org.neo4j.graphdb.GraphDatabaseService;
@@ -43,8 +44,9 @@ import org.neo4j.procedure.Procedure;
  * here on catalogues too large for a scan in Cypher, then re-rank them with the model's whole formula
  * (item–item weights included).
  *
- * <p>The item vectors of a model version are read once and kept in memory (float64, items x dim; Gowalla's
- * 40,981 x 64 take 21 MB), for the last {@link #CACHED} versions asked for. A version is named by its property
+ * <p>The item vectors of a model version are read once and kept in memory (float32, as stored, items x dim;
+ * Gowalla's 40,981 x 64 take 10 MB, x 1,024 168 MB), for the last {@link #CACHED} versions asked for; the scores
+ * are float64 sums. A scan of more than {@link #PARALLEL_PRODUCTS} products runs its blocks in parallel. A version is named by its property
  * and {@code stamp} (the Model node's creation time): graphrec writes a version's item vectors once, before
  * the version is activated, and never changes them afterwards; a version written anew under the same number
  * has another stamp.
@@ -53,6 +55,13 @@ public final class TopItems {
 
     /** Model versions whose item vectors stay in memory. */
     static final int CACHED = 4;
+
+    /** Items per block of the scan. */
+    static final int BLOCK = 2048;
+
+    /** Inner products (items x dim x query vectors) from which the scan's blocks run in parallel, on the
+     *  common fork-join pool: a 1,024-wide Gowalla scan (42M) is split, a 64-wide one (2.6M) is not. */
+    static final long PARALLEL_PRODUCTS = 1L << 23;
 
     private static final Label ITEM = Label.label("Item");
 
@@ -83,7 +92,7 @@ public final class TopItems {
 
     /** Every item holding a version's vectors: element ids, their rows, ids (for ties) and the vectors,
      *  row-major. */
-    record Catalogue(String[] elementIds, Map<String, Integer> rows, long[] ids, double[] vectors, int dim) {
+    record Catalogue(String[] elementIds, Map<String, Integer> rows, long[] ids, float[] vectors, int dim) {
         int size() {
             return ids.length;
         }
@@ -130,24 +139,14 @@ public final class TopItems {
 
     /** The members' scores of every item, aggregated by `strategy`; excluded items (`out`) are not ranked. */
     static double[] aggregate(Catalogue catalogue, double[][] q, String strategy, boolean[] out, int kept) {
-        int items = catalogue.size(), dim = catalogue.dim(), members = q.length;
-        double[] v = catalogue.vectors();
+        int items = catalogue.size(), members = q.length;
         double[][] member = new double[members][items];
-        for (int i = 0, base = 0; i < items; i++, base += dim) {  // item-major: each item's row read once
-            for (int m = 0; m < members; m++) {
-                double[] qm = q[m];
-                double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-                int d = 0;
-                for (; d + 3 < dim; d += 4) {
-                    s0 += qm[d] * v[base + d];
-                    s1 += qm[d + 1] * v[base + d + 1];
-                    s2 += qm[d + 2] * v[base + d + 2];
-                    s3 += qm[d + 3] * v[base + d + 3];
-                }
-                for (; d < dim; d++) {
-                    s0 += qm[d] * v[base + d];
-                }
-                member[m][i] = (s0 + s1) + (s2 + s3);
+        int blocks = (items + BLOCK - 1) / BLOCK;
+        if ((long) items * catalogue.dim() * members >= PARALLEL_PRODUCTS) {
+            IntStream.range(0, blocks).parallel().forEach(b -> products(catalogue, q, member, b));
+        } else {
+            for (int b = 0; b < blocks; b++) {
+                products(catalogue, q, member, b);
             }
         }
         double[] score = new double[items];
@@ -194,6 +193,35 @@ public final class TopItems {
                     + "' (average, least_misery, most_pleasure or borda)");
         }
         return score;
+    }
+
+    /** The inner products of every query vector with the items of block `b`, into `member` (float64 sums of the
+     *  float32 vectors; query by query, a block's rows staying in cache for the next). */
+    static void products(Catalogue catalogue, double[][] q, double[][] member, int b) {
+        int dim = catalogue.dim(), end = Math.min(catalogue.size(), (b + 1) * BLOCK);
+        float[] v = catalogue.vectors();
+        for (int m = 0; m < q.length; m++) {
+            double[] qm = q[m], sm = member[m];
+            for (int i = b * BLOCK; i < end; i++) {
+                sm[i] = dot(qm, v, i * dim, dim);
+            }
+        }
+    }
+
+    /** q . v[base, base + dim), in four float64 sums. */
+    static double dot(double[] q, float[] v, int base, int dim) {
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        int d = 0;
+        for (; d + 3 < dim; d += 4) {
+            s0 += q[d] * v[base + d];
+            s1 += q[d + 1] * v[base + d + 1];
+            s2 += q[d + 2] * v[base + d + 2];
+            s3 += q[d + 3] * v[base + d + 3];
+        }
+        for (; d < dim; d++) {
+            s0 += q[d] * v[base + d];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** A long whose signed order is the order of `x` (-0.0 taken as 0.0). */
@@ -256,13 +284,13 @@ public final class TopItems {
     private Catalogue read(String property) {
         List<String> elementIds = new ArrayList<>();
         List<Long> ids = new ArrayList<>();
-        List<double[]> rows = new ArrayList<>();
+        List<float[]> rows = new ArrayList<>();
         int dim = -1;
         try (ResourceIterator<Node> items = tx.findNodes(ITEM)) {
             while (items.hasNext()) {
                 Node item = items.next();
                 Object value = item.getProperty(property, null);
-                double[] row = asDoubles(value);
+                float[] row = asFloats(value);
                 if (row == null) {
                     continue;
                 }
@@ -278,7 +306,7 @@ public final class TopItems {
                 rows.add(row);
             }
         }
-        double[] vectors = new double[rows.size() * Math.max(dim, 0)];
+        float[] vectors = new float[rows.size() * Math.max(dim, 0)];
         Map<String, Integer> index = new HashMap<>();
         for (int i = 0; i < rows.size(); i++) {
             System.arraycopy(rows.get(i), 0, vectors, i * dim, dim);
@@ -288,17 +316,18 @@ public final class TopItems {
                 ids.stream().mapToLong(Long::longValue).toArray(), vectors, Math.max(dim, 0));
     }
 
-    /** A vector property as float64 (float32 arrays, as `db.create.setNodeVectorProperty` stores them, widened). */
-    private static double[] asDoubles(Object value) {
-        if (value instanceof double[] doubles) {
-            return doubles;
-        }
+    /** A vector property as float32, as write-back stores it (`db.create.setNodeVectorProperty`); float64 arrays
+     *  (a vector written as a plain list) narrowed. */
+    private static float[] asFloats(Object value) {
         if (value instanceof float[] floats) {
-            double[] doubles = new double[floats.length];
-            for (int d = 0; d < floats.length; d++) {
-                doubles[d] = floats[d];
+            return floats;
+        }
+        if (value instanceof double[] doubles) {
+            float[] floats = new float[doubles.length];
+            for (int d = 0; d < doubles.length; d++) {
+                floats[d] = (float) doubles[d];
             }
-            return doubles;
+            return floats;
         }
         return null;
     }
