@@ -28,8 +28,9 @@
 // its score is its vector part: when weights are not negative the candidates hold the exact top $k of every
 // strategy. For a model without vectors and no $filter, every strategy but borda (whose points count the whole
 // pool) is a sum, a minimum or a maximum of the weight sums: the procedure then yields only the items that can
-// be among the $k best by it (ties at the cut kept), with the coefficients of the strategy's score below. Borda points: with vectors only
-// and no $filter, over the whole catalogue (the procedure's); otherwise counted among the candidates.
+// be among the $k best by it, with the coefficients of the strategy's score below (ties at the cut kept, or
+// when they share one score those of the lowest ids). Borda points: with vectors only and no $filter, over the
+// whole catalogue (the procedure's); otherwise counted among the candidates.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
 // 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
 // group_score (null without a group side), unscored (member ids left out), version, properties ([name, value]

@@ -80,7 +80,8 @@ public final class ItemWeights {
         int count = sources.size();
         double[] c = coefficients(coefficients, count);
         if (!List.of("sum", "min", "max").contains(rank)) {
-            throw new IllegalArgumentException("graphrec.itemWeights: rank must be 'sum', 'min' or 'max', not " + rank);
+            throw new IllegalArgumentException("graphrec.itemWeights: rank must be 'sum', 'min' or 'max', not "
+                    + rank);
         }
         RelationshipType relationship = RelationshipType.withName(type);
         Set<Node> out = new HashSet<>();  // a Node's equality is its id

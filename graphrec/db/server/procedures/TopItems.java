@@ -42,14 +42,14 @@ import org.neo4j.procedure.Procedure;
  * It yields the {@code n} best items (ties by the item's {@code id}, ascending) with their aggregate score.
  * {@code cypher/recommend_user.cypher} and {@code cypher/recommend_group.cypher} take their candidates from
  * here on catalogues too large for a scan in Cypher, then re-rank them with the model's whole formula
- * (item–item weights included).
+ * (item–item weights included; a user's q . v of these candidates is the score yielded here).
  *
  * <p>The item vectors of a model version are read once and kept in memory (float32, as stored, items x dim;
- * Gowalla's 40,981 x 64 take 10 MB, x 1,024 168 MB), for the last {@link #CACHED} versions asked for; the scores
- * are float64 sums. A scan of more than {@link #PARALLEL_PRODUCTS} products runs its blocks in parallel. A version is named by its property
- * and {@code stamp} (the Model node's creation time): graphrec writes a version's item vectors once, before
- * the version is activated, and never changes them afterwards; a version written anew under the same number
- * has another stamp.
+ * Gowalla's 40,981 x 64 take 10 MB, x 1,024 168 MB), for the last {@link #CACHED} versions asked for; the
+ * scores are float64 sums. A scan of more than {@link #PARALLEL_PRODUCTS} products runs its blocks in parallel.
+ * A version is named by its property and {@code stamp} (the Model node's creation time): graphrec writes a
+ * version's item vectors once, before the version is activated, and never changes them afterwards; a version
+ * written anew under the same number has another stamp.
  */
 public final class TopItems {
 
