@@ -116,8 +116,8 @@ def write_model(
             for vectors wider than 64, `transfer.BATCH_NUMBERS`).
         relationship_batch: item–item relationships per write transaction, whole source items (default
             100,000; benchmarks/bench_writeback.py --similar).
-        workers: concurrent write sessions for vectors (default 2); each writes a disjoint share of the nodes.
-            Relationships go through one session (`graphrec.writeback.transfer`).
+        workers: concurrent write sessions (default 2); they never write the same node at once: vectors in
+            disjoint shares of the nodes, relationships in the rounds of `graphrec.writeback.transfer`.
         activate: make the new version the active one once it is ready (default True); otherwise it stays
             'ready' until `activate` is called.
         progress: show progress bars (default True).
@@ -182,7 +182,7 @@ def write_model(
         if neighbours is not None:
             transfer.write_neighbours(
                 runner, method, safe_type(similar_type(version)), *neighbours, batch_size=relationship_batch,
-                desc=f"item–item weights v{version}" if progress else None)
+                workers=workers, desc=f"item–item weights v{version}" if progress else None)
         clock.lap("neighbours")
 
         built = _indexes(version, dim) if checked else []

@@ -19,9 +19,18 @@ Two ways to write, the same data either way (tests/test_writeback.py writes both
 look at ('writing'), as before.
 
 Batch sizes (defaults of `write_model`): 20,000 vectors and 100,000 relationships per transaction (5 times fewer
-commits than 20,000). A batch of relationships always holds whole source items. Relationships are written in one
-session: two sessions writing disjoint source items still share their targets' locks, and were not faster on the
-2-core machine.
+commits than 20,000). A batch of relationships holds whole source items of its block (below).
+
+Relationships are written by `workers` sessions at once without sharing a node (Neo4j locks both ends of a new
+relationship): the items are cut into 2 × workers parts by id, and the rounds of a round-robin tournament
+(the circle method) pair every part with every other once; in a round each session writes the relationships
+between the two parts of one pair, both ways (and, in the first round, those within each of its parts), so
+the sessions of a round touch disjoint items. With one worker that is one session writing everything. Two
+workers wrote 4.1M relationships at 88,400/s against one's 65,200/s (median of 2 interleaved write-backs,
+`benchmarks/bench_writeback.py --similar 100 --dim 0 --methods graphrec --workers 1,2`, idle 2-core machine,
+2026-12-07). Neo4j also locks the relationship at the head of the chain it inserts into, and a relationship
+written in an earlier round between two parts heads a chain of each: two sessions may then wait on each other
+(one deadlock in that run), which the driver retries (`execute_write`), the transaction rolled back first.
 
 What a relationship costs (4.1M item-kNN-shaped weights, 41k items, 2026-12-06, machine under load): the server
 spent 143 s of CPU on them with either method (about 29,000 relationships per CPU second), so the storage
@@ -99,28 +108,67 @@ def write_vectors(runner: QueryRunner, method: str, label: str, ids: np.ndarray,
 def write_neighbours(runner: QueryRunner, method: str, rel_type: str, sources: np.ndarray, targets: np.ndarray,
                      weights: np.ndarray, *, batch_size: int, workers: int = 1, desc: str | None) -> None:
     """Create the relationships `(:Item {id: sources[k]})-[:rel_type {weight: weights[k]}]->(:Item {id:
-    targets[k]})`, the arrays sorted by source; about `batch_size` per transaction (whole source items), over
-    `workers` concurrent sessions (default 1) that each take a contiguous share of the source items."""
+    targets[k]})`, the arrays sorted by source; about `batch_size` per transaction (whole source items of a
+    block), over `workers` concurrent sessions that never share an item (`_rounds`)."""
+    params = {"type": rel_type}
+    phases = [[_neighbour_rows(method, sources[keep], targets[keep], weights[keep], batch_size) for keep in rnd]
+              for rnd in _rounds(sources, targets, workers)]
+    if method == "graphrec":
+        runner.write_partitioned(cypher.statement("similar_write_procedure"), phases, batch_size=1, params=params,
+                                 desc=desc, weigh=lambda row: len(row["targets"]) // 8)
+        return
+    per_row = max(1, int(np.ceil(len(sources) / max(len(np.unique(sources)), 1))))
+    runner.write_partitioned(cypher.statement("similar_write"), phases, params=params,
+                             batch_size=max(1, batch_size // per_row), desc=desc,
+                             weigh=lambda row: len(row["to"]))
+
+
+def _neighbour_rows(method: str, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray,
+                    batch_size: int) -> list[dict]:
+    """The rows of one stream of relationships (sorted by source): for 'graphrec' one packed row per
+    transaction (whole source items adding up to about `batch_size`), else one row per source item."""
+    if not len(sources):
+        return []
     starts = np.flatnonzero(np.r_[True, sources[1:] != sources[:-1]])
     ends = np.r_[starts[1:], len(sources)]
-    params = {"type": rel_type}
-    if method == "graphrec":
-        rows, sizes = [], []
-        for first, last in _source_batches(starts, ends, batch_size):
-            a, b = starts[first], ends[last - 1]
-            rows.append({"sources": sources[starts[first:last]].tolist(),
-                         "counts": (ends[first:last] - starts[first:last]).tolist(),
-                         "targets": _packed(targets[a:b], "<i8"), "weights": _packed(weights[a:b], "<f8")})
-            sizes.append(int(b - a))
-        runner.write_partitioned(cypher.statement("similar_write_procedure"), _shares(rows, workers, sizes),
-                                 batch_size=1, params=params, desc=desc,
-                                 weigh=lambda row: len(row["targets"]) // 8)
-        return
-    rows = [{"from": int(sources[a]), "to": targets[a:b].tolist(), "weight": weights[a:b].tolist()}
-            for a, b in zip(starts, ends)]
-    per_row = max(1, int(np.ceil(len(sources) / max(len(rows), 1))))
-    runner.write_partitioned(cypher.statement("similar_write"), _shares(rows, workers), params=params,
-                             batch_size=max(1, batch_size // per_row), desc=desc)
+    if method != "graphrec":
+        return [{"from": int(sources[a]), "to": targets[a:b].tolist(), "weight": weights[a:b].tolist()}
+                for a, b in zip(starts, ends)]
+    rows = []
+    for first, last in _source_batches(starts, ends, batch_size):
+        a, b = starts[first], ends[last - 1]
+        rows.append({"sources": sources[starts[first:last]].tolist(),
+                     "counts": (ends[first:last] - starts[first:last]).tolist(),
+                     "targets": _packed(targets[a:b], "<i8"), "weights": _packed(weights[a:b], "<f8")})
+    return rows
+
+
+def _rounds(sources: np.ndarray, targets: np.ndarray, workers: int) -> list[list[np.ndarray]]:
+    """Per round, per session, the positions (ascending) of the relationships it writes: the items cut into
+    2 × `workers` parts by id, a session of a round writes the relationships between the two parts of one
+    pair of `_tournament`, both ways, and in the first round those within each of its two parts. Every
+    relationship is written once, and the sessions of a round share no item."""
+    parts = 2 * max(workers, 1)
+    cell = (sources % parts) * parts + targets % parts
+    rounds = []
+    for number, pairs in enumerate(_tournament(parts)):
+        rounds.append([np.flatnonzero(np.isin(cell, [a * parts + b, b * parts + a]
+                                              + ([a * parts + a, b * parts + b] if number == 0 else [])))
+                       for a, b in pairs])
+    return rounds
+
+
+def _tournament(parts: int) -> list[list[tuple[int, int]]]:
+    """The rounds of a round-robin tournament of `parts` (even) players, by the circle method: part 0 stays,
+    the others turn one place a round; in each of the `parts - 1` rounds every part plays once, and every two
+    parts meet in exactly one round."""
+    ring = list(range(1, parts))
+    rounds = []
+    for _ in range(parts - 1):
+        order = [0, *ring]
+        rounds.append([(order[i], order[parts - 1 - i]) for i in range(parts // 2)])
+        ring = ring[-1:] + ring[:-1]
+    return rounds
 
 
 def _packed(values: np.ndarray, dtype: str) -> bytes:
@@ -142,12 +190,10 @@ def _source_batches(starts: np.ndarray, ends: np.ndarray, size: int) -> list[tup
     return list(zip(np.r_[0, bounds[:-1]].tolist(), bounds.tolist()))
 
 
-def _shares(rows: list, workers: int, sizes: list[int] | None = None) -> list[list[list]]:
-    """`rows` cut into at most `workers` contiguous streams of about equal weight (`sizes`, else one each),
-    written at once: one phase for `QueryRunner.write_partitioned`."""
+def _shares(rows: list, workers: int) -> list[list[list]]:
+    """`rows` cut into at most `workers` contiguous streams of about equal length, written at once: one phase
+    for `QueryRunner.write_partitioned`."""
     if not rows:
         return [[]]
-    weight = np.cumsum(sizes if sizes is not None else np.ones(len(rows)))
-    cuts = np.searchsorted(weight, weight[-1] * np.arange(1, max(workers, 1)) / max(workers, 1), side="right")
-    bounds = [0, *sorted(set(cuts.tolist()) - {0, len(rows)}), len(rows)]
-    return [[rows[a:b] for a, b in itertools.pairwise(bounds)]]
+    cuts = np.linspace(0, len(rows), max(workers, 1) + 1).round().astype(int)
+    return [[rows[a:b] for a, b in itertools.pairwise(np.unique(cuts).tolist())]]
