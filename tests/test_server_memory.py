@@ -10,8 +10,8 @@ from graphrec.db.server.memory import GIB, MIB, recommended, store_bytes
 
 
 @pytest.mark.parametrize("store, machine, heap, pagecache", [
-    (0, 24 * GIB, "2048m", "256m"),                    # a new home: the floors
-    (GIB, 24 * GIB, "2304m", "1293m"),                 # page cache 1.2 x store + 64 MiB, heap 2 GiB + store / 4
+    (0, 24 * GIB, "2048m", "3072m"),                   # a new home: the floors (page cache: an eighth)
+    (3 * GIB, 24 * GIB, "2816m", "3751m"),             # page cache 1.2 x store + 64 MiB, heap 2 GiB + store / 4
     (10 * GIB, 24 * GIB, "4608m", "6144m"),            # the page cache capped at a quarter of the machine
     (200 * GIB, 256 * GIB, "31744m", "65536m"),        # the heap capped at 31 GiB
     (0, 2 * GIB, "512m", "256m"),                      # a small machine: the heap capped at a quarter too
@@ -41,9 +41,10 @@ def test_a_server_without_settings_sizes_itself_at_each_start_and_keeps_given_on
     assert (server.heap, server.pagecache) == (new.heap, new.pagecache)
     store = tmp_path / "home" / "data" / "databases" / "neo4j" / "neostore"
     store.parent.mkdir(parents=True)
-    store.write_bytes(b"\0" * (300 * MIB))
+    with store.open("wb") as sparse:  # a store past an eighth of the machine, without writing it
+        sparse.truncate(machine_bytes() // 4)
     grown = server.size_memory()  # what start() and the offline tools call first
-    assert grown.pagecache == recommended(300 * MIB, machine_bytes()).pagecache != new.pagecache
+    assert grown.pagecache == recommended(machine_bytes() // 4, machine_bytes()).pagecache != new.pagecache
     assert "--heap" in grown.reason
     given = LocalServer(tmp_path / "home", heap="3g", pagecache="2g").size_memory()
     assert (given.heap, given.pagecache, given.reason) == ("3g", "2g", "as given")
