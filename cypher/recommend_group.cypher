@@ -26,11 +26,12 @@
 // items have a weight to, with each member's (and the group's) weight sum, all from one call of the procedure
 // graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java). An item outside them has no weight, so
 // its score is its vector part: when weights are not negative the candidates hold the exact top $k of every
-// strategy. For a model without vectors and no $filter, every strategy but borda (whose points count the whole
-// pool) is a sum, a minimum or a maximum of the weight sums: the procedure then yields only the items that can
-// be among the $k best by it, with the coefficients of the strategy's score below (ties at the cut kept, or
-// when they share one score those of the lowest ids). Borda points: with vectors only and no $filter, over the
-// whole catalogue (the procedure's); otherwise counted among the candidates.
+// strategy. For a model without vectors and no $filter, every strategy is a sum, a minimum or a maximum of the
+// weight sums, or Borda points among the reached items: the procedure then yields only the items that can be
+// among the $k best by it, with the coefficients of the strategy's score below (ties at the cut kept, or when
+// they share one score those of the lowest ids) and its key (`score`, kept as `cut_score`: Borda's points are
+// counted among every reached item, not among the items yielded). Borda points: with vectors only and no
+// $filter, over the whole catalogue (graphrec.topItems'); otherwise counted among the candidates.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
 // 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
 // group_score (null without a group side), unscored (member ids left out), version, properties ([name, value]
@@ -107,9 +108,10 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, gnorms, 
      $k + size(seen) + size($exclude) + $oversample AS wanted,
      m.property IS NOT NULL AND m.items <= $exact_max_items AS scan,
      COLLECT { MATCH (x:Item) WHERE x.id IN $exclude RETURN x } AS excluded,
-     CASE WHEN m.property IS NULL AND NOT popular AND size(keys($filter)) = 0 AND $strategy <> 'borda'
+     CASE WHEN m.property IS NULL AND NOT popular AND size(keys($filter)) = 0
           THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END ELSE -1 END AS cut,
-     CASE $strategy WHEN 'least_misery' THEN 'min' WHEN 'most_pleasure' THEN 'max' ELSE 'sum' END AS rank_by,
+     CASE $strategy WHEN 'least_misery' THEN 'min' WHEN 'most_pleasure' THEN 'max' WHEN 'borda' THEN 'borda'
+                    ELSE 'sum' END AS rank_by,
      CASE basis WHEN 'group' THEN [x IN members | 0.0] + [1.0]
                 WHEN 'combined' THEN [x IN members | (1 - a) / (size(members) + size(unscored))] + [a]
                 ELSE [x IN members | 1.0] + [0.0] END AS coefficients
@@ -118,12 +120,12 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_
         WITH * WHERE m.similar IS NOT NULL
         CALL graphrec.itemWeights(m.similar, [x IN members | x.seen] + [own], seen + excluded, cut, rank_by,
                                   coefficients)
-          YIELD node AS i, weights
-        RETURN i, weights, null AS catalogue
+          YIELD node AS i, weights, score
+        RETURN i, weights, null AS catalogue, CASE WHEN cut >= 0 THEN score END AS cut_score
       UNION ALL
         UNWIND CASE WHEN scan THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL
-        RETURN i, null AS weights, null AS catalogue
+        RETURN i, null AS weights, null AS catalogue, null AS cut_score
       UNION ALL
         WITH * WHERE m.property IS NOT NULL AND NOT scan
         WITH *, $strategy IN ['least_misery', 'most_pleasure', 'borda'] AS per_member
@@ -132,7 +134,7 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_
         CALL graphrec.topItems(m.property, toString(m.created), queries,
                                CASE WHEN per_member THEN $strategy ELSE 'average' END, wanted, seen + excluded)
           YIELD node AS i, score
-        RETURN i, null AS weights, score AS catalogue
+        RETURN i, null AS weights, score AS catalogue, null AS cut_score
       UNION ALL
         UNWIND CASE WHEN popular THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
@@ -140,14 +142,14 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_
         ORDER BY popularity DESC, i.id
         WITH wanted, collect(i) AS ranked
         UNWIND ranked[..wanted] AS i
-        RETURN i, null AS weights, null AS catalogue
+        RETURN i, null AS weights, null AS catalogue, null AS cut_score
     }
-    WITH i, collect(weights) AS found, max(catalogue) AS catalogue
-    RETURN i, coalesce(head(found), []) AS weights, catalogue
+    WITH i, collect(weights) AS found, max(catalogue) AS catalogue, max(cut_score) AS cut_score
+    RETURN i, coalesce(head(found), []) AS weights, catalogue, cut_score
 }
-WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, weights, catalogue
+WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, weights, catalogue, cut_score
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-WITH m, members, unscored, basis, a, i, catalogue, CASE WHEN popular
+WITH m, members, unscored, basis, a, i, catalogue, cut_score, CASE WHEN popular
        THEN toFloat(COUNT { (i)<-[:INTERACTED]-() }) ELSE 0.0 END AS base,
      [x IN range(0, size(members) - 1) |
        coalesce(weights[x], 0.0)
@@ -159,9 +161,9 @@ WITH m, members, unscored, basis, a, i, catalogue, CASE WHEN popular
               ELSE (gnorms - 1.0 / vector.similarity.euclidean(gv + [0.0], i[m.mips_property]) + 1.0) / 2 END
      END AS group_score
 WITH m, members, unscored, basis, a, collect({i: i, scores: [s IN scores | s + base], group: group_score,
-                                                 catalogue: catalogue}) AS pool
+                                                 catalogue: catalogue, cut: cut_score}) AS pool
 CALL (members, pool) {
-    WITH * WHERE $strategy = 'borda'
+    WITH * WHERE $strategy = 'borda' AND all(p IN pool WHERE p.cut IS NULL)
     UNWIND range(0, size(members) - 1) AS member
     UNWIND range(0, size(pool) - 1) AS c
     WITH member, c, pool[c].scores[member] AS s ORDER BY s
@@ -180,7 +182,8 @@ WITH m, members, unscored, basis, p, CASE $strategy
        WHEN 'average' THEN total / size(members)
        WHEN 'least_misery' THEN reduce(s = p.scores[0], x IN p.scores | CASE WHEN x < s THEN x ELSE s END)
        WHEN 'most_pleasure' THEN reduce(s = p.scores[0], x IN p.scores | CASE WHEN x > s THEN x ELSE s END)
-       WHEN 'borda' THEN CASE WHEN m.similar IS NULL AND size(keys($filter)) = 0 AND p.catalogue IS NOT NULL
+       WHEN 'borda' THEN CASE WHEN p.cut IS NOT NULL THEN p.cut
+                              WHEN m.similar IS NULL AND size(keys($filter)) = 0 AND p.catalogue IS NOT NULL
                               THEN p.catalogue ELSE toFloat(borda) END
        WHEN 'group' THEN p.group
        WHEN 'combined' THEN CASE basis WHEN 'combined' THEN a * p.group + (1 - a) * total / (size(members) + size(unscored))

@@ -164,6 +164,18 @@ def test_item_weights_sums_each_sources_relationships_by_hand(runner: QueryRunne
     assert best(1, "sum", [0.0, 0.0]) == [3] and best(2, "sum", [0.0, 0.0]) == [3, 4]  # one key: lowest ids
     assert best(1, "sum", [1.0, -2.25 - 1e-12]) == [3, 4]  # 2.5 and 2.5 + 1e-12: within the slack
     assert best(1, "sum", [1.0, -2.26]) == [4]  # 2.5 and 2.51
+
+    def keys(rank: str, coefficients: list[float] | None = None) -> dict[int, float]:
+        return {row["id"]: row["score"] for row in runner.run(
+            "MATCH (i:Item) WITH collect(i) AS all "
+            "CALL graphrec.itemWeights('SIMILAR_v1', [[i IN all WHERE i.id IN [1, 2]], [i IN all WHERE i.id = 3]], "
+            "                          [i IN all WHERE i.id = 1], 1, $rank, $coefficients) YIELD node, score "
+            "RETURN node.id AS id, score", {"rank": rank, "coefficients": coefficients or []})}
+
+    # the yielded key; Borda: per source the other reached items scored at most as high (source 1: 2.5 > 0.25,
+    # source 2: 0.0 > -1.0), so 1 + 1 and 0 + 0, counted among both items though only item 3 is yielded
+    assert keys("sum") == {3: 2.5} and keys("min", [1.0, 0.0]) == {3: 2.5}
+    assert keys("borda") == {3: 2.0} and keys("borda", [0.0, 3.0]) == {3: 3.0}
     for rank, coefficients, message in (("median", [], "rank must be"), ("sum", [1.0], "1 coefficients for 2")):
         with pytest.raises(Exception, match=message):
             best(1, rank, coefficients)

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import org.neo4j.graphdb.Direction;
@@ -36,11 +37,15 @@ import org.neo4j.procedure.Procedure;
  *   <li>{@code sum}: {@code sum over x of c_x w_x(i)} (a user: its weights; a group's average, its own score, or
  *       their mix);</li>
  *   <li>{@code min} / {@code max}: the lowest / highest {@code w_x(i)} over the sources with {@code c_x > 0}
- *       (least misery, most pleasure).</li>
+ *       (least misery, most pleasure);</li>
+ *   <li>{@code borda}: {@code sum over x with c_x > 0 of c_x p_x(i)}, the points {@code p_x(i)} the other
+ *       reached items that source x scores at most as high as i (its tie's last position: Borda as
+ *       {@code cypher/recommend_group.cypher} counts it among its candidates, every reached item one).</li>
  * </ul>
  * That is exact for a caller whose score is that key (a model with item–item weights only, every item it may
- * rank reached from some source): an item left out has a lower score than n others yielded. {@code n < 0} (the
- * default) yields every reached item.
+ * rank reached from some source): an item left out has a lower score than n others yielded. A Borda key counts
+ * the whole reached pool, so a caller takes it from the column {@code score} (every row's key) instead of
+ * counting points among the rows yielded. {@code n < 0} (the default) yields every reached item.
  *
  * <p>{@code cypher/recommend_group.cypher} (every member, then the group) and {@code cypher/recommend_user.cypher}
  * (the user) call it instead of expanding the relationships in Cypher (one row per relationship, then one sum per
@@ -52,23 +57,26 @@ public final class ItemWeights {
     /** Relative slack of the cut, so that the caller's arithmetic keeps its ties at the n-th key. */
     static final double SLACK = 1e-9;
 
-    /** One yielded row: an item and its weight sum from each source. */
+    /** One yielded row: an item, its weight sum from each source and its key by `rank`. */
     public static final class Row {
         public Node node;
         public List<Double> weights;
+        public double score;
 
-        Row(Node node, List<Double> weights) {
+        Row(Node node, List<Double> weights, double score) {
             this.node = node;
             this.weights = weights;
+            this.score = score;
         }
     }
 
     @Procedure(name = "graphrec.itemWeights", mode = Mode.READ)
     @Description("graphrec.itemWeights(type, sources, exclude, n = -1, rank = 'sum', coefficients = []) :: (node, "
-            + "weights): every item reached by a relationship of `type` from the items of some source in `sources` "
-            + "(a list of item lists), those in `exclude` left out, with the sum of the relationships' `weight` "
-            + "from each source; with n >= 0 only those whose `rank` key ('sum' of coefficients x weights, 'min' or "
-            + "'max' over the sources with a positive coefficient) can be among the n best.")
+            + "weights, score): every item reached by a relationship of `type` from the items of some source in "
+            + "`sources` (a list of item lists), those in `exclude` left out, with the sum of the relationships' "
+            + "`weight` from each source and its `rank` key as score ('sum' of coefficients x weights, 'min' or "
+            + "'max' over the sources with a positive coefficient, 'borda': coefficients x rank points among the "
+            + "reached items); with n >= 0 only the items that can be among the n best by it.")
     public Stream<Row> itemWeights(@Name("type") String type, @Name("sources") List<List<Node>> sources,
                                    @Name(value = "exclude", defaultValue = "[]") List<Node> exclude,
                                    @Name(value = "n", defaultValue = "-1") long n,
@@ -79,9 +87,9 @@ public final class ItemWeights {
         }
         int count = sources.size();
         double[] c = coefficients(coefficients, count);
-        if (!List.of("sum", "min", "max").contains(rank)) {
-            throw new IllegalArgumentException("graphrec.itemWeights: rank must be 'sum', 'min' or 'max', not "
-                    + rank);
+        if (!List.of("sum", "min", "max", "borda").contains(rank)) {
+            throw new IllegalArgumentException("graphrec.itemWeights: rank must be 'sum', 'min', 'max' or 'borda', "
+                    + "not " + rank);
         }
         RelationshipType relationship = RelationshipType.withName(type);
         Set<Node> out = new HashSet<>();  // a Node's equality is its id
@@ -113,25 +121,63 @@ public final class ItemWeights {
             }
         }
         List<Map.Entry<Node, double[]>> rows = new ArrayList<>(reached.entrySet());
-        if (n >= 0 && n < rows.size()) {
-            rows = best(rows, (int) n, rank, c);
+        double[] keys = keys(rows, rank, c);
+        List<Integer> kept = n >= 0 && n < rows.size() ? best(rows, keys, (int) n) : null;
+        return (kept == null ? IntStream.range(0, rows.size()).boxed() : kept.stream())
+                .map(r -> new Row(rows.get(r).getKey(), Arrays.stream(rows.get(r).getValue()).boxed().toList(),
+                        keys[r]));
+    }
+
+    /** Every row's key by `rank` (class comment); for 'borda' the points among all the rows. */
+    static double[] keys(List<Map.Entry<Node, double[]>> rows, String rank, double[] c) {
+        double[] keys = new double[rows.size()];
+        if (!rank.equals("borda")) {
+            for (int r = 0; r < keys.length; r++) {
+                keys[r] = key(rows.get(r).getValue(), rank, c);
+            }
+            return keys;
         }
-        return rows.stream().map(row -> new Row(row.getKey(), Arrays.stream(row.getValue()).boxed().toList()));
+        double[] scores = new double[keys.length];
+        for (int x = 0; x < c.length; x++) {
+            if (c[x] <= 0) {
+                continue;
+            }
+            for (int r = 0; r < keys.length; r++) {
+                scores[r] = rows.get(r).getValue()[x];
+            }
+            double[] sorted = scores.clone();
+            Arrays.sort(sorted);
+            for (int r = 0; r < keys.length; r++) {
+                keys[r] += c[x] * (atMost(sorted, scores[r]) - 1);
+            }
+        }
+        return keys;
+    }
+
+    /** How many of `sorted` (ascending) are at most `value`. */
+    static int atMost(double[] sorted, double value) {
+        int low = 0, high = sorted.length;
+        while (low < high) {
+            int mid = (low + high) >>> 1;
+            if (sorted[mid] <= value) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        return low;
     }
 
     /**
-     * The rows that can be among the n best by key, ties by the item's {@code id} ascending, in their order: every
+     * The positions of the rows that can be among the n best by key, ties by the item's {@code id} ascending, in
+     * their order: every
      * row whose key is above the n-th highest key by more than the slack, and those within the slack of it. When
      * the latter all have one key (the items a least misery leaves at 0.0, say), only as many of them as the n
      * best need are kept, those of the lowest ids; otherwise all of them.
      */
-    static List<Map.Entry<Node, double[]>> best(List<Map.Entry<Node, double[]>> rows, int n, String rank, double[] c) {
+    static List<Integer> best(List<Map.Entry<Node, double[]>> rows, double[] keys, int n) {
         if (n == 0) {
             return List.of();
-        }
-        double[] keys = new double[rows.size()];
-        for (int r = 0; r < keys.length; r++) {
-            keys[r] = key(rows.get(r).getValue(), rank, c);
         }
         double[] sorted = keys.clone();
         Arrays.sort(sorted);
@@ -166,10 +212,10 @@ public final class ItemWeights {
                 dropped.addAll(band.subList(n - above, band.size()));
             }
         }
-        List<Map.Entry<Node, double[]>> kept = new ArrayList<>();
+        List<Integer> kept = new ArrayList<>();
         for (int r = 0; r < keys.length; r++) {
             if (keys[r] >= cut - slack && !dropped.contains(r)) {
-                kept.add(rows.get(r));
+                kept.add(r);
             }
         }
         return kept;
