@@ -170,10 +170,9 @@ public final class ItemWeights {
 
     /**
      * The positions of the rows that can be among the n best by key, ties by the item's {@code id} ascending, in
-     * their order: every
-     * row whose key is above the n-th highest key by more than the slack, and those within the slack of it. When
-     * the latter all have one key (the items a least misery leaves at 0.0, say), only as many of them as the n
-     * best need are kept, those of the lowest ids; otherwise all of them.
+     * their order: every row whose key is above the n-th highest key by more than the slack, and those within the
+     * slack of it. When the latter all have one key (the items a least misery leaves at 0.0, say), only as many
+     * of them as the n best need are kept, those of the lowest ids; otherwise all of them.
      */
     static List<Integer> best(List<Map.Entry<Node, double[]>> rows, double[] keys, int n) {
         if (n == 0) {
