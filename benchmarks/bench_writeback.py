@@ -146,10 +146,10 @@ def main() -> int:
     if not methods or set(methods) - set(WRITE_METHODS):
         parser.error(f"--methods takes {sorted(WRITE_METHODS)}, not {args.methods!r}")
     with_mips = {"off": [False], "on": [True], "both": [False, True]}[args.mips_index]
-    workers = [int(count) for count in args.workers.split(",") if count.strip()]
+    workers = [int(sessions) for sessions in args.workers.split(",") if sessions.strip()]
     if not workers or min(workers) < 1:
         parser.error(f"--workers takes counts >= 1, not {args.workers!r}")
-    variants = [(method, mips, count) for method in methods for mips in with_mips for count in workers]
+    variants = [(method, mips, sessions) for method in methods for mips in with_mips for sessions in workers]
     install_jars()
     results: list[dict[str, object]] = []
     heap, pagecache = (None if size == "sized" else size for size in (args.heap, args.pagecache))
@@ -161,7 +161,7 @@ def main() -> int:
         order = [(variants[0], True)] * args.warmup
         order += [(variant, False) for round_ in range(args.rounds)
                   for variant in (variants if round_ % 2 == 0 else variants[::-1])]
-        for (method, mips, count), warmup in order:
+        for (method, mips, sessions), warmup in order:
             timings: dict[str, float] = {}
             data = embeddings(args.users, args.items, args.dim, seed=len(results)) if args.dim else {}
             disk = index_bytes(server.home)
@@ -171,16 +171,15 @@ def main() -> int:
             with mips_index(mips):
                 version = write_model(runner, Stored(data, fold_in="propagate" if data else None, neighbours=weights),
                                       {"params": {"dim": args.dim}}, batch_size=args.batch_size,
-                                      relationship_batch=args.relationship_batch, workers=count,
+                                      relationship_batch=args.relationship_batch, workers=sessions,
                                       progress=False, method=method, timings=timings)
             total = time.perf_counter() - started
-            results.append({"version": version, "method": method, "mips": mips, "workers": count, "total": total,
-                            "warmup": warmup,
-                            "timings": timings, "client": peak_mib("self"), "server": peak_mib(server_pid),
+            results.append({"version": version, "method": method, "mips": mips, "workers": sessions,
+                            "total": total, "warmup": warmup, "timings": timings, "client": peak_mib("self"),
+                            "server": peak_mib(server_pid),
                             "index_mib": (index_bytes(server.home) - disk) / 2**20})
-            print(f"v{version} {method} mips index {'on' if mips else 'off'}, {count} workers"
-                  f"{' (warm-up)' if warmup else ''}: "
-                  f"{total:.2f} s", flush=True)
+            print(f"v{version} {method} mips index {'on' if mips else 'off'}, {sessions} workers"
+                  f"{' (warm-up)' if warmup else ''}: {total:.2f} s", flush=True)
     count = (args.users + args.items) if args.dim else 0
     relationships = 0 if weights is None else len(weights[0])
     print(f"\n{count:,} embeddings ({args.users:,} users, {args.items:,} items), dim {args.dim}, "
@@ -190,16 +189,18 @@ def main() -> int:
           + f" {'total':>7} {'client':>7} {'server':>7} {'index':>6}")
     for r in results:
         timings = r["timings"]
-        print(f"{r['version']:>6}{'w' if r['warmup'] else ' '} {r['method']:>9} {'on' if r['mips'] else 'off':>4} {r['workers']:>7} "
+        print(f"{r['version']:>6}{'w' if r['warmup'] else ' '} {r['method']:>9} {'on' if r['mips'] else 'off':>4} "
+              f"{r['workers']:>7} "
               + " ".join(f"{timings[s]:8.2f}" for s in STAGES)  # type: ignore[index]
               + f" {r['total']:7.2f} {r['client']:7.0f} {r['server']:7.0f} {r['index_mib']:6.1f}")
-    for method, mips, count in variants:
-        chosen = [r for r in results if (r["method"], r["mips"], r["workers"]) == (method, mips, count)
+    for method, mips, sessions in variants:
+        chosen = [r for r in results if (r["method"], r["mips"], r["workers"]) == (method, mips, sessions)
                   and not r["warmup"]]
         totals = [float(r["total"]) for r in chosen]  # type: ignore[arg-type]
         stage = {s: statistics.median(r["timings"][s] for r in chosen)  # type: ignore[index]
                  for s in ("vectors", "neighbours", "index")}
-        print(f"{method:>9}, mips index {'on ' if mips else 'off'}, {count} workers: median total {statistics.median(totals):5.2f} s, "
+        print(f"{method:>9}, mips index {'on ' if mips else 'off'}, {sessions} workers: "
+              f"median total {statistics.median(totals):5.2f} s, "
               f"best {min(totals):5.2f} s; median vectors {stage['vectors']:5.2f} s "
               f"({count / max(stage['vectors'], 1e-9):,.0f} vectors/s), neighbours {stage['neighbours']:5.2f} s "
               f"({relationships / max(stage['neighbours'], 1e-9):,.0f} relationships/s), index {stage['index']:5.2f} s; "
