@@ -26,7 +26,9 @@
 // items have a weight to, with each member's (and the group's) weight sum, all from one call of the procedure
 // graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java). An item outside them has no weight, so
 // its score is its vector part: when weights are not negative the candidates hold the exact top $k of every
-// strategy. For a model without vectors and no $filter, every strategy is a sum, a minimum or a maximum of the
+// strategy. Each member's and the group's q . v_i of every candidate comes from one call of the function
+// graphrec.innerProducts (TopItems.java: float64 sums of the float32 vectors graphrec.topItems keeps in memory).
+// For a model without vectors and no $filter, every strategy is a sum, a minimum or a maximum of the
 // weight sums, or Borda points among the reached items: the procedure then yields only the items that can be
 // among the $k best by it, with the coefficients of the strategy's score below (ties at the cut kept, or when
 // they share one score those of the lowest ids) and its key (`score`, kept as `cut_score`: Borda's points are
@@ -70,8 +72,7 @@ WITH m, g, u, popular, seen, CASE WHEN m.property IS NOT NULL THEN coalesce(u[m.
 WITH m, g, u, popular, seen, q, popular OR q IS NOT NULL OR (m.similar IS NOT NULL AND size(seen) > 0) AS scored
 ORDER BY u.id
 WITH m, g, popular,
-     collect(CASE WHEN scored THEN {user: u.id, q: q, seen: seen,
-             norms: reduce(s = 0.0, x IN coalesce(q, []) | s + x * x) + coalesce(m.max_item_norm, 0.0) ^ 2} END) AS members,
+     collect(CASE WHEN scored THEN {user: u.id, q: q, seen: seen} END) AS members,
      collect(CASE WHEN NOT scored THEN u.id END) AS unscored,
      CASE WHEN $exclude_member_items THEN reduce(all = [], s IN collect(seen) | all + s) ELSE [] END AS member_seen
 WITH m, g, popular, members, unscored, member_seen,
@@ -95,12 +96,10 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, coalesce(m.group_w
      [x IN members WHERE x.q IS NOT NULL] AS vectors
 WHERE basis <> 'group' OR has_group
 WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis,
-     CASE WHEN gv IS NULL THEN NULL
-          ELSE reduce(s = 0.0, x IN gv | s + x * x) + m.max_item_norm ^ 2 END AS gnorms,
      CASE WHEN m.property IS NULL OR size(vectors) = 0 THEN NULL
           ELSE [j IN range(0, m.dim - 1) | reduce(s = 0.0, x IN vectors | s + x.q[j]) / size(vectors)] END AS mean,
      toFloat(size(vectors)) / (size(members) + size(unscored)) AS counted
-WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, gnorms, CASE basis
+WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, CASE basis
        WHEN 'group' THEN gv
        WHEN 'combined' THEN CASE WHEN gv IS NULL THEN mean WHEN mean IS NULL THEN gv
                                  ELSE [j IN range(0, m.dim - 1) | a * gv[j] + (1 - a) * counted * mean[j]] END
@@ -147,21 +146,22 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_
     WITH i, collect(weights) AS found, max(catalogue) AS catalogue, max(cut_score) AS cut_score
     RETURN i, coalesce(head(found), []) AS weights, catalogue, cut_score
 }
-WITH m, popular, members, unscored, seen, gv, gnorms, has_group, a, basis, i, weights, catalogue, cut_score
+WITH m, popular, members, unscored, seen, gv, has_group, a, basis, i, weights, catalogue, cut_score
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-WITH m, members, unscored, basis, a, i, catalogue, cut_score, CASE WHEN popular
-       THEN toFloat(COUNT { (i)<-[:INTERACTED]-() }) ELSE 0.0 END AS base,
-     [x IN range(0, size(members) - 1) |
-       coalesce(weights[x], 0.0)
-       + CASE WHEN members[x].q IS NULL OR i[m.mips_property] IS NULL THEN 0.0
-              ELSE (members[x].norms - 1.0 / vector.similarity.euclidean(members[x].q + [0.0], i[m.mips_property])
-                    + 1.0) / 2 END] AS scores,
-     CASE WHEN has_group THEN coalesce(weights[size(members)], 0.0)
-       + CASE WHEN gv IS NULL OR i[m.mips_property] IS NULL THEN 0.0
-              ELSE (gnorms - 1.0 / vector.similarity.euclidean(gv + [0.0], i[m.mips_property]) + 1.0) / 2 END
-     END AS group_score
-WITH m, members, unscored, basis, a, collect({i: i, scores: [s IN scores | s + base], group: group_score,
-                                                 catalogue: catalogue, cut: cut_score}) AS pool
+WITH m, members, unscored, gv, has_group, basis, a, i, weights, catalogue, cut_score, CASE WHEN popular
+       THEN toFloat(COUNT { (i)<-[:INTERACTED]-() }) ELSE 0.0 END AS base
+WITH m, members, unscored, gv, has_group, basis, a,
+     collect({i: i, weights: weights, base: base, catalogue: catalogue, cut: cut_score}) AS rows
+// each member's q . v_i (then the group's) for every candidate at once, from the items' vectors (null: no vector)
+WITH m, members, unscored, has_group, basis, a, rows, CASE WHEN m.property IS NULL THEN []
+       ELSE graphrec.innerProducts(m.property, toString(m.created), [x IN members | x.q] + [gv], [r IN rows | r.i])
+     END AS products
+WITH m, members, unscored, basis, a, [c IN range(0, size(rows) - 1) | {i: rows[c].i,
+       scores: [x IN range(0, size(members) - 1) |
+                coalesce(rows[c].weights[x], 0.0) + coalesce(products[c][x], 0.0) + rows[c].base],
+       group: CASE WHEN has_group THEN coalesce(rows[c].weights[size(members)], 0.0)
+                                       + coalesce(products[c][size(members)], 0.0) END,
+       catalogue: rows[c].catalogue, cut: rows[c].cut}] AS pool
 CALL (members, pool) {
     WITH * WHERE $strategy = 'borda' AND all(p IN pool WHERE p.cut IS NULL)
     UNWIND range(0, size(members) - 1) AS member

@@ -19,10 +19,8 @@
 // weights are summed natively by graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java); for a
 // model without vectors and no $filter it yields only the items that can be among the $k best (their score
 // is the weight sum), with ties at the cut kept.
-// Scores are exact either way: q.v as graphrec.topItems computed it (float64 sums of the float32 vectors) for
-// its candidates; for the others (the exact scan, items reached only by weights) q.v = (|q|^2 + M^2 - d^2) / 2
-// with d^2 = 1 / vector.similarity.euclidean(...) - 1 on the items' MIPS vectors (augmented to one norm M, see
-// embedding_index_create; float32 arithmetic).
+// Scores are exact either way: q . v_i of every candidate comes from one call of the function
+// graphrec.innerProducts (TopItems.java: float64 sums of the float32 vectors graphrec.topItems keeps in memory).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
 // properties (the item's other properties as [name, value] pairs, vectors left out), graph (with $draw, what
 // Browser draws for the row, see below; else null). No row when the user or an active model does not exist.
@@ -56,7 +54,6 @@ WITH m, seen, CASE WHEN m.property IS NOT NULL THEN coalesce(u[m.property], CASE
 WITH m, seen, q, CASE WHEN stored THEN 'embedding'
                       WHEN q IS NOT NULL OR (m.similar IS NOT NULL AND size(seen) > 0) THEN 'folded_in'
                       ELSE 'popular' END AS basis,
-     reduce(s = 0.0, x IN coalesce(q, []) | s + x * x) + coalesce(m.max_item_norm, 0.0) ^ 2 AS norms,
      $k + size(seen) + size($exclude) AS enough,
      m.property IS NOT NULL AND m.items <= $exact_max_items AS scan,
      COLLECT { MATCH (x:Item) WHERE x.id IN $exclude RETURN x } AS excluded
@@ -68,32 +65,34 @@ CALL (m, seen, q, basis, enough, scan, excluded) {
         ORDER BY popularity DESC, i.id
         WITH enough, collect({i: i, w: popularity}) AS ranked
         UNWIND ranked[..enough] AS t
-        RETURN t.i AS i, t.w AS w, null AS product
+        RETURN t.i AS i, t.w AS w
       UNION ALL
         WITH * WHERE basis <> 'popular' AND m.similar IS NOT NULL
         CALL graphrec.itemWeights(m.similar, [seen], seen + excluded,
                                   CASE WHEN m.property IS NULL AND size(keys($filter)) = 0
                                        THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
                                        ELSE -1 END) YIELD node AS i, weights
-        RETURN i, weights[0] AS w, null AS product
+        RETURN i, weights[0] AS w
       UNION ALL
         UNWIND CASE WHEN basis <> 'popular' AND scan THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL
-        RETURN i, 0.0 AS w, null AS product
+        RETURN i, 0.0 AS w
       UNION ALL
         WITH * WHERE basis <> 'popular' AND q IS NOT NULL AND NOT scan
         CALL graphrec.topItems(m.property, toString(m.created), [q], 'average', enough + $oversample,
                                seen + excluded)
-          YIELD node AS i, score
-        RETURN i, 0.0 AS w, score AS product
+          YIELD node AS i
+        RETURN i, 0.0 AS w
     }
-    RETURN i, sum(w) AS weights, max(product) AS product
+    RETURN i, sum(w) AS weights
 }
-WITH m, seen, basis, q, norms, i, weights, product
+WITH m, seen, basis, q, i, weights
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-WITH m, basis, i, weights + CASE WHEN product IS NOT NULL THEN product
-     WHEN q IS NULL OR i[m.mips_property] IS NULL THEN 0.0
-     ELSE (norms - 1.0 / vector.similarity.euclidean(q + [0.0], i[m.mips_property]) + 1.0) / 2 END AS score
+WITH m, basis, q, collect({i: i, weights: weights}) AS rows
+WITH m, basis, rows, CASE WHEN q IS NULL THEN []
+     ELSE graphrec.innerProducts(m.property, toString(m.created), [q], [r IN rows | r.i]) END AS products
+UNWIND range(0, size(rows) - 1) AS c
+WITH m, basis, rows[c].i AS i, rows[c].weights + coalesce(products[c][0], 0.0) AS score
 ORDER BY score DESC, i.id
 LIMIT CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
 WITH m, basis, collect({i: i, score: score}) AS ranked

@@ -62,7 +62,7 @@ MAX_K = 1000
 SIMILAR_BY = ("graph", "text", "both")
 """What similar items are similar by: the model's graph vectors or weights, the items' text, or both."""
 
-PROCEDURES = ("graphrec.itemWeights", "graphrec.mmr", "graphrec.topItems")
+PROCEDURES = ("graphrec.innerProducts", "graphrec.itemWeights", "graphrec.mmr", "graphrec.topItems")
 """What `recommend_user` and `recommend_group` call from graphrec's plugin (graphrec/db/server/procedures/)."""
 
 PLAIN = {"recommend_user": "recommend_user_plain", "recommend_group": "recommend_group_plain"}

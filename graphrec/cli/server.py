@@ -33,7 +33,8 @@ def add_commands(commands: Any, connection: argparse.ArgumentParser) -> None:
     bundle.add_argument("dir", type=Path, metavar="DIR")
     bundle.set_defaults(run=_neo4j_browser_bundle)
     procedures = server_cmds.add_parser("procedures", help="write graphrec's procedures (graphrec.topItems, "
-                                        "graphrec.itemWeights, graphrec.mmr: serving calls them) as "
+                                        "graphrec.itemWeights, graphrec.innerProducts, graphrec.mmr: serving "
+                                        "calls them) as "
                                         "DIR/graphrec-procedures.jar, for a Docker "
                                         "server's plugins (see README)")
     procedures.add_argument("dir", type=Path, metavar="DIR")
