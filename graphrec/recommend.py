@@ -20,7 +20,8 @@ compares against.
 Without graphrec's procedures (`PROCEDURES`; Aura allows no plugin but APOC core), users and groups are served from
 `recommend_user_plain` and `recommend_group_plain`: built-in Cypher, the exact scan whatever the catalogue's size,
 item–item weights summed by expanding the relationships, MMR as a `reduce`; the same rankings and scores as the
-exact scan, slower on large catalogues (about 0.35 s a user on 41k items). A `Recommender` finds out on its first
+exact scan up to float32 rounding (q · v by the euclidean identity in float32, natively float64 sums), slower on
+large catalogues (about 0.35 s a user on 41k items). A `Recommender` finds out on its first
 ranking per runner: it sends the procedures' statement and, when the server answers that a `graphrec.` procedure
 or function does not exist, asks which exist (`serving_procedures`), says so once on standard error and serves in
 plain Cypher from then on (no extra round trip where the procedures exist). Similar items and explanations call
