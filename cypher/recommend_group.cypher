@@ -156,12 +156,14 @@ WITH m, members, unscored, gv, has_group, basis, a,
 WITH m, members, unscored, has_group, basis, a, rows, CASE WHEN m.property IS NULL THEN []
        ELSE graphrec.innerProducts(m.property, toString(m.created), [x IN members | x.q] + [gv], [r IN rows | r.i])
      END AS products
-WITH m, members, unscored, basis, a, [c IN range(0, size(rows) - 1) | {i: rows[c].i,
+UNWIND range(0, size(rows) - 1) AS c
+WITH m, members, unscored, basis, a, {i: rows[c].i,
        scores: [x IN range(0, size(members) - 1) |
                 coalesce(rows[c].weights[x], 0.0) + coalesce(products[c][x], 0.0) + rows[c].base],
        group: CASE WHEN has_group THEN coalesce(rows[c].weights[size(members)], 0.0)
                                        + coalesce(products[c][size(members)], 0.0) END,
-       catalogue: rows[c].catalogue, cut: rows[c].cut}] AS pool
+       catalogue: rows[c].catalogue, cut: rows[c].cut} AS p
+WITH m, members, unscored, basis, a, collect(p) AS pool
 CALL (members, pool) {
     WITH * WHERE $strategy = 'borda' AND all(p IN pool WHERE p.cut IS NULL)
     UNWIND range(0, size(members) - 1) AS member

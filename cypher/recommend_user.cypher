@@ -19,8 +19,10 @@
 // weights are summed natively by graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java); for a
 // model without vectors and no $filter it yields only the items that can be among the $k best (their score
 // is the weight sum), with ties at the cut kept.
-// Scores are exact either way: q . v_i of every candidate comes from one call of the function
-// graphrec.innerProducts (TopItems.java: float64 sums of the float32 vectors graphrec.topItems keeps in memory).
+// Scores are exact either way: q.v as graphrec.topItems computed it (float64 sums of the float32 vectors) for
+// its candidates; for the others (the exact scan, items reached only by weights) the same sums from the function
+// graphrec.innerProducts (TopItems.java), row by row, so that the candidates stream to the top k (collected
+// first, they cost the ORDER BY ~8 KB of transaction memory each).
 // Returns up to $k rows, best first (ties by id): rank, id, score, basis, kind (the model kind), version,
 // properties (the item's other properties as [name, value] pairs, vectors left out), graph (with $draw, what
 // Browser draws for the row, see below; else null). No row when the user or an active model does not exist.
@@ -65,34 +67,31 @@ CALL (m, seen, q, basis, enough, scan, excluded) {
         ORDER BY popularity DESC, i.id
         WITH enough, collect({i: i, w: popularity}) AS ranked
         UNWIND ranked[..enough] AS t
-        RETURN t.i AS i, t.w AS w
+        RETURN t.i AS i, t.w AS w, null AS product
       UNION ALL
         WITH * WHERE basis <> 'popular' AND m.similar IS NOT NULL
         CALL graphrec.itemWeights(m.similar, [seen], seen + excluded,
                                   CASE WHEN m.property IS NULL AND size(keys($filter)) = 0
                                        THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
                                        ELSE -1 END) YIELD node AS i, weights
-        RETURN i, weights[0] AS w
+        RETURN i, weights[0] AS w, null AS product
       UNION ALL
         UNWIND CASE WHEN basis <> 'popular' AND scan THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL
-        RETURN i, 0.0 AS w
+        RETURN i, 0.0 AS w, null AS product
       UNION ALL
         WITH * WHERE basis <> 'popular' AND q IS NOT NULL AND NOT scan
         CALL graphrec.topItems(m.property, toString(m.created), [q], 'average', enough + $oversample,
                                seen + excluded)
-          YIELD node AS i
-        RETURN i, 0.0 AS w
+          YIELD node AS i, score
+        RETURN i, 0.0 AS w, score AS product
     }
-    RETURN i, sum(w) AS weights
+    RETURN i, sum(w) AS weights, max(product) AS product
 }
-WITH m, seen, basis, q, i, weights
+WITH m, seen, basis, q, i, weights, product
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-WITH m, basis, q, collect({i: i, weights: weights}) AS rows
-WITH m, basis, rows, CASE WHEN q IS NULL THEN []
-     ELSE graphrec.innerProducts(m.property, toString(m.created), [q], [r IN rows | r.i]) END AS products
-UNWIND range(0, size(rows) - 1) AS c
-WITH m, basis, rows[c].i AS i, rows[c].weights + coalesce(products[c][0], 0.0) AS score
+WITH m, basis, i, weights + CASE WHEN product IS NOT NULL THEN product WHEN q IS NULL THEN 0.0
+     ELSE coalesce(graphrec.innerProducts(m.property, toString(m.created), [q], [i])[0][0], 0.0) END AS score
 ORDER BY score DESC, i.id
 LIMIT CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
 WITH m, basis, collect({i: i, score: score}) AS ranked
