@@ -252,8 +252,8 @@ def test_inner_products_function_equals_numpy_in_float64(runner: QueryRunner) ->
     [row] = runner.run("RETURN graphrec.innerProducts('vec', 'stamp-a', $queries, "
                        "[id IN $ids | head(COLLECT { MATCH (i:Item {id: id}) RETURN i })]) AS products",
                        {"queries": queries, "ids": ids})
-    expected = [[None if q is None or i == 99 else pytest.approx(float(np.dot(np.array(q), vectors[i].astype(np.float64))),
-                                                                  rel=1e-12, abs=1e-12)
+    expected = [[None if q is None or i == 99
+                 else pytest.approx(float(np.dot(np.array(q), vectors[i].astype(np.float64))), rel=1e-12, abs=1e-12)
                  for q in queries] for i in ids]
     assert row["products"] == expected
     with pytest.raises(Exception, match="query 0 has 3 dimensions"):

@@ -8,8 +8,8 @@ guide and style, which the server serves at /browser/: `graphrec.db.server.brows
 `procedures-<hash>/graphrec-procedures.jar`: graphrec's own procedures (`graphrec.topItems`, the exact
 candidates of `cypher/recommend_user.cypher` and `cypher/recommend_group.cypher` on large catalogues, and
 `graphrec.itemWeights`, their item–item weight sums, and the functions `graphrec.innerProducts`, their
-candidates' q . v, and `graphrec.mmr`, their diversity re-ranking; `graphrec.writeVectors` and `graphrec.writeSimilar`, which write-back sends packed batches to),
-compiled once from
+candidates' q . v, and `graphrec.mmr`, their diversity re-ranking; `graphrec.writeVectors` and
+`graphrec.writeSimilar`, which write-back sends packed batches to), compiled once from
 `graphrec/db/server/procedures/*.java` against the server's jars; the hash is the sources', so an edit
 rebuilds it.
 
@@ -101,7 +101,9 @@ def install_procedures() -> Path:
         source_dir.mkdir()
         for name, text in sources:
             (source_dir / name).write_bytes(text)
-        result = subprocess.run([javac, "--release", "17", "--add-modules", "jdk.incubator.vector", "-proc:none", "-cp", f"{lib}/*", "-d", str(classes),
+        # the scan's SIMD lanes (TopItems.dot4) use the Vector API, a module Neo4j 5's launcher adds to the server
+        result = subprocess.run([javac, "--release", "17", "--add-modules", "jdk.incubator.vector", "-proc:none",
+                                 "-cp", f"{lib}/*", "-d", str(classes),
                                  *sorted(str(path) for path in source_dir.iterdir())],
                                 capture_output=True, text=True)
         if result.returncode != 0:

@@ -157,7 +157,8 @@ public final class TopItems {
                                             @Name("queries") List<List<Double>> queries,
                                             @Name("nodes") List<Node> nodes) {
         if (property == null || stamp == null || queries == null || nodes == null) {
-            throw new IllegalArgumentException("graphrec.innerProducts: property, stamp, queries and nodes are required");
+            throw new IllegalArgumentException(
+                    "graphrec.innerProducts: property, stamp, queries and nodes are required");
         }
         Catalogue catalogue = catalogue(property, stamp);
         double[][] q = new double[queries.size()][];
