@@ -256,8 +256,8 @@ def test_inner_products_function_equals_numpy_in_float64(runner: QueryRunner) ->
                  else pytest.approx(float(np.dot(np.array(q), vectors[i].astype(np.float64))), rel=1e-12, abs=1e-12)
                  for q in queries] for i in ids]
     assert row["products"] == expected
-    with pytest.raises(Exception, match="query 0 has 3 dimensions"):
-        runner.run("RETURN graphrec.innerProducts('vec', 'stamp-a', [[1.0, 2.0, 3.0]], []) AS products")
+    with pytest.raises(Exception, match="graphrec.innerProducts: query 1 has 3 dimensions"):
+        runner.run("RETURN graphrec.innerProducts('vec', 'stamp-a', [null, [1.0, 2.0, 3.0]], []) AS products")
 
 
 @pytest.fixture

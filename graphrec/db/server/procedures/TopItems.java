@@ -163,7 +163,8 @@ public final class TopItems {
         Catalogue catalogue = catalogue(property, stamp);
         double[][] q = new double[queries.size()][];
         for (int m = 0; m < q.length; m++) {
-            q[m] = queries.get(m) == null ? null : queryVectors(List.of(queries.get(m)), catalogue.dim(), property)[0];
+            q[m] = queries.get(m) == null ? null
+                    : queryVector("graphrec.innerProducts", queries.get(m), m, catalogue.dim(), property);
         }
         List<List<Double>> products = new ArrayList<>(nodes.size());
         for (Node node : nodes) {
@@ -333,16 +334,21 @@ public final class TopItems {
     static double[][] queryVectors(List<List<Double>> queries, int dim, String property) {
         double[][] q = new double[queries.size()][];
         for (int m = 0; m < q.length; m++) {
-            List<Double> query = queries.get(m);
-            if (query == null || query.size() != dim) {
-                throw new IllegalArgumentException("graphrec.topItems: query " + m + " has "
-                        + (query == null ? "no" : query.size()) + " dimensions; the items' " + property + " has " + dim);
-            }
-            q[m] = new double[dim];
-            for (int d = 0; d < dim; d++) {
-                Double x = query.get(d);
-                q[m][d] = x == null ? 0.0 : x;
-            }
+            q[m] = queryVector("graphrec.topItems", queries.get(m), m, dim, property);
+        }
+        return q;
+    }
+
+    /** Query vector m as float64 (a null entry taken as 0.0); one of another width than the items' is an error. */
+    static double[] queryVector(String caller, List<Double> query, int m, int dim, String property) {
+        if (query == null || query.size() != dim) {
+            throw new IllegalArgumentException(caller + ": query " + m + " has "
+                    + (query == null ? "no" : query.size()) + " dimensions; the items' " + property + " has " + dim);
+        }
+        double[] q = new double[dim];
+        for (int d = 0; d < dim; d++) {
+            Double x = query.get(d);
+            q[d] = x == null ? 0.0 : x;
         }
         return q;
     }
