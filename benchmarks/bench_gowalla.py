@@ -50,7 +50,8 @@ def main() -> int:
     stages = {"load": loaded, **report.seconds}
     train = config.train
     if train is not None:
-        print(f"\nGowalla, config {args.config.name}: batch {train.batch_size}, lr {train.lr}, "
+        batch = train.batch_size or f"1/{train.steps_per_epoch} of the train interactions"
+        print(f"\nGowalla, config {args.config.name}: batch {batch}, lr {train.lr}, "
               f"budget {train.max_minutes or 'none'} min; record {fitted[config.name].record}")
     print("stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
     print(f"run files: {args.run_dir}")

@@ -100,7 +100,10 @@ def _fits(folder: Path) -> dict:
     stopped = fit(30, 16, train, valid, _config(lr=0.0, patience=2, epochs=40), folder / "stopped",
                   progress=False)
     last = torch.load(folder / "resumed" / "checkpoint.pt", weights_only=False)["model"]
+    mf = fit(30, 16, train, valid, _config(num_layers=0), folder / "mf", progress=False)  # sparse rows, SparseAdam
     return {"parity_losses": [row["loss"] for row in parity.history], "stopped_epochs": len(stopped.history),
+            "mf_model": {k: v.clone() for k, v in mf.model.state_dict().items()},
+            "mf_losses": [row["loss"] for row in mf.history],
             "parity_model": {k: v.clone() for k, v in parity.model.state_dict().items()},
             "resumed_losses": [row["loss"] for row in resumed.history], "resumed_last": last,
             "parity_last": torch.load(folder / "parity" / "checkpoint.pt", weights_only=False)["model"]}
@@ -149,7 +152,11 @@ def test_fit_in_two_ranks_matches_one_process(two_ranks: tuple[list[dict], dict]
         assert _max_difference(rank["parity_model"], single["parity_model"]) < 1e-5
         assert rank["parity_losses"] == pytest.approx(single["parity_losses"], rel=1e-5)
         assert _max_difference(rank["parity_last"], single["parity_last"]) < 1e-5
+        # MF: gloo all-reduces the sparse row gradients, and SparseAdam follows the one-process run
+        assert _max_difference(rank["mf_model"], single["mf_model"]) < 1e-5
+        assert rank["mf_losses"] == pytest.approx(single["mf_losses"], rel=1e-5)
     assert len(single["parity_losses"]) == 3
+    assert single["mf_losses"][-1] < single["mf_losses"][0]
 
 
 def test_resume_in_two_ranks_continues_the_run_exactly(two_ranks: tuple[list[dict], dict]) -> None:

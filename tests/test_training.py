@@ -46,11 +46,14 @@ def test_fit_learns_the_planted_tastes_and_records_the_run(tmp_path: Path) -> No
     assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "best.pt").exists()
 
 
-def test_resume_continues_exactly_where_the_run_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("num_layers", [2, 0])  # 0: MF, whose SparseAdam state is checkpointed too
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path: Path, num_layers: int) -> None:
     train, valid = planted()
-    straight = fit(40, 20, train, valid, config(epochs=6), tmp_path / "straight", progress=False)
-    fit(40, 20, train, valid, config(epochs=3), tmp_path / "split", progress=False)
-    resumed = fit(40, 20, train, valid, config(epochs=6), tmp_path / "split", resume=True, progress=False)
+    straight = fit(40, 20, train, valid, config(epochs=6, num_layers=num_layers), tmp_path / "straight",
+                   progress=False)
+    fit(40, 20, train, valid, config(epochs=3, num_layers=num_layers), tmp_path / "split", progress=False)
+    resumed = fit(40, 20, train, valid, config(epochs=6, num_layers=num_layers), tmp_path / "split", resume=True,
+                  progress=False)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4, 5, 6]
     assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in straight.history], rel=1e-5)
 
@@ -179,3 +182,23 @@ def test_user_sampling_learns_the_tastes_and_is_refused_for_groups(tmp_path: Pat
             progress=False)
     with pytest.raises(ValueError, match="sampling must be one of"):
         config(sampling="items")
+
+
+def test_steps_per_epoch_sets_the_batch_from_the_data_and_excludes_batch_size(tmp_path: Path) -> None:
+    # An epoch of E positives in n steps: batches of ceil(E / n), so its cost grows with E, not E^2 / batch.
+    assert TrainConfig(steps_per_epoch=3).batch(100) == 34 and TrainConfig(steps_per_epoch=3).batch(1) == 1
+    assert TrainConfig().batch(100) == 2048 and TrainConfig(batch_size=64).batch(100) == 64
+    with pytest.raises(ValueError, match="batch_size or steps_per_epoch, not both"):
+        TrainConfig(batch_size=64, steps_per_epoch=3)
+    with pytest.raises(ValueError, match="steps_per_epoch must be a positive integer"):
+        TrainConfig(steps_per_epoch=0)
+    path = tmp_path / "run.toml"
+    path.write_text("[model]\nkind = 'lightgcn'\n[train]\nbatch_size = 64\nsteps_per_epoch = 3\n")
+    with pytest.raises(ConfigError, match="not both"):
+        read_config(path)
+    train, valid = planted()  # 200 train interactions
+    result = fit(40, 20, train, valid, config(batch_size=None, steps_per_epoch=3, epochs=20), tmp_path / "run",
+                 progress=False)
+    assert result.best_metrics["hr@5"] >= 0.9
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["optimizer"]["state"]
+    assert int(state[0]["step"]) == 20 * 3  # 3 optimiser steps an epoch

@@ -2,6 +2,7 @@ r"""One epoch of LightGCN training with the BPR loss, on users and items or on u
 from typing import Optional
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
 
 from graphrec.model.distributed import World
@@ -21,7 +22,11 @@ class BPRObjective(torch.nn.Module):
     :class:`~torch.nn.parallel.DistributedDataParallel` wraps (it averages the gradients of what the wrapped
     forward computed). :obj:`weight` scales the loss (a rank's share of a global batch,
     :meth:`~graphrec.model.distributed.World.share`); an empty batch gives a zero loss that still uses every
-    parameter, so that every rank's backward takes part in the all-reduce."""
+    parameter, so that every rank's backward takes part in the all-reduce.
+
+    A model without layers (MF: :math:`\mathbf{X} = \alpha_0 \mathbf{X}^{(0)}`) is not propagated: the batch's
+    rows are looked up through :obj:`model.embedding`, so a sparse embedding (:func:`make_sparse`) gets a
+    gradient of the batch's rows alone, and a step costs its batch, not the whole table."""
 
     def __init__(self, model: LightGCN) -> None:
         super().__init__()
@@ -30,16 +35,39 @@ class BPRObjective(torch.nn.Module):
     def forward(self, adj: Tensor, users: Tensor, pos_items: Tensor, neg_items: Tensor, reg: float = 1e-4,
                 weight: float = 1.0) -> Tensor:
         model = self.model
-        out = model.get_embedding(adj)
-        if not users.numel():
-            return out.sum() * 0.0
-        emb0 = model.embedding.weight
         rows = (users, pos_items + model.num_users, neg_items + model.num_users)
-        # index_select rather than indexing: its backward (index_add) costs a third of index_put's on CPU.
-        user_emb, pos_emb, neg_emb = (_gather(out, index) for index in rows)
+        if model.num_layers == 0:
+            if not users.numel():
+                return model.embedding(users).sum() * 0.0
+            emb0 = [model.embedding(index) for index in rows]
+            user_emb, pos_emb, neg_emb = (rows0 * model.alpha[0] for rows0 in emb0)
+        else:
+            out = model.get_embedding(adj)
+            if not users.numel():
+                return out.sum() * 0.0
+            # index_select rather than indexing: its backward (index_add) costs a third of index_put's on CPU.
+            user_emb, pos_emb, neg_emb = (_gather(out, index) for index in rows)
+            emb0 = [_gather(model.embedding.weight, index) for index in rows]
         neg_score = (user_emb.unsqueeze(1) * neg_emb).sum(2) if neg_items.dim() == 2 else (user_emb * neg_emb).sum(1)
-        loss = bpr_loss((user_emb * pos_emb).sum(1), neg_score, *(_gather(emb0, index) for index in rows), reg)
+        loss = bpr_loss((user_emb * pos_emb).sum(1), neg_score, *emb0, reg)
         return loss if weight == 1.0 else loss * weight
+
+
+def make_sparse(model: LightGCN, lr: float) -> torch.optim.Optimizer | None:
+    r"""For a model without layers (MF) on the user–item graph: switch its embedding to sparse gradients and
+    return :class:`torch.optim.SparseAdam` over it; else None (the caller keeps dense Adam).
+
+    Dense Adam updates every row of the table at every step, so an epoch of :math:`E / B` steps costs
+    :math:`(E / B) \cdot (|U| + |I|) d`: more than linear when the table grows with the data. SparseAdam is
+    "lazy" Adam: a row's moments and value move only on the steps whose batch holds it (the rule of TensorFlow's
+    LazyAdam and of TorchRec's row-wise optimisers), so a step costs its batch. Under DDP the sparse gradients
+    are all-reduced by gloo; NCCL has no sparse collectives, so a run on NCCL keeps dense Adam."""
+    if model.num_layers != 0 or type(model) is not LightGCN:
+        return None
+    if dist.is_available() and dist.is_initialized() and dist.get_backend() != "gloo":
+        return None
+    model.embedding.sparse = True
+    return torch.optim.SparseAdam(list(model.parameters()), lr=lr)
 
 
 def train_step(

@@ -44,7 +44,7 @@ from graphrec.model import (
     train_epoch,
     tripartite_adjacency,
 )
-from graphrec.model.bpr import SAMPLINGS, BPRObjective, GroupBPRObjective
+from graphrec.model.bpr import SAMPLINGS, BPRObjective, GroupBPRObjective, make_sparse
 from graphrec.model.distributed import World, local_device, world
 from graphrec.model.filters import spectral_embeddings
 from graphrec.progress import say
@@ -60,7 +60,11 @@ class TrainConfig:
 
     Attributes:
         embedding_dim: 64. num_layers: 3 (layer weights 1/(L+1)). lr: Adam, 0.001. reg: L2 on the
-        batch's layer-0 embeddings, 1e-4. batch_size: 2048 positives per step. epochs: 1000 at most.
+        batch's layer-0 embeddings, 1e-4. batch_size: positives per step (2048 when neither it nor
+        `steps_per_epoch` is given). steps_per_epoch: instead of `batch_size`, the steps an epoch takes, each
+        of ⌈E / steps_per_epoch⌉ of the E positives: the batch grows with the data. A LightGCN step
+        propagates the whole graph (cost ∝ E), so with a fixed batch an epoch costs ∝ E² / batch; with fixed
+        steps it costs ∝ E. epochs: 1000 at most.
         eval_every: 1 (epochs between evaluations). patience: 10 evaluations without improvement of
         `monitor` (default `recall@20`) stop the run. max_minutes: a time budget for training; the epoch
         that crosses it is evaluated and ends the run (0, the default: no budget). ks: cut-offs evaluated,
@@ -90,7 +94,8 @@ class TrainConfig:
     num_layers: int = 3
     lr: float = 0.001
     reg: float = 1e-4
-    batch_size: int = 2048
+    batch_size: int | None = None
+    steps_per_epoch: int | None = None
     epochs: int = 1000
     eval_every: int = 1
     patience: int = 10
@@ -110,6 +115,14 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.ks = tuple(self.ks)
+        if self.batch_size is not None and self.steps_per_epoch is not None:
+            raise ValueError("give batch_size or steps_per_epoch, not both")
+        for name in ("batch_size", "steps_per_epoch"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if self.steps_per_epoch is None and self.batch_size is None:
+            self.batch_size = 2048
         if self.sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {SAMPLINGS}, not {self.sampling!r}")
         if isinstance(self.negatives, bool) or not isinstance(self.negatives, int) or self.negatives < 1:
@@ -123,6 +136,13 @@ class TrainConfig:
         name, _, k = self.monitor.removeprefix("group_").partition("@")
         if name not in {"recall", "ndcg", "precision", "hr"} or not k.isdigit() or int(k) not in self.ks:
             raise ValueError(f"monitor {self.monitor!r} must be [group_]recall|ndcg|precision|hr@K with K in ks")
+
+    def batch(self, positives: int) -> int:
+        """Positives per step in an epoch of `positives`: `batch_size`, or ⌈positives / steps_per_epoch⌉."""
+        if self.steps_per_epoch is not None:
+            return max(1, -(-positives // self.steps_per_epoch))
+        assert self.batch_size is not None
+        return self.batch_size
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -195,7 +215,7 @@ def fit(
     _seed(config.seed)
     graph = _Graph(num_users, num_items, train, valid, groups, config, device)
     model = graph.model
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = make_sparse(model, config.lr) or torch.optim.Adam(model.parameters(), lr=config.lr)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     history: list[dict[str, Any]] = []
     best = {"epoch": 0, "metrics": {}, "value": -1.0}
@@ -317,12 +337,16 @@ class _Graph:
 
     def train_epoch(self, optimizer: torch.optim.Optimizer, config: TrainConfig, progress: bool,
                     generator: torch.Generator, ranks: World) -> float:
+        positives = self.train.size(1)
+        if self.groups is not None and not positives:
+            positives = self.group_train.size(1)  # group_train_epoch's steps: the users', else the groups'
+        batch_size = config.batch(positives)
         if self.groups is None:
-            return train_epoch(self.model, self.adj, self.train, self.sampler, optimizer, config.batch_size,
+            return train_epoch(self.model, self.adj, self.train, self.sampler, optimizer, batch_size,
                                config.reg, progress=progress, generator=generator, negatives=config.negatives,
                                sampling=config.sampling, objective=self.objective, world=ranks)
         return group_train_epoch(self.model, self.adj, self.members, self.train, self.group_train,
-                                 (self.sampler, self.group_sampler), optimizer, config.batch_size, config.reg,
+                                 (self.sampler, self.group_sampler), optimizer, batch_size, config.reg,
                                  config.group_loss_weight, progress=progress, generator=generator,
                                  objective=self.objective, world=ranks)
 

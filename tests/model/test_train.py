@@ -113,3 +113,47 @@ def test_unknown_sampling_is_refused() -> None:
     with pytest.raises(ValueError, match="sampling must be"):
         train_epoch(model, normalized_adjacency(16, 16, *train), train, NegativeSampler(train, 16),
                     torch.optim.SGD(model.parameters(), lr=0.1), sampling="items", progress=False)
+
+
+def test_mf_steps_touch_only_the_batch_rows_with_the_bpr_gradient_of_numpy() -> None:
+    """MF (no layers) trains with sparse row gradients and SparseAdam (`make_sparse`): a step's gradient is the
+    BPR formula's, computed here by hand in numpy, on the batch's rows alone, and rows outside the batch do
+    not move, not even by momentum (lazy Adam)."""
+    import numpy as np
+
+    from graphrec.model.bpr import make_sparse
+
+    torch.manual_seed(0)
+    model = LightGCN(4, 6, embedding_dim=3, num_layers=0)
+    assert make_sparse(LightGCN(4, 6, embedding_dim=3, num_layers=1), 0.1) is None  # propagated: dense Adam
+    optimizer = make_sparse(model, lr=0.1)
+    assert isinstance(optimizer, torch.optim.SparseAdam)
+    users, pos, neg, reg = torch.tensor([0, 2, 0]), torch.tensor([1, 3, 1]), torch.tensor([4, 0, 5]), 0.5
+    e = model.embedding.weight.detach().double().numpy().copy()
+    u, i, j = users.numpy(), pos.numpy() + 4, neg.numpy() + 4
+    margin = (e[u] * e[j]).sum(1) - (e[u] * e[i]).sum(1)
+    sig = 1 / (1 + np.exp(-margin))  # d softplus(x) / dx
+    grad = np.zeros_like(e)
+    batch = len(u)
+    for k in range(batch):  # the loss: mean softplus(s_uj - s_ui) + reg (|e_u|^2 + |e_i|^2 + |e_j|^2) / 2B
+        grad[u[k]] += sig[k] * (e[j[k]] - e[i[k]]) / batch + reg * e[u[k]] / batch
+        grad[i[k]] += -sig[k] * e[u[k]] / batch + reg * e[i[k]] / batch
+        grad[j[k]] += sig[k] * e[u[k]] / batch + reg * e[j[k]] / batch
+    loss = np.log1p(np.exp(margin)).mean() + reg * (e[u] ** 2 + e[i] ** 2 + e[j] ** 2).sum() / (2 * batch)
+
+    assert train_step(model, None, users, pos, neg, optimizer, reg=reg) == pytest.approx(loss, rel=1e-6)
+    gradient = model.embedding.weight.grad
+    assert gradient.is_sparse
+    np.testing.assert_allclose(gradient.to_dense().double().numpy(), grad, rtol=1e-5, atol=1e-7)
+    # SparseAdam's first step from zero moments, m = (1 - b1) g, v = (1 - b2) g^2, bias-corrected:
+    # -lr * g / (|g| + eps / sqrt(1 - b2)) on the rows of the batch, nothing elsewhere.
+    touched = sorted({*u, *i, *j})
+    after = model.embedding.weight.detach().double().numpy()
+    step = 0.1 * grad[touched] / (np.abs(grad[touched]) + 1e-8 / np.sqrt(1 - 0.999))
+    np.testing.assert_allclose(after[touched], e[touched] - step, rtol=1e-5, atol=1e-6)
+    untouched = [row for row in range(10) if row not in touched]
+    assert untouched and np.array_equal(after[untouched], e[untouched])
+    # A second batch without user 0 and item 5 (rows 0 and 9): they keep their values.
+    kept = after[[0, 9]].copy()
+    train_step(model, None, torch.tensor([1]), torch.tensor([2]), torch.tensor([3]), optimizer, reg=reg)
+    assert np.array_equal(model.embedding.weight.detach().double().numpy()[[0, 9]], kept)
