@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from graphrec.model.base import Scorer
+from graphrec.model.metrics import _keys, _select_rows
 
 POOL_FACTOR = 3
 """MMR picks k items from the POOL_FACTOR * k best."""
@@ -66,16 +67,14 @@ class MMRScorer:
     serving leaves them out before the pool)."""
 
     def __init__(self, base: Scorer, item_vectors: Tensor, lam: float, k: int, seen: Tensor | None = None) -> None:
-        self.base, self.vectors, self.lam, self.k, self.seen = base, item_vectors, lam, k, seen
+        self.base, self.vectors, self.lam, self.k = base, item_vectors, lam, k
+        self.num_items = item_vectors.size(0)
+        self.seen = None if seen is None or not seen.numel() else _keys(seen, self.num_items)
 
     def __call__(self, sources: Tensor, items: Tensor | None = None) -> Tensor:
         scores = self.base(sources, items).clone().double()
-        if items is None and self.seen is not None and self.seen.numel():
-            position = torch.full((int(max(sources.max().item(), self.seen[0].max().item())) + 1,), -1, dtype=torch.long)
-            position[sources] = torch.arange(sources.numel())
-            rows = position[self.seen[0]]
-            keep = rows >= 0
-            scores[rows[keep], self.seen[1][keep]] = float("-inf")
+        if items is None and self.seen is not None:
+            scores[_select_rows(self.seen, self.num_items, sources)] = float("-inf")
         pool = min(POOL_FACTOR * self.k, scores.size(1))
         columns = torch.arange(scores.size(1)).expand_as(scores) if items is None else items
         top = torch.topk(scores, pool, dim=1).indices
@@ -104,16 +103,13 @@ def item_vectors(fitted: object, by: str) -> Tensor | None:
 
 
 def top_lists(score: Scorer, sources: Tensor, seen: Tensor, num_items: int, k: int, chunk_size: int = 256) -> Tensor:
-    """(len(sources), k) item indices: each source's top k, its `seen` (2, E) items excluded."""
+    """(len(sources), k) item indices: each source's top k, its `seen` (2, E) items excluded. The seen pairs
+    are sorted once and each chunk finds its own by binary search: a chunk costs its sources' items, not E."""
     lists = []
-    size = int(max(sources.max().item(), seen[0].max().item() if seen.numel() else 0)) + 1
+    keys = _keys(seen, num_items)
     for chunk in sources.split(chunk_size):
         scores = score(chunk, None).clone().float()
-        position = torch.full((size,), -1, dtype=torch.long)
-        position[chunk] = torch.arange(chunk.numel())
-        rows = position[seen[0]]
-        keep = rows >= 0
-        scores[rows[keep], seen[1][keep]] = float("-inf")
+        scores[_select_rows(keys, num_items, chunk)] = float("-inf")
         lists.append(torch.topk(scores, min(k, num_items), dim=1).indices)
     return torch.cat(lists)
 

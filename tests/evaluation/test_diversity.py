@@ -93,3 +93,20 @@ def test_intra_list_diversity_in_chunks_equals_all_at_once() -> None:
     expected = np.mean([1 - dense[i, j] for row in lists.tolist() for x, i in enumerate(row) for j in row[x + 1:]])
     assert intra_list_diversity(lists, unit) == pytest.approx(expected)
     assert intra_list_diversity(lists, unit, budget=1) == pytest.approx(expected)
+
+
+def test_top_lists_and_the_mmr_scorer_leave_out_seen_items_of_unsorted_sources_in_chunks() -> None:
+    # 7 sources in shuffled order, chunks of 3 (the last short); each source's seen items by a brute-force check.
+    generator = torch.Generator().manual_seed(0)
+    scores = torch.rand(7, 9, generator=generator)
+    seen = torch.tensor([[0, 0, 2, 3, 3, 3, 5, 6, 6], [1, 8, 0, 2, 3, 4, 7, 0, 5]])
+    sources = torch.tensor([5, 2, 6, 0, 3, 1, 4])
+    lists = top_lists(lambda s, items=None: scores[s], sources, seen, 9, 3, chunk_size=3)
+    for row, source in enumerate(sources.tolist()):
+        masked = scores[source].clone()
+        masked[seen[1][seen[0] == source]] = float("-inf")
+        assert lists[row].tolist() == torch.topk(masked, 3).indices.tolist()
+    reranked = MMRScorer(lambda s, items=None: scores[s], torch.eye(9), 0.0, 3, seen)(sources, None)
+    for row, source in enumerate(sources.tolist()):
+        assert torch.isinf(reranked[row, seen[1][seen[0] == source]]).all()
+        assert torch.isfinite(reranked[row]).sum() == 9 - int((seen[0] == source).sum())
