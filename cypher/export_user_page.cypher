@@ -4,15 +4,14 @@
 //   items, weights: the ids and weights (1.0 when absent) of its training interactions (INTERACTED);
 //   cases: one [item id, split (1 = valid, 2 = test), line, weight] per held-out case (HELD_OUT);
 //   negatives: the negatives of each case (item ids; [] when none stored), parallel to cases.
-//   groups: ids of the user's groups that are among $groups.
+//   groups: ids of all the user's groups (graphrec.export keeps those of the export). Filtering them here by a
+//     list of group ids let the planner seek every listed group in the index for every user (users x groups).
 // Only interactions and cases with $since null or ts >= $since are listed (one without ts is then left out).
 // Users with fewer than $min_interactions listed interactions are left out; ids without a User node are skipped.
-// Parameters: $ids: list of user ids; $since: Unix seconds or null; $min_interactions: integer;
-//   $groups: list of group ids (the groups of the export).
+// Parameters: $ids: list of user ids; $since: Unix seconds or null; $min_interactions: integer.
 :param ids => [1, 2, 3];
 :param since => null;
 :param min_interactions => 0;
-:param groups => [5001, 5002];
 UNWIND $ids AS id
 MATCH (u:User {id: id})
 CALL (u) {
@@ -30,4 +29,4 @@ CALL (u) {
 WITH u, items, weights, cases, negatives
 WHERE size(items) >= $min_interactions
 RETURN u.id AS user, items, weights, cases, negatives,
-       COLLECT { MATCH (u)-[:MEMBER_OF]->(g:Group) WHERE g.id IN $groups RETURN g.id } AS groups
+       COLLECT { MATCH (u)-[:MEMBER_OF]->(g:Group) RETURN g.id } AS groups

@@ -225,7 +225,7 @@ def export_snapshot(
         seeds = _checked_seeds(runner, users or [], groups or [])
         user_ids, group_ids = _walk(runner, *seeds, hops=hops, since=since)
         item_ids = None
-    params = {"since": since, "min_interactions": min_interactions, "groups": group_ids.tolist()}
+    params = {"since": since, "min_interactions": min_interactions}
     user_part = _read_ranges(runner, "export_user_page", user_ids, params, batch_size, sessions, with_groups=True)
     group_part = _read_ranges(runner, "export_group_page", group_ids, params, batch_size, sessions,
                               with_groups=False)
@@ -373,10 +373,13 @@ class _Buffer:
         return torch.from_numpy(padded)
 
     def memberships(self, user_ids: np.ndarray, group_ids: np.ndarray) -> Tensor:
-        """(2, M) [user index, group index] of the streamed memberships, sorted by user, then group (the server
-        returns a user's groups in no set order)."""
-        users = np.searchsorted(user_ids, np.repeat(self.sources(), _ints(self.member_count)))
-        groups = _lookup(group_ids, _ints(self.member_groups), "group")
+        """(2, M) [user index, group index] of the streamed memberships in `group_ids` (the page statement
+        lists all of a user's groups), sorted by user, then group (the server returns them in no set order)."""
+        members = np.repeat(self.sources(), _ints(self.member_count))
+        groups = _ints(self.member_groups)
+        kept = np.isin(groups, group_ids)
+        users = np.searchsorted(user_ids, members[kept])
+        groups = _lookup(group_ids, groups[kept], "group")
         order = np.lexsort((groups, users))
         return torch.from_numpy(np.stack([users[order], groups[order]]).astype(np.int64))
 
