@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,9 @@ def test_bench_scale_runs_every_stage_at_factor_one(tmp_path: Path) -> None:
     assert all(row["peak_rss_bytes"] > 0 for row in rows if not row["stage"].endswith(("p50", "p99")))
     settings = json.loads((out / "settings.json").read_text())["x1"]
     assert settings["heap"] == "512m" and settings["store_bytes"] > 0
-    assert settings["served_quality"]["served_sample"] == settings["served_quality"]["offline_sample"]
+    # the same rankings; the means over users may add in another order (a last-bit difference)
+    served, offline = settings["served_quality"]["served_sample"], settings["served_quality"]["offline_sample"]
+    assert served.keys() == offline.keys() and served == {k: pytest.approx(v, rel=1e-12) for k, v in offline.items()}
     assert (out / "scale.png").stat().st_size > 0
 
 
