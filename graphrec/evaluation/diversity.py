@@ -69,12 +69,12 @@ class MMRScorer:
     def __init__(self, base: Scorer, item_vectors: Tensor, lam: float, k: int, seen: Tensor | None = None) -> None:
         self.base, self.vectors, self.lam, self.k = base, item_vectors, lam, k
         self.num_items = item_vectors.size(0)
-        self.seen = None if seen is None or not seen.numel() else _keys(seen, self.num_items)
+        self.seen_keys = None if seen is None or not seen.numel() else _keys(seen, self.num_items)
 
     def __call__(self, sources: Tensor, items: Tensor | None = None) -> Tensor:
         scores = self.base(sources, items).clone().double()
-        if items is None and self.seen is not None:
-            scores[_select_rows(self.seen, self.num_items, sources)] = float("-inf")
+        if items is None and self.seen_keys is not None:
+            scores[_select_rows(self.seen_keys, self.num_items, sources)] = float("-inf")
         pool = min(POOL_FACTOR * self.k, scores.size(1))
         columns = torch.arange(scores.size(1)).expand_as(scores) if items is None else items
         top = torch.topk(scores, pool, dim=1).indices

@@ -307,7 +307,6 @@ public final class TopItems {
         return a.reduceLanes(VectorOperators.ADD) + tail(q, v, base, bound, dim);
     }
 
-    /** A long whose signed order is the order of `x` (-0.0 taken as 0.0). */
     /** Bits of a digit of {@link #radixSort}: six passes cover 64 bits, and the counts (8 KB) stay in cache. */
     static final int RADIX_BITS = 11;
 
@@ -342,6 +341,7 @@ public final class TopItems {
         }
     }
 
+    /** A long whose signed order is the order of `x` (-0.0 taken as 0.0). */
     static long sortable(double x) {
         long bits = Double.doubleToLongBits(x + 0.0);
         return bits ^ ((bits >> 63) & Long.MAX_VALUE);
