@@ -32,8 +32,10 @@
 // weight sums, or Borda points among the reached items: the procedure then yields only the items that can be
 // among the $k best by it, with the coefficients of the strategy's score below (ties at the cut kept, or when
 // they share one score those of the lowest ids) and its key (`score`, kept as `cut_score`: Borda's points are
-// counted among every reached item, not among the items yielded). Borda points: with vectors only and no
-// $filter, over the whole catalogue (graphrec.topItems'); otherwise counted among the candidates.
+// counted among every reached item, not among the items yielded). Borda points with vectors and no $filter
+// (`whole`): over the whole catalogue, by graphrec.topItems, which adds each member's item–item weights to their
+// q . v natively when the model has both; its top $k + ... are then the only candidates. On the exact scan they
+// are counted among every item, and with a $filter among the candidates.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
 // 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
 // group_score (null without a group side), unscored (member ids left out), version, properties ([name, value]
@@ -111,11 +113,13 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, CASE bas
           THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END ELSE -1 END AS cut,
      CASE $strategy WHEN 'least_misery' THEN 'min' WHEN 'most_pleasure' THEN 'max' WHEN 'borda' THEN 'borda'
                     ELSE 'sum' END AS rank_by,
+     $strategy = 'borda' AND size(keys($filter)) = 0 AND m.property IS NOT NULL
+       AND coalesce(m.items > $exact_max_items, false) AS whole,
      CASE basis WHEN 'group' THEN [x IN members | 0.0] + [1.0]
                 WHEN 'combined' THEN [x IN members | (1 - a) / (size(members) + size(unscored))] + [a]
                 ELSE [x IN members | 1.0] + [0.0] END AS coefficients
-CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_by, coefficients) {
-    CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_by, coefficients) {
+CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_by, coefficients, whole) {
+    CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_by, coefficients, whole) {
         WITH * WHERE m.similar IS NOT NULL
         CALL graphrec.itemWeights(m.similar, [x IN members | x.seen] + [own], seen + excluded, cut, rank_by,
                                   coefficients)
@@ -131,7 +135,9 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_
         WITH *, CASE WHEN per_member THEN [x IN members | coalesce(x.q, [j IN range(1, m.dim) | 0.0])]
                      WHEN target IS NOT NULL THEN [target] ELSE [] END AS queries
         CALL graphrec.topItems(m.property, toString(m.created), queries,
-                               CASE WHEN per_member THEN $strategy ELSE 'average' END, wanted, seen + excluded)
+                               CASE WHEN per_member THEN $strategy ELSE 'average' END, wanted, seen + excluded,
+                               m.similar, CASE WHEN whole AND m.similar IS NOT NULL THEN [x IN members | x.seen]
+                                               ELSE [] END)
           YIELD node AS i, score
         RETURN i, null AS weights, score AS catalogue, null AS cut_score
       UNION ALL
@@ -146,26 +152,27 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_
     WITH i, collect(weights) AS found, max(catalogue) AS catalogue, max(cut_score) AS cut_score
     RETURN i, coalesce(head(found), []) AS weights, catalogue, cut_score
 }
-WITH m, popular, members, unscored, seen, gv, has_group, a, basis, i, weights, catalogue, cut_score
+WITH m, popular, members, unscored, seen, gv, has_group, a, basis, whole, i, weights, catalogue, cut_score
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
-WITH m, members, unscored, gv, has_group, basis, a, i, weights, catalogue, cut_score, CASE WHEN popular
+  AND (NOT whole OR catalogue IS NOT NULL)
+WITH m, members, unscored, gv, has_group, basis, a, whole, i, weights, catalogue, cut_score, CASE WHEN popular
        THEN toFloat(COUNT { (i)<-[:INTERACTED]-() }) ELSE 0.0 END AS base
-WITH m, members, unscored, gv, has_group, basis, a,
+WITH m, members, unscored, gv, has_group, basis, a, whole,
      collect({i: i, weights: weights, base: base, catalogue: catalogue, cut: cut_score}) AS rows
 // each member's q . v_i (then the group's) for every candidate at once, from the items' vectors (null: no vector)
-WITH m, members, unscored, has_group, basis, a, rows, CASE WHEN m.property IS NULL THEN []
+WITH m, members, unscored, has_group, basis, a, whole, rows, CASE WHEN m.property IS NULL THEN []
        ELSE graphrec.innerProducts(m.property, toString(m.created), [x IN members | x.q] + [gv], [r IN rows | r.i])
      END AS products
 UNWIND range(0, size(rows) - 1) AS c
-WITH m, members, unscored, basis, a, {i: rows[c].i,
+WITH m, members, unscored, basis, a, whole, {i: rows[c].i,
        scores: [x IN range(0, size(members) - 1) |
                 coalesce(rows[c].weights[x], 0.0) + coalesce(products[c][x], 0.0) + rows[c].base],
        group: CASE WHEN has_group THEN coalesce(rows[c].weights[size(members)], 0.0)
                                        + coalesce(products[c][size(members)], 0.0) END,
        catalogue: rows[c].catalogue, cut: rows[c].cut} AS p
-WITH m, members, unscored, basis, a, collect(p) AS pool
-CALL (members, pool) {
-    WITH * WHERE $strategy = 'borda' AND all(p IN pool WHERE p.cut IS NULL)
+WITH m, members, unscored, basis, a, whole, collect(p) AS pool
+CALL (members, pool, whole) {
+    WITH * WHERE $strategy = 'borda' AND NOT whole AND all(p IN pool WHERE p.cut IS NULL)
     UNWIND range(0, size(members) - 1) AS member
     UNWIND range(0, size(pool) - 1) AS c
     WITH member, c, pool[c].scores[member] AS s ORDER BY s
@@ -178,15 +185,14 @@ CALL (members, pool) {
     RETURN collect(borda) AS bordas
 }
 UNWIND range(0, size(pool) - 1) AS c
-WITH m, members, unscored, basis, a, pool[c] AS p, bordas[c] AS borda,
+WITH m, members, unscored, basis, a, whole, pool[c] AS p, bordas[c] AS borda,
      reduce(s = 0.0, x IN pool[c].scores | s + x) AS total
 WITH m, members, unscored, basis, p, CASE $strategy
        WHEN 'average' THEN total / size(members)
        WHEN 'least_misery' THEN reduce(s = p.scores[0], x IN p.scores | CASE WHEN x < s THEN x ELSE s END)
        WHEN 'most_pleasure' THEN reduce(s = p.scores[0], x IN p.scores | CASE WHEN x > s THEN x ELSE s END)
-       WHEN 'borda' THEN CASE WHEN p.cut IS NOT NULL THEN p.cut
-                              WHEN m.similar IS NULL AND size(keys($filter)) = 0 AND p.catalogue IS NOT NULL
-                              THEN p.catalogue ELSE toFloat(borda) END
+       WHEN 'borda' THEN CASE WHEN p.cut IS NOT NULL THEN p.cut WHEN whole THEN p.catalogue
+                              ELSE toFloat(borda) END
        WHEN 'group' THEN p.group
        WHEN 'combined' THEN CASE basis WHEN 'combined' THEN a * p.group + (1 - a) * total / (size(members) + size(unscored))
                                        ELSE total / size(members) END

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.ObjDoubleConsumer;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
@@ -104,21 +105,12 @@ public final class ItemWeights {
             if (items == null) {
                 continue;
             }
-            for (Node from : items) {
-                if (from == null) {
-                    continue;
+            int source = x;
+            forEachWeight(items, relationship, (to, weight) -> {
+                if (!out.contains(to)) {
+                    reached.computeIfAbsent(to, k -> new double[count])[source] += weight;
                 }
-                for (Relationship edge : from.getRelationships(Direction.OUTGOING, relationship)) {
-                    Node to = edge.getEndNode();
-                    if (out.contains(to)) {
-                        continue;
-                    }
-                    double[] sum = reached.computeIfAbsent(to, k -> new double[count]);
-                    if (edge.getProperty("weight", null) instanceof Number weight) {
-                        sum[x] += weight.doubleValue();
-                    }
-                }
-            }
+            });
         }
         List<Map.Entry<Node, double[]>> rows = new ArrayList<>(reached.entrySet());
         double[] keys = keys(rows, rank, c);
@@ -126,6 +118,22 @@ public final class ItemWeights {
         return (kept == null ? IntStream.range(0, rows.size()).boxed() : kept.stream())
                 .map(r -> new Row(rows.get(r).getKey(), Arrays.stream(rows.get(r).getValue()).boxed().toList(),
                         keys[r]));
+    }
+
+    /** Calls {@code sink} with the end node and the {@code weight} (0.0 where it is not a number) of every
+     *  relationship of {@code type} out of {@code items} (null entries skipped), item by item in their order:
+     *  the one order in which graphrec.itemWeights and graphrec.topItems add weights up, so that their sums agree
+     *  to the last bit. */
+    static void forEachWeight(List<Node> items, RelationshipType type, ObjDoubleConsumer<Node> sink) {
+        for (Node from : items) {
+            if (from == null) {
+                continue;
+            }
+            for (Relationship edge : from.getRelationships(Direction.OUTGOING, type)) {
+                sink.accept(edge.getEndNode(),
+                        edge.getProperty("weight", null) instanceof Number weight ? weight.doubleValue() : 0.0);
+            }
+        }
     }
 
     /** Every row's key by `rank` (class comment); for 'borda' the points among all the rows. */

@@ -22,6 +22,7 @@ import org.neo4j.graphdb.GraphDatabaseService;
 import org.neo4j.graphdb.Label;
 import org.neo4j.graphdb.Node;
 import org.neo4j.graphdb.NotFoundException;
+import org.neo4j.graphdb.RelationshipType;
 import org.neo4j.graphdb.ResourceIterator;
 import org.neo4j.graphdb.Transaction;
 import org.neo4j.procedure.Context;
@@ -46,6 +47,11 @@ import org.neo4j.procedure.UserFunction;
  *       there are other items left that m scores at most as high (the best of N items left gets N - 1; equal
  *       scores share the best rank, as {@code graphrec.evaluation.scorers} counts them).</li>
  * </ul>
+ * With {@code sources} (one item list per query vector) and a relationship type {@code similar}, query m's score
+ * is the whole formula of a model with item–item weights and vectors,
+ * {@code s_m(i) = w_m(i) + q_m . v_i}, {@code w_m(i)} the sum of the {@code weight}s of the relationships of that
+ * type from m's items to i (the sum graphrec.itemWeights yields, added up in its order). Borda needs it: its points
+ * depend on every item's score, so candidates scored by q . v alone would count them among the wrong items.
  * It yields the {@code n} best items (ties by the item's {@code id}, ascending) with their aggregate score.
  * {@code cypher/recommend_user.cypher} and {@code cypher/recommend_group.cypher} take their candidates from
  * here on catalogues too large for a scan in Cypher, then re-rank them with the model's whole formula
@@ -111,14 +117,22 @@ public final class TopItems {
     }
 
     @Procedure(name = "graphrec.topItems", mode = Mode.READ)
-    @Description("graphrec.topItems(property, stamp, queries, strategy, n, exclude) :: (node, score): the n items "
-            + "with the best aggregate (average, least_misery, most_pleasure or borda) of the inner products of "
-            + "the query vectors with the items' vectors in `property`, over every item but those in `exclude`.")
+    @Description("graphrec.topItems(property, stamp, queries, strategy, n, exclude, similar, sources) :: (node, "
+            + "score): the n items with the best aggregate (average, least_misery, most_pleasure or borda) of the "
+            + "inner products of the query vectors with the items' vectors in `property`, over every item but those "
+            + "in `exclude`; with `sources` (one item list per query vector), each query's scores plus the `weight` "
+            + "sums of the relationships of type `similar` out of its items.")
     public Stream<Row> topItems(@Name("property") String property, @Name("stamp") String stamp,
                                 @Name("queries") List<List<Double>> queries, @Name("strategy") String strategy,
-                                @Name("n") long n, @Name(value = "exclude", defaultValue = "[]") List<Node> exclude) {
+                                @Name("n") long n, @Name(value = "exclude", defaultValue = "[]") List<Node> exclude,
+                                @Name(value = "similar", defaultValue = "null") String similar,
+                                @Name(value = "sources", defaultValue = "[]") List<List<Node>> sources) {
         if (property == null || stamp == null || queries == null || strategy == null) {
             throw new IllegalArgumentException("graphrec.topItems: property, stamp, queries and strategy are required");
+        }
+        if (sources != null && !sources.isEmpty() && (similar == null || sources.size() != queries.size())) {
+            throw new IllegalArgumentException("graphrec.topItems: sources need a relationship type `similar` and one "
+                    + "item list per query vector (" + queries.size() + "), got " + sources.size());
         }
         if (queries.isEmpty() || n <= 0) {
             return Stream.empty();
@@ -128,6 +142,7 @@ public final class TopItems {
             return Stream.empty();
         }
         double[][] q = queryVectors(queries, catalogue.dim(), property);
+        double[][] weights = sources == null || sources.isEmpty() ? null : weightSums(catalogue, similar, sources);
         boolean[] out = new boolean[catalogue.size()];
         int kept = out.length;
         for (Node node : exclude == null ? List.<Node>of() : exclude) {
@@ -137,7 +152,7 @@ public final class TopItems {
                 kept--;
             }
         }
-        double[] score = aggregate(catalogue, q, strategy, out, kept);
+        double[] score = aggregate(catalogue, q, weights, strategy, out, kept);
         List<Row> rows = new ArrayList<>();
         for (int i : best(score, catalogue.ids(), out, (int) Math.min(n, Integer.MAX_VALUE))) {
             try {
@@ -180,8 +195,27 @@ public final class TopItems {
         return products;
     }
 
-    /** The members' scores of every item, aggregated by `strategy`; excluded items (`out`) are not ranked. */
-    static double[] aggregate(Catalogue catalogue, double[][] q, String strategy, boolean[] out, int kept) {
+    /** Per source, the sums of its items' relationships of type {@code similar} into each item of the catalogue
+     *  (by row; items without vectors left out), added up as graphrec.itemWeights adds them. */
+    static double[][] weightSums(Catalogue catalogue, String similar, List<List<Node>> sources) {
+        RelationshipType type = RelationshipType.withName(similar);
+        double[][] sums = new double[sources.size()][];
+        for (int m = 0; m < sums.length; m++) {
+            double[] sum = sums[m] = new double[catalogue.size()];
+            ItemWeights.forEachWeight(sources.get(m) == null ? List.of() : sources.get(m), type, (to, weight) -> {
+                Integer row = catalogue.rows().get(to.getElementId());
+                if (row != null) {
+                    sum[row] += weight;
+                }
+            });
+        }
+        return sums;
+    }
+
+    /** The members' scores of every item (q . v, plus the weight sums `weights[m]` when not null), aggregated by
+     *  `strategy`; excluded items (`out`) are not ranked. */
+    static double[] aggregate(Catalogue catalogue, double[][] q, double[][] weights, String strategy, boolean[] out,
+                              int kept) {
         int items = catalogue.size(), members = q.length;
         double[][] member = new double[members][items];
         int blocks = (items + BLOCK - 1) / BLOCK;
@@ -190,6 +224,11 @@ public final class TopItems {
         } else {
             for (int b = 0; b < blocks; b++) {
                 products(catalogue, q, member, b);
+            }
+        }
+        for (int m = 0; weights != null && m < members; m++) {
+            for (int i = 0; i < items; i++) {
+                member[m][i] = weights[m][i] + member[m][i];  // the order of recommend_group's w + q . v
             }
         }
         double[] score = new double[items];
