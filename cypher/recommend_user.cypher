@@ -15,7 +15,10 @@
 // Cypher); otherwise the $k + |N(u)| + |$exclude| + $oversample items of highest q . v_i over the whole
 // catalogue, the user's items left out, scored natively by the procedure graphrec.topItems
 // (graphrec/db/server/procedures/TopItems.java), plus every item the user's items have a weight to (exact when
-// weights are non-negative; a model without vectors ranks only those, so it may return fewer than $k). The
+// weights are non-negative; a model without vectors ranks only those, so it may return fewer than $k). A model
+// with both parts and no $filter (`whole`) takes its candidates from graphrec.topItems alone, which then adds
+// the user's weight sums to q . v_i natively and ranks the whole formula: the exact top, with no row per item
+// reached. The
 // weights are summed natively by graphrec.itemWeights (graphrec/db/server/procedures/ItemWeights.java); for a
 // model without vectors and no $filter it yields only the items that can be among the $k best (their score
 // is the weight sum), with ties at the cut kept.
@@ -59,8 +62,10 @@ WITH m, seen, q, CASE WHEN stored THEN 'embedding'
      $k + size(seen) + size($exclude) AS enough,
      m.property IS NOT NULL AND m.items <= $exact_max_items AS scan,
      COLLECT { MATCH (x:Item) WHERE x.id IN $exclude RETURN x } AS excluded
-CALL (m, seen, q, basis, enough, scan, excluded) {
-    CALL (m, seen, q, basis, enough, scan, excluded) {
+WITH *, basis <> 'popular' AND q IS NOT NULL AND m.similar IS NOT NULL AND size(keys($filter)) = 0
+        AND coalesce(NOT scan, false) AS whole
+CALL (m, seen, q, basis, enough, scan, excluded, whole) {
+    CALL (m, seen, q, basis, enough, scan, excluded, whole) {
         UNWIND CASE WHEN basis = 'popular' THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
         WITH enough, i, toFloat(COUNT { (i)<-[:INTERACTED]-() }) AS popularity
@@ -69,7 +74,7 @@ CALL (m, seen, q, basis, enough, scan, excluded) {
         UNWIND ranked[..enough] AS t
         RETURN t.i AS i, t.w AS w, null AS product
       UNION ALL
-        WITH * WHERE basis <> 'popular' AND m.similar IS NOT NULL
+        WITH * WHERE basis <> 'popular' AND m.similar IS NOT NULL AND NOT whole
         CALL graphrec.itemWeights(m.similar, [seen], seen + excluded,
                                   CASE WHEN m.property IS NULL AND size(keys($filter)) = 0
                                        THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END
@@ -82,7 +87,7 @@ CALL (m, seen, q, basis, enough, scan, excluded) {
       UNION ALL
         WITH * WHERE basis <> 'popular' AND q IS NOT NULL AND NOT scan
         CALL graphrec.topItems(m.property, toString(m.created), [q], 'average', enough + $oversample,
-                               seen + excluded)
+                               seen + excluded, m.similar, CASE WHEN whole THEN [seen] ELSE [] END)
           YIELD node AS i, score
         RETURN i, 0.0 AS w, score AS product
     }

@@ -334,14 +334,14 @@ def test_every_group_strategy_serves_the_exact_top_20_of_the_whole_catalogue(
                     assert len(set(ranking.ids) & {int(i) for _, i in best}) >= 19, (group, strategy)
 
 
-def test_borda_with_item_weights_and_vectors_counts_points_over_the_whole_catalogue(
+def test_a_model_with_weights_and_vectors_serves_the_exact_top_20_and_borda_over_the_whole_catalogue(
         runner: QueryRunner, exact_max_items: int) -> None:
-    """A model with both parts (GF-CF's shape): member m scores item i by q_m . v_i plus the weights of the
-    SIMILAR relationships from m's items to i. 400 items in 6 dimensions, 12 weights out of each, groups of 3-6
-    members with 8 items each. Borda's top 20 must be numpy's over every item left: an item's points from a
-    member are the other items that member scores at most as high. (The procedure path once counted them among
-    its candidates only, the top of q . v and the items reached by weights: 0.80-0.84 of the exact top 20 on
-    Gowalla.) The other strategies must keep their exact top 20 with weights too."""
+    """A model with both parts (GF-CF's shape): user m scores item i by q_m . v_i plus the weights of the
+    SIMILAR relationships from m's items to i. 400 items in 6 dimensions, 12 weights out of each, 20 users with
+    8 items each, groups of 3-6 of them. A user's top 20 must be numpy's, and so must every group strategy's;
+    Borda's over every item left: an item's points from a member are the other items that member scores at most
+    as high. (The procedure path once counted them among its candidates only, the top of q . v and the items
+    reached by weights: 0.80-0.84 of the exact top 20 on Gowalla.)"""
     rng = np.random.default_rng(23)
     items = {10_000 + n: rng.standard_normal(6).astype(np.float32) for n in range(400)}
     ids = np.array(list(items))
@@ -356,14 +356,24 @@ def test_borda_with_item_weights_and_vectors_counts_points_over_the_whole_catalo
     recommender = Recommender(runner, exact_max_items=exact_max_items)
     position = {int(i): n for n, i in enumerate(ids)}
     vectors = np.array(list(items.values()), dtype=np.float64)
+
+    def scores(user: int) -> np.ndarray:
+        score = vectors @ users[user].astype(np.float64)
+        reach = np.isin(sources, seen[user])
+        np.add.at(score, [position[int(t)] for t in targets[reach]], weights[reach])
+        return score
+
+    for user in users:
+        ranking = recommender.recommend_user(user, 20)
+        score, left = scores(user), ~np.isin(ids, seen[user])
+        best = sorted(zip(-score[left], ids[left]))[:20]
+        assert ranking.ids == [int(i) for _, i in best], user
+        assert [row["score"] for row in ranking.items] == pytest.approx([-float(s) for s, _ in best], rel=1e-6)
     for group, members in groups.items():
-        scores = vectors @ np.array([users[u] for u in members], dtype=np.float64).T  # items x members
-        for m, user in enumerate(members):
-            reach = np.isin(sources, seen[user])
-            np.add.at(scores[:, m], [position[int(t)] for t in targets[reach]], weights[reach])
+        member_scores = np.stack([scores(u) for u in members], axis=1)  # items x members
         for exclude_member_items in (False, True):
             left = ~np.isin(ids, [i for u in members for i in seen[u]]) if exclude_member_items else np.ones(len(ids), bool)
-            kept = scores[left]
+            kept = member_scores[left]
             borda = sum(np.searchsorted(np.sort(kept[:, m]), kept[:, m], side="right") - 1
                         for m in range(len(members)))
             expected = {"average": kept.mean(1), "least_misery": kept.min(1), "most_pleasure": kept.max(1),
