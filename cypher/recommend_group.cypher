@@ -32,10 +32,12 @@
 // weight sums, or Borda points among the reached items: the procedure then yields only the items that can be
 // among the $k best by it, with the coefficients of the strategy's score below (ties at the cut kept, or when
 // they share one score those of the lowest ids) and its key (`score`, kept as `cut_score`: Borda's points are
-// counted among every reached item, not among the items yielded). Borda points with vectors and no $filter
-// (`whole`): over the whole catalogue, by graphrec.topItems, which adds each member's item–item weights to their
-// q . v natively when the model has both; its top $k + ... are then the only candidates. On the exact scan they
-// are counted among every item, and with a $filter among the candidates.
+// counted among every reached item, not among the items yielded). With vectors, no $filter and no exact scan,
+// least_misery, most_pleasure, Borda and (for a model with item–item weights too) average take their candidates
+// from graphrec.topItems alone (`whole`): it adds each member's weight sums to their q . v natively, ranks the
+// whole formula over the catalogue (Borda points over every item left) and yields each member's score of its
+// `wanted` best, so that no row is made per item the members' items reach. Otherwise Borda points are counted
+// among every item on the exact scan, and among the candidates with a $filter.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
 // 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
 // group_score (null without a group side), unscored (member ids left out), version, properties ([name, value]
@@ -113,7 +115,8 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, CASE bas
           THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END ELSE -1 END AS cut,
      CASE $strategy WHEN 'least_misery' THEN 'min' WHEN 'most_pleasure' THEN 'max' WHEN 'borda' THEN 'borda'
                     ELSE 'sum' END AS rank_by,
-     $strategy = 'borda' AND size(keys($filter)) = 0 AND m.property IS NOT NULL
+     ($strategy IN ['least_misery', 'most_pleasure', 'borda'] OR ($strategy = 'average' AND m.similar IS NOT NULL))
+       AND size(keys($filter)) = 0 AND m.property IS NOT NULL
        AND coalesce(m.items > $exact_max_items, false) AS whole,
      CASE basis WHEN 'group' THEN [x IN members | 0.0] + [1.0]
                 WHEN 'combined' THEN [x IN members | (1 - a) / (size(members) + size(unscored))] + [a]
@@ -121,25 +124,26 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, CASE bas
 CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_by, coefficients, whole) {
     CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_by, coefficients, whole) {
         WITH * WHERE m.similar IS NOT NULL
-        CALL graphrec.itemWeights(m.similar, [x IN members | x.seen] + [own], seen + excluded, cut, rank_by,
-                                  coefficients)
+        CALL graphrec.itemWeights(m.similar, [x IN members | CASE WHEN whole THEN [] ELSE x.seen END] + [own],
+                                  seen + excluded, cut, rank_by, coefficients)
           YIELD node AS i, weights, score
-        RETURN i, weights, null AS catalogue, CASE WHEN cut >= 0 THEN score END AS cut_score
+        RETURN i, weights, null AS catalogue, CASE WHEN cut >= 0 THEN score END AS cut_score, null AS member_scores
       UNION ALL
         UNWIND CASE WHEN scan THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE i[m.mips_property] IS NOT NULL
-        RETURN i, null AS weights, null AS catalogue, null AS cut_score
+        RETURN i, null AS weights, null AS catalogue, null AS cut_score, null AS member_scores
       UNION ALL
         WITH * WHERE m.property IS NOT NULL AND NOT scan
-        WITH *, $strategy IN ['least_misery', 'most_pleasure', 'borda'] AS per_member
+        WITH *, $strategy IN ['least_misery', 'most_pleasure', 'borda'] OR whole AS per_member
         WITH *, CASE WHEN per_member THEN [x IN members | coalesce(x.q, [j IN range(1, m.dim) | 0.0])]
                      WHEN target IS NOT NULL THEN [target] ELSE [] END AS queries
         CALL graphrec.topItems(m.property, toString(m.created), queries,
                                CASE WHEN per_member THEN $strategy ELSE 'average' END, wanted, seen + excluded,
                                m.similar, CASE WHEN whole AND m.similar IS NOT NULL THEN [x IN members | x.seen]
                                                ELSE [] END)
-          YIELD node AS i, score
-        RETURN i, null AS weights, score AS catalogue, null AS cut_score
+          YIELD node AS i, score, scores
+        RETURN i, null AS weights, score AS catalogue, null AS cut_score,
+               CASE WHEN whole THEN scores END AS member_scores
       UNION ALL
         UNWIND CASE WHEN popular THEN [1] ELSE [] END AS branch
         MATCH (i:Item) WHERE all(key IN keys($filter) WHERE i[key] = $filter[key])
@@ -147,26 +151,32 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_
         ORDER BY popularity DESC, i.id
         WITH wanted, collect(i) AS ranked
         UNWIND ranked[..wanted] AS i
-        RETURN i, null AS weights, null AS catalogue, null AS cut_score
+        RETURN i, null AS weights, null AS catalogue, null AS cut_score, null AS member_scores
     }
-    WITH i, collect(weights) AS found, max(catalogue) AS catalogue, max(cut_score) AS cut_score
-    RETURN i, coalesce(head(found), []) AS weights, catalogue, cut_score
+    WITH i, collect(weights) AS found, max(catalogue) AS catalogue, max(cut_score) AS cut_score,
+         head(collect(member_scores)) AS member_scores
+    RETURN i, coalesce(head(found), []) AS weights, catalogue, cut_score, member_scores
 }
-WITH m, popular, members, unscored, seen, gv, has_group, a, basis, whole, i, weights, catalogue, cut_score
+WITH m, popular, members, unscored, seen, gv, has_group, a, basis, whole, i, weights, catalogue, cut_score,
+     member_scores
 WHERE NOT i IN seen AND NOT i.id IN $exclude AND all(key IN keys($filter) WHERE i[key] = $filter[key])
   AND (NOT whole OR catalogue IS NOT NULL)
-WITH m, members, unscored, gv, has_group, basis, a, whole, i, weights, catalogue, cut_score, CASE WHEN popular
+WITH m, members, unscored, gv, has_group, basis, a, whole, i, weights, catalogue, cut_score, member_scores,
+     CASE WHEN popular
        THEN toFloat(COUNT { (i)<-[:INTERACTED]-() }) ELSE 0.0 END AS base
 WITH m, members, unscored, gv, has_group, basis, a, whole,
-     collect({i: i, weights: weights, base: base, catalogue: catalogue, cut: cut_score}) AS rows
-// each member's q . v_i (then the group's) for every candidate at once, from the items' vectors (null: no vector)
+     collect({i: i, weights: weights, base: base, catalogue: catalogue, cut: cut_score,
+              member_scores: member_scores}) AS rows
+// each member's q . v_i (then the group's) for every candidate at once, from the items' vectors (null: no vector);
+// with `whole`, graphrec.topItems gave the members' whole scores, and only the group's is left
 WITH m, members, unscored, has_group, basis, a, whole, rows, CASE WHEN m.property IS NULL THEN []
-       ELSE graphrec.innerProducts(m.property, toString(m.created), [x IN members | x.q] + [gv], [r IN rows | r.i])
+       ELSE graphrec.innerProducts(m.property, toString(m.created),
+                                   [x IN members | CASE WHEN whole THEN null ELSE x.q END] + [gv], [r IN rows | r.i])
      END AS products
 UNWIND range(0, size(rows) - 1) AS c
 WITH m, members, unscored, basis, a, whole, {i: rows[c].i,
-       scores: [x IN range(0, size(members) - 1) |
-                coalesce(rows[c].weights[x], 0.0) + coalesce(products[c][x], 0.0) + rows[c].base],
+       scores: coalesce(rows[c].member_scores, [x IN range(0, size(members) - 1) |
+                coalesce(rows[c].weights[x], 0.0) + coalesce(products[c][x], 0.0) + rows[c].base]),
        group: CASE WHEN has_group THEN coalesce(rows[c].weights[size(members)], 0.0)
                                        + coalesce(products[c][size(members)], 0.0) END,
        catalogue: rows[c].catalogue, cut: rows[c].cut} AS p

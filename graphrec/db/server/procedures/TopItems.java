@@ -52,7 +52,8 @@ import org.neo4j.procedure.UserFunction;
  * {@code s_m(i) = w_m(i) + q_m . v_i}, {@code w_m(i)} the sum of the {@code weight}s of the relationships of that
  * type from m's items to i (the sum graphrec.itemWeights yields, added up in its order). Borda needs it: its points
  * depend on every item's score, so candidates scored by q . v alone would count them among the wrong items.
- * It yields the {@code n} best items (ties by the item's {@code id}, ascending) with their aggregate score.
+ * It yields the {@code n} best items (ties by the item's {@code id}, ascending) with their aggregate score and
+ * each query's own score {@code s_m(i)} ({@code scores}).
  * {@code cypher/recommend_user.cypher} and {@code cypher/recommend_group.cypher} take their candidates from
  * here on catalogues too large for a scan in Cypher, then re-rank them with the model's whole formula
  * (item–item weights included; a user's q . v of these candidates is the score yielded here).
@@ -97,14 +98,16 @@ public final class TopItems {
     @Context
     public GraphDatabaseService db;
 
-    /** One yielded row: an item and its aggregate score. */
+    /** One yielded row: an item, its aggregate score and each query's score of it. */
     public static final class Row {
         public Node node;
         public double score;
+        public List<Double> scores;
 
-        Row(Node node, double score) {
+        Row(Node node, double score, List<Double> scores) {
             this.node = node;
             this.score = score;
+            this.scores = scores;
         }
     }
 
@@ -118,10 +121,10 @@ public final class TopItems {
 
     @Procedure(name = "graphrec.topItems", mode = Mode.READ)
     @Description("graphrec.topItems(property, stamp, queries, strategy, n, exclude, similar, sources) :: (node, "
-            + "score): the n items with the best aggregate (average, least_misery, most_pleasure or borda) of the "
+            + "score, scores): the n items with the best aggregate (average, least_misery, most_pleasure or borda) of the "
             + "inner products of the query vectors with the items' vectors in `property`, over every item but those "
             + "in `exclude`; with `sources` (one item list per query vector), each query's scores plus the `weight` "
-            + "sums of the relationships of type `similar` out of its items.")
+            + "sums of the relationships of type `similar` out of its items; `scores`: each query's score.")
     public Stream<Row> topItems(@Name("property") String property, @Name("stamp") String stamp,
                                 @Name("queries") List<List<Double>> queries, @Name("strategy") String strategy,
                                 @Name("n") long n, @Name(value = "exclude", defaultValue = "[]") List<Node> exclude,
@@ -152,11 +155,16 @@ public final class TopItems {
                 kept--;
             }
         }
-        double[] score = aggregate(catalogue, q, weights, strategy, out, kept);
+        double[][] member = memberScores(catalogue, q, weights);
+        double[] score = aggregate(member, strategy, out, kept);
         List<Row> rows = new ArrayList<>();
         for (int i : best(score, catalogue.ids(), out, (int) Math.min(n, Integer.MAX_VALUE))) {
+            List<Double> scores = new ArrayList<>(member.length);
+            for (double[] sm : member) {
+                scores.add(sm[i]);
+            }
             try {
-                rows.add(new Row(tx.getNodeByElementId(catalogue.elementIds()[i]), score[i]));
+                rows.add(new Row(tx.getNodeByElementId(catalogue.elementIds()[i]), score[i], scores));
             } catch (NotFoundException deleted) {
                 // an item deleted since its version was read: not recommended
             }
@@ -212,10 +220,8 @@ public final class TopItems {
         return sums;
     }
 
-    /** The members' scores of every item (q . v, plus the weight sums `weights[m]` when not null), aggregated by
-     *  `strategy`; excluded items (`out`) are not ranked. */
-    static double[] aggregate(Catalogue catalogue, double[][] q, double[][] weights, String strategy, boolean[] out,
-                              int kept) {
+    /** Each query's score of every item, by row: q . v, plus the weight sums `weights[m]` when not null. */
+    static double[][] memberScores(Catalogue catalogue, double[][] q, double[][] weights) {
         int items = catalogue.size(), members = q.length;
         double[][] member = new double[members][items];
         int blocks = (items + BLOCK - 1) / BLOCK;
@@ -231,6 +237,12 @@ public final class TopItems {
                 member[m][i] = weights[m][i] + member[m][i];  // the order of recommend_group's w + q . v
             }
         }
+        return member;
+    }
+
+    /** The members' scores `member` aggregated by `strategy`; excluded items (`out`) are not ranked. */
+    static double[] aggregate(double[][] member, String strategy, boolean[] out, int kept) {
+        int members = member.length, items = members == 0 ? 0 : member[0].length;
         double[] score = new double[items];
         switch (strategy) {
             case "average" -> {
