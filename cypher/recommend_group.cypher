@@ -33,10 +33,11 @@
 // among the $k best by it, with the coefficients of the strategy's score below (ties at the cut kept, or when
 // they share one score those of the lowest ids) and its key (`score`, kept as `cut_score`: Borda's points are
 // counted among every reached item, not among the items yielded). With vectors, no $filter and no exact scan,
-// least_misery, most_pleasure, Borda and (for a model with item–item weights too) average take their candidates
-// from graphrec.topItems alone (`whole`): it adds each member's weight sums to their q . v natively, ranks the
-// whole formula over the catalogue (Borda points over every item left) and yields each member's score of its
-// `wanted` best, so that no row is made per item the members' items reach. Otherwise Borda points are counted
+// least_misery, most_pleasure, Borda and, for a model with item–item weights too, the members' average (`average`,
+// and `combined` without a group side) take their candidates from graphrec.topItems alone (`whole`): it adds
+// each member's weight sums to their q . v natively, ranks the whole formula over the catalogue (Borda points
+// over every item left) and yields each member's score of its `wanted` best, so that no row is made per item
+// the members' items reach. Otherwise Borda points are counted
 // among every item on the exact scan, and among the candidates with a $filter.
 // Returns up to $k rows, best first (ties by id): rank, id, score, strategy, basis ('members', 'group',
 // 'combined' or 'popular'), kind (the model kind), members (each scored member's {user, score}, by user id),
@@ -115,7 +116,8 @@ WITH m, popular, members, unscored, seen, gv, own, has_group, a, basis, CASE bas
           THEN CASE WHEN coalesce($diversity, 0.0) > 0 THEN 3 * $k ELSE $k END ELSE -1 END AS cut,
      CASE $strategy WHEN 'least_misery' THEN 'min' WHEN 'most_pleasure' THEN 'max' WHEN 'borda' THEN 'borda'
                     ELSE 'sum' END AS rank_by,
-     ($strategy IN ['least_misery', 'most_pleasure', 'borda'] OR ($strategy = 'average' AND m.similar IS NOT NULL))
+     ($strategy IN ['least_misery', 'most_pleasure', 'borda']
+       OR ($strategy IN ['average', 'combined'] AND basis = 'members' AND m.similar IS NOT NULL))
        AND size(keys($filter)) = 0 AND m.property IS NOT NULL
        AND coalesce(m.items > $exact_max_items, false) AS whole,
      CASE basis WHEN 'group' THEN [x IN members | 0.0] + [1.0]
@@ -138,7 +140,8 @@ CALL (m, popular, members, own, seen, excluded, target, wanted, scan, cut, rank_
         WITH *, CASE WHEN per_member THEN [x IN members | coalesce(x.q, [j IN range(1, m.dim) | 0.0])]
                      WHEN target IS NOT NULL THEN [target] ELSE [] END AS queries
         CALL graphrec.topItems(m.property, toString(m.created), queries,
-                               CASE WHEN per_member THEN $strategy ELSE 'average' END, wanted, seen + excluded,
+                               CASE WHEN $strategy IN ['least_misery', 'most_pleasure', 'borda'] THEN $strategy
+                                    ELSE 'average' END, wanted, seen + excluded,
                                m.similar, CASE WHEN whole AND m.similar IS NOT NULL THEN [x IN members | x.seen]
                                                ELSE [] END)
           YIELD node AS i, score, scores

@@ -377,7 +377,7 @@ def test_a_model_with_weights_and_vectors_serves_the_exact_top_20_and_borda_over
             borda = sum(np.searchsorted(np.sort(kept[:, m]), kept[:, m], side="right") - 1
                         for m in range(len(members)))
             expected = {"average": kept.mean(1), "least_misery": kept.min(1), "most_pleasure": kept.max(1),
-                        "borda": borda.astype(np.float64)}
+                        "borda": borda.astype(np.float64), "combined": kept.mean(1)}  # no group side: the average
             for strategy, value in expected.items():
                 ranking = recommender.recommend_group(group, 20, strategy=strategy,
                                                       exclude_member_items=exclude_member_items)
