@@ -288,6 +288,15 @@ def test_group_strategies_give_their_known_rankings(group_graph: QueryRunner, ex
     assert first["group_score"] == pytest.approx(float(vector @ [0.1, 0, 1]), abs=1e-4)
 
 
+def member_aggregates(kept: np.ndarray) -> dict[str, np.ndarray]:
+    """Each member strategy's score of the items left (`kept`: items x members scores): the mean, the lowest, the
+    highest, and Borda points (one per other item the member scores at most as high, as
+    graphrec.evaluation.scorers counts them)."""
+    borda = sum(np.searchsorted(np.sort(kept[:, m]), kept[:, m], side="right") - 1 for m in range(kept.shape[1]))
+    return {"average": kept.mean(1), "least_misery": kept.min(1), "most_pleasure": kept.max(1),
+            "borda": borda.astype(np.float64)}
+
+
 @pytest.mark.parametrize("count, dim, sizes", [(1500, 8, (2, 6)), (1499, 13, (2, 6)), (2048, 512, (8, 9))],
                          ids=["small", "ragged", "parallel"])
 def test_every_group_strategy_serves_the_exact_top_20_of_the_whole_catalogue(
@@ -317,10 +326,7 @@ def test_every_group_strategy_serves_the_exact_top_20_of_the_whole_catalogue(
         for exclude_member_items in (False, True):
             left = ~np.isin(ids, [i for u in members for i in seen[u]]) if exclude_member_items else np.ones(len(ids), bool)
             kept = scores[left]
-            borda = sum(np.searchsorted(np.sort(kept[:, m]), kept[:, m], side="right") - 1
-                        for m in range(len(members)))
-            expected = {"average": kept.mean(1), "least_misery": kept.min(1), "most_pleasure": kept.max(1),
-                        "borda": borda.astype(np.float64)}
+            expected = member_aggregates(kept)
             for strategy, value in expected.items():
                 ranking = recommender.recommend_group(group, 20, strategy=strategy,
                                                       exclude_member_items=exclude_member_items)
@@ -374,10 +380,7 @@ def test_a_model_with_weights_and_vectors_serves_the_exact_top_20_and_borda_over
         for exclude_member_items in (False, True):
             left = ~np.isin(ids, [i for u in members for i in seen[u]]) if exclude_member_items else np.ones(len(ids), bool)
             kept = member_scores[left]
-            borda = sum(np.searchsorted(np.sort(kept[:, m]), kept[:, m], side="right") - 1
-                        for m in range(len(members)))
-            expected = {"average": kept.mean(1), "least_misery": kept.min(1), "most_pleasure": kept.max(1),
-                        "borda": borda.astype(np.float64), "combined": kept.mean(1)}  # no group side: the average
+            expected = {**member_aggregates(kept), "combined": kept.mean(1)}  # no group side: the average
             for strategy, value in expected.items():
                 ranking = recommender.recommend_group(group, 20, strategy=strategy,
                                                       exclude_member_items=exclude_member_items)
