@@ -102,18 +102,6 @@ def item_vectors(fitted: object, by: str) -> Tensor | None:
     return items if isinstance(items, Tensor) else None
 
 
-def top_lists(score: Scorer, sources: Tensor, seen: Tensor, num_items: int, k: int, chunk_size: int = 256) -> Tensor:
-    """(len(sources), k) item indices: each source's top k, its `seen` (2, E) items excluded. The seen pairs
-    are sorted once and each chunk finds its own by binary search: a chunk costs its sources' items, not E."""
-    lists = []
-    keys = _keys(seen, num_items)
-    for chunk in sources.split(chunk_size):
-        scores = score(chunk, None).clone().float()
-        scores[_select_rows(keys, num_items, chunk)] = float("-inf")
-        lists.append(torch.topk(scores, min(k, num_items), dim=1).indices)
-    return torch.cat(lists)
-
-
 def cooccurrence(train: Tensor, num_sources: int, num_items: int) -> sp.csr_matrix:
     """The items' unit co-occurrence vectors: rows of the binary item × source train matrix, L2-normalised."""
     matrix = sp.csr_matrix((np.ones(train.size(1)), (train[1].numpy(), train[0].numpy())),

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from graphrec.evaluation.protocol import Scorer
 from graphrec.evaluation.scorers import MemberScorer
-from graphrec.model.metrics import _keys, _select_rows
+from graphrec.model.metrics import _keys, _select_rows, chunk_rows
 
 
 @torch.no_grad()
@@ -36,10 +36,12 @@ def member_satisfaction(score: Scorer, judge: MemberScorer, groups: Tensor, know
         groups (torch.Tensor): :obj:`(B,)` group indices.
         known (torch.Tensor): :obj:`(2, E)` [group, item] interactions excluded from the candidates.
         num_items (int): :math:`|I|`. k (int, optional): :math:`K`. (default: :obj:`10`)
+        chunk_size (int, optional): groups scored at once, at most
+            :data:`graphrec.model.metrics.CHUNK_CELLS` member scores. (default: :obj:`64`)
     """
     keys = _keys(known, num_items)
     lows, spreads = [], []
-    for chunk in groups.split(chunk_size):
+    for chunk in groups.split(chunk_rows(chunk_size, num_items * judge.members.size(1))):
         excluded = torch.zeros(chunk.numel(), num_items, dtype=torch.bool)
         excluded[_select_rows(keys, num_items, chunk)] = True
         group_scores = score(chunk, None).masked_fill(excluded, float("-inf"))

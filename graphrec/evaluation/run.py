@@ -34,7 +34,6 @@ from graphrec.evaluation.diversity import (
     coverage,
     intra_list_diversity,
     item_vectors,
-    top_lists,
 )
 from graphrec.evaluation.fairness import member_satisfaction
 from graphrec.evaluation.known import KnownShift
@@ -42,7 +41,7 @@ from graphrec.evaluation.protocol import EvalConfig, ndcg_per_case, ranks_to_met
 from graphrec.evaluation.scorers import MemberScorer, padded_members, served_users
 from graphrec.export import SPLITS, Snapshot
 from graphrec.model.base import Fitted, Scorer
-from graphrec.model.metrics import full_per_source
+from graphrec.model.metrics import hit_metrics, top_items
 
 
 def ordered_splits(snapshot: Snapshot, side: str, variant: str = "reference"
@@ -159,10 +158,8 @@ class Evaluator:
         for task, case in self.cases.items():
             for method, score in scorers[task].items():
                 offset = known.get(task + method[len(name):], known.get(task, 0.0))
-                found = self._metrics(task, method, case, score if offset == 0 or self.config.protocol != "sampled"
-                                      else KnownShift(score, case["seen"], self.num_items, offset))
+                found, lists = self._metrics(task, method, case, score, offset)
                 k = self.config.diversity_k
-                lists = top_lists(score, case["sources"], case["seen"], self.num_items, k)
                 found |= {f"ild@{k}": intra_list_diversity(lists, self.unit),
                           f"coverage@{k}": coverage(lists, self.num_items)}
                 if task == "group" and self.config.protocol == "full" and self.judge is not None:
@@ -176,18 +173,28 @@ class Evaluator:
                     {f"{task} {metric}": value for metric, value in found.items()})
         return list(rows.values()), fairness
 
-    def _metrics(self, task: str, method: str, case: dict[str, Any], score: Scorer) -> dict[str, float]:
-        """The row's metrics of `method` on `task`; keeps its per-case NDCG (and Recall, full protocol) in
-        `per_case` for `graphrec.evaluation.paired`."""
+    def _metrics(self, task: str, method: str, case: dict[str, Any], score: Scorer, offset: float
+                 ) -> tuple[dict[str, float], Tensor]:
+        """The row's accuracy metrics of `method` on `task`, and each source's top `diversity_k` items (its seen
+        items excluded) for the diversity metrics; keeps its per-case NDCG (and Recall, full protocol) in
+        `per_case` for `graphrec.evaluation.paired`. `offset`: the known items' offset (sampled protocol).
+
+        Under the full protocol one ranking serves both: the top max(K, diversity_k) of every source, scored
+        once (scoring every item is most of an evaluation's time)."""
+        depth = self.config.diversity_k
+        ranked = lambda sources: score(sources, None)  # noqa: E731
         if self.config.protocol == "sampled":
-            ranks = sampled_ranks(score, case["candidates"])
+            ranks = sampled_ranks(score if offset == 0 else KnownShift(score, case["seen"], self.num_items, offset),
+                                  case["candidates"])
             self.per_case.setdefault(task, {})[method] = {f"ndcg@{k}": ndcg_per_case(ranks, k)
                                                           for k in sorted(set(self.config.ks))}
-            return ranks_to_metrics(ranks, self.config.ks)
-        found = full_per_source(score, self.num_items, case["seen"], case["test"], self.config.full_ks)
+            return (ranks_to_metrics(ranks, self.config.ks),
+                    top_items(ranked, self.num_items, case["seen"], case["sources"], depth))
+        top = top_items(ranked, self.num_items, case["seen"], case["sources"], max(*self.config.full_ks, depth))
+        found = hit_metrics(top, case["sources"], case["test"], self.num_items, self.config.full_ks)
         kept = {metric: values for metric, values in found.items() if metric.split("@")[0] in ("recall", "ndcg")}
         self.per_case.setdefault(task, {})[method] = kept
-        return {metric: values.mean().item() if values.numel() else 0.0 for metric, values in kept.items()}
+        return {metric: values.mean().item() if values.numel() else 0.0 for metric, values in kept.items()}, top[:, :depth]
 
 
 def _training_note(task: str, snapshot: Snapshot, variant: str) -> str:

@@ -25,6 +25,17 @@ from graphrec.model.base import Scorer
 
 METRICS = ("recall", "ndcg", "precision", "hr")
 
+CHUNK_CELLS = 1 << 22
+"""Scores computed at once, at most (rows x items; 16 MB of float32): a chunk's rows are
+`min(chunk_size, CHUNK_CELLS // num_items)`, so the chunk stays in the caches and under glibc's 32 MB ceiling
+for fresh mappings (a larger one is mapped anew, and zero-filled by the kernel, every chunk). On Gowalla's 10x
+expansion (163,924 items) 256 rows a chunk cost 3.8 ns a score and 32 rows 2.4 ns."""
+
+
+def chunk_rows(chunk_size: int, num_items: int) -> int:
+    """Rows of a chunk of `num_items` scores each: at most `chunk_size`, at most `CHUNK_CELLS` scores, at least 1."""
+    return max(1, min(chunk_size, CHUNK_CELLS // max(num_items, 1)))
+
 
 def _keys(interactions: Tensor, num_items: int) -> Tensor:
     r"""Sorted distinct keys :math:`u |I| + i` of :obj:`(2, E)`
@@ -55,9 +66,9 @@ def evaluate(
     r"""Returns Recall, NDCG, Precision and HR at each :math:`K` in
     :obj:`ks`, keyed :obj:`"recall@20"` etc.
 
-    Users are scored :obj:`chunk_size` at a time (one matrix product and one
-    :func:`torch.topk` per chunk) into one reused buffer of
-    :obj:`chunk_size * num_items` scores, which bounds the memory.
+    Users are scored :obj:`chunk_size` at a time, at most :data:`CHUNK_CELLS`
+    scores (one matrix product and one :func:`torch.topk` per chunk), into one
+    reused buffer, which bounds the memory.
 
     Args:
         user_emb (torch.Tensor): Final user embeddings, shape
@@ -73,6 +84,7 @@ def evaluate(
             (default: :obj:`2048`)
     """
     users = torch.unique(test[0])
+    chunk_size = chunk_rows(chunk_size, item_emb.size(0))
     buffer = item_emb.new_empty(min(chunk_size, users.numel()), item_emb.size(0))
 
     def score(chunk: Tensor) -> Tensor:
@@ -111,37 +123,64 @@ def per_source_metrics(
     chunk_size: int = 2048,
 ) -> dict[str, Tensor]:
     r"""The metrics of :func:`rank_metrics` for each source with a test item
-    (sources in increasing order; ``float64``), keyed :obj:`"recall@20"` etc."""
-    ks = sorted(set(ks))
-    if not 1 <= ks[0] <= ks[-1] <= num_items:
-        raise ValueError(f"every K must be in [1, {num_items}]")
-    max_k = ks[-1]
-    train_keys = _keys(train, num_items)
-    test_keys = _keys(test, num_items)
-    users, num_test = torch.unique_consecutive(test_keys // num_items, return_counts=True)
-    discount = 1.0 / torch.log2(torch.arange(2, max_k + 2, dtype=torch.float64))
-    ideal_dcg = torch.cumsum(discount, 0)
+    (sources in increasing order; ``float64``), keyed :obj:`"recall@20"` etc.:
+    :func:`hit_metrics` of the :func:`top_items` lists."""
+    ks = _checked(ks, num_items)
+    sources = torch.unique(test[0])
+    return hit_metrics(top_items(score, num_items, train, sources, ks[-1], chunk_size), sources, test, num_items, ks)
 
-    values = torch.zeros(len(METRICS), len(ks), users.numel(), dtype=torch.float64)
-    start = 0
-    for chunk, chunk_num_test in zip(users.split(chunk_size), num_test.split(chunk_size)):
+
+@torch.no_grad()
+def top_items(score: Callable[[Tensor], Tensor], num_items: int, known: Tensor, sources: Tensor, k: int,
+              chunk_size: int = 256) -> Tensor:
+    r""":obj:`(len(sources), min(k, num_items))` item indices: each source's
+    best items by :obj:`score(chunk)` (the :obj:`(len(chunk), num_items)`
+    scores of at most :func:`chunk_rows` sources; it may be overwritten), its
+    :obj:`known` :obj:`(2, E)` [source, item] pairs excluded (score
+    :math:`-\infty`), ties broken by :func:`torch.topk`. The known pairs are
+    sorted once and each chunk finds its own by binary search, so a chunk
+    costs its sources' items, not :math:`E`. Sources may come in any order."""
+    keys = _keys(known, num_items)
+    k = min(k, num_items)
+    lists = [torch.empty(0, k, dtype=torch.long)]
+    for chunk in sources.split(chunk_rows(chunk_size, num_items)):
         scores = score(chunk)
-        scores[_select_rows(train_keys, num_items, chunk)] = float("-inf")
-        top = scores.topk(max_k, dim=1).indices
-        query = chunk.unsqueeze(1) * num_items + top
-        pos = torch.searchsorted(test_keys, query).clamp_(max=test_keys.numel() - 1)
-        hits = (test_keys[pos] == query).double()
-        for col, k in enumerate(ks):
-            num_hits = hits[:, :k].sum(1)
-            dcg = hits[:, :k] @ discount[:k]
-            values[:, col, start:start + chunk.numel()] = torch.stack([
-                num_hits / chunk_num_test,
-                dcg / ideal_dcg[chunk_num_test.clamp(max=k) - 1],
-                num_hits / k,
-                (num_hits > 0).double(),
-            ])
-        start += chunk.numel()
-    return {f"{name}@{k}": values[row, col] for row, name in enumerate(METRICS) for col, k in enumerate(ks)}
+        scores[_select_rows(keys, num_items, chunk)] = float("-inf")
+        lists.append(scores.topk(k, dim=1).indices)
+    return torch.cat(lists)
+
+
+def hit_metrics(top: Tensor, sources: Tensor, test: Tensor, num_items: int, ks: Sequence[int] = (20,)
+                ) -> dict[str, Tensor]:
+    r"""Recall, NDCG, Precision and HR at each :math:`K` of :obj:`ks` (module
+    docstring) of each row of :obj:`top`, the ranked :obj:`(S, >= max K)` item
+    lists of :obj:`sources` (each with at least one pair in :obj:`test`,
+    :obj:`(2, E)` [source, item]); ``float64`` tensors keyed
+    :obj:`"recall@20"` etc."""
+    ks = _checked(ks, num_items)
+    test_keys = _keys(test, num_items)
+    first = torch.searchsorted(test_keys, sources * num_items)
+    num_test = torch.searchsorted(test_keys, (sources + 1) * num_items) - first
+    query = sources.unsqueeze(1) * num_items + top[:, :ks[-1]]
+    pos = torch.searchsorted(test_keys, query).clamp_(max=test_keys.numel() - 1)
+    hits = (test_keys[pos] == query).double()
+    discount = 1.0 / torch.log2(torch.arange(2, ks[-1] + 2, dtype=torch.float64))
+    ideal_dcg = torch.cumsum(discount, 0)
+    found = {}
+    for k in ks:
+        num_hits = hits[:, :k].sum(1)
+        found |= {f"recall@{k}": num_hits / num_test,
+                  f"ndcg@{k}": (hits[:, :k] @ discount[:k]) / ideal_dcg[num_test.clamp(max=k) - 1],
+                  f"precision@{k}": num_hits / k, f"hr@{k}": (num_hits > 0).double()}
+    return {f"{name}@{k}": found[f"{name}@{k}"] for name in METRICS for k in ks}
+
+
+def _checked(ks: Sequence[int], num_items: int) -> list[int]:
+    """The distinct cut-offs, ascending; ValueError unless each is in [1, num_items]."""
+    ks = sorted(set(ks))
+    if not ks or not 1 <= ks[0] <= ks[-1] <= num_items:
+        raise ValueError(f"every K must be in [1, {num_items}]")
+    return ks
 
 
 def full_per_source(score: Scorer, num_items: int, known: Tensor, test: Tensor, ks: Sequence[int] = (10, 20),

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from graphrec.evaluation.diversity import MMRScorer, cooccurrence, coverage, intra_list_diversity, mmr_order, top_lists
+from graphrec.evaluation.diversity import MMRScorer, cooccurrence, coverage, intra_list_diversity, mmr_order
+from graphrec.model.metrics import top_items
 
 
 def hand_case() -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,10 +49,9 @@ def test_intra_list_diversity_and_coverage_by_hand() -> None:
     assert coverage(lists, 4) == 0.75
 
 
-def test_top_lists_leave_out_seen_items() -> None:
+def test_top_items_leave_out_seen_items() -> None:
     scores = torch.tensor([[4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0]])
-    score = lambda sources, items=None: scores[sources]
-    lists = top_lists(score, torch.tensor([0, 1]), torch.tensor([[0, 1], [0, 3]]), 4, 2)
+    lists = top_items(lambda sources: scores[sources], 4, torch.tensor([[0, 1], [0, 3]]), torch.tensor([0, 1]), 2)
     assert lists.tolist() == [[1, 2], [2, 1]]
 
 
@@ -95,13 +95,13 @@ def test_intra_list_diversity_in_chunks_equals_all_at_once() -> None:
     assert intra_list_diversity(lists, unit, budget=1) == pytest.approx(expected)
 
 
-def test_top_lists_and_the_mmr_scorer_leave_out_seen_items_of_unsorted_sources_in_chunks() -> None:
+def test_top_items_and_the_mmr_scorer_leave_out_seen_items_of_unsorted_sources_in_chunks() -> None:
     # 7 sources in shuffled order, chunks of 3 (the last short); each source's seen items by a brute-force check.
     generator = torch.Generator().manual_seed(0)
     scores = torch.rand(7, 9, generator=generator)
     seen = torch.tensor([[0, 0, 2, 3, 3, 3, 5, 6, 6], [1, 8, 0, 2, 3, 4, 7, 0, 5]])
     sources = torch.tensor([5, 2, 6, 0, 3, 1, 4])
-    lists = top_lists(lambda s, items=None: scores[s], sources, seen, 9, 3, chunk_size=3)
+    lists = top_items(lambda s: scores[s], 9, seen, sources, 3, chunk_size=3)
     for row, source in enumerate(sources.tolist()):
         masked = scores[source].clone()
         masked[seen[1][seen[0] == source]] = float("-inf")

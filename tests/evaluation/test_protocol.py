@@ -1,6 +1,7 @@
 """The sampled leave-one-out protocol on hand-made cases with known answers, ties included."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -8,7 +9,7 @@ from graphrec.evaluation import pessimistic_ranks, ranks_to_metrics, sampled_can
 from graphrec.model import evaluate
 from graphrec.model.base import DotScorer, holdout
 from graphrec.model.kinds import Popularity
-from graphrec.model.metrics import full_metrics
+from graphrec.model.metrics import full_metrics, full_per_source, hit_metrics, top_items
 
 
 def table_scorer(scores: list[float]) -> DotScorer:
@@ -88,3 +89,30 @@ def test_holdout_takes_one_per_source_with_at_least_two() -> None:
     pairs = {tuple(p) for p in torch.cat([kept, held], 1).T.tolist()}
     assert pairs == {tuple(p) for p in train.T.tolist()}
     assert torch.equal(holdout(train, seed=1)[1], held)
+
+
+def test_full_ranking_metrics_against_numpy_and_lists_deeper_than_k() -> None:
+    # random scores (distinct, so no ties), each user's train items excluded; every metric of every user by a
+    # sort in numpy, at K 3 and 5; a ranking deeper than K (top_items at 8) gives the same metrics from its first K
+    generator = torch.Generator().manual_seed(1)
+    scores = torch.rand(9, 30, generator=generator, dtype=torch.float64)
+    train = torch.stack([torch.randint(9, (60,), generator=generator), torch.randint(30, (60,), generator=generator)])
+    test = torch.stack([torch.randint(9, (25,), generator=generator), torch.randint(30, (25,), generator=generator)])
+    test = torch.unique(test[:, ~torch.isin(test[0] * 30 + test[1], train[0] * 30 + train[1])], dim=1)
+    found = full_per_source(lambda sources, items=None: scores[sources], 30, train, test, (3, 5))
+    sources = torch.unique(test[0])
+    deeper = hit_metrics(top_items(lambda s: scores[s], 30, train, sources, 8), sources, test, 30, (3, 5))
+    for row, user in enumerate(sources.tolist()):
+        masked = scores[user].numpy().copy()
+        masked[train[1][train[0] == user].numpy()] = -np.inf
+        ranked = np.argsort(-masked)
+        relevant = set(test[1][test[0] == user].tolist())
+        for k in (3, 5):
+            hits = np.array([item in relevant for item in ranked[:k]], dtype=float)
+            dcg = (hits / np.log2(np.arange(2, k + 2))).sum()
+            ideal = (1 / np.log2(np.arange(2, min(len(relevant), k) + 2))).sum()
+            want = {"recall": hits.sum() / len(relevant), "ndcg": dcg / ideal, "precision": hits.sum() / k,
+                    "hr": float(hits.sum() > 0)}
+            for name, value in want.items():
+                assert found[f"{name}@{k}"][row].item() == pytest.approx(value)
+                assert deeper[f"{name}@{k}"][row].item() == pytest.approx(value)
