@@ -262,6 +262,36 @@ def test_inner_products_function_equals_numpy_in_float64(runner: QueryRunner) ->
         runner.run("RETURN graphrec.innerProducts('vec', 'stamp-a', [null, [1.0, 2.0, 3.0]], []) AS products")
 
 
+@pytest.mark.parametrize("shape", ["outlier", "ties"])
+def test_top_items_gives_the_exact_borda_points_of_its_n_best_whatever_n(runner: QueryRunner, shape: str) -> None:
+    """graphrec.topItems' Borda, called directly: for n = 1, 5, 20, 100 and every item, its n best and their points
+    are numpy's (points over every item left, ties by id), three items excluded. Its buckets are crowded on
+    purpose: `outlier`, 600 random items and one 1,000 times as long, so a member's other scores share a few
+    buckets and their bounds are wide; `ties`, 30 vectors of small integers shared by 600 items and integer
+    queries, so every score is exact and ties 20 items at a time."""
+    rng = np.random.default_rng(5)
+    if shape == "ties":
+        table = rng.integers(-3, 4, (30, 4)).astype(np.float32)
+        vectors = {n: table[n % 30] for n in range(1, 601)}
+        queries = rng.integers(-3, 4, (4, 4)).astype(np.float64)
+    else:
+        vectors = {n: rng.standard_normal(8).astype(np.float32) for n in range(1, 601)}
+        vectors[1] = vectors[1] * np.float32(1000)
+        queries = rng.standard_normal((4, 8))
+    store_vectors(runner, {i: v.tolist() for i, v in vectors.items()})
+    excluded = [3, 7, 11]
+    ids = np.array(list(vectors))
+    left = ~np.isin(ids, excluded)
+    points = member_aggregates(np.array(list(vectors.values()), dtype=np.float64)[left] @ queries.T)["borda"]
+    expected = [(int(i), -float(p)) for p, i in sorted(zip(-points, ids[left]))]
+    for n in (1, 5, 20, 100, len(expected)):
+        rows = runner.run("MATCH (x:Item) WHERE x.id IN $excluded WITH collect(x) AS out "
+                          "CALL graphrec.topItems('vec', $stamp, $queries, 'borda', $n, out) YIELD node, score "
+                          "RETURN node.id AS id, score",
+                          {"excluded": excluded, "stamp": f"stamp-borda-{shape}", "queries": queries.tolist(), "n": n})
+        assert [(row["id"], row["score"]) for row in rows] == expected[:n], n
+
+
 @pytest.fixture
 def group_graph(runner: QueryRunner) -> QueryRunner:
     serve(runner, users={1: [1, 0, 0], 2: [0, 1, 0]}, items=GROUP_ITEMS, groups={7: [0.1, 0, 1]},
@@ -297,22 +327,37 @@ def member_aggregates(kept: np.ndarray) -> dict[str, np.ndarray]:
             "borda": borda.astype(np.float64)}
 
 
-@pytest.mark.parametrize("count, dim, sizes", [(1500, 8, (2, 6)), (1499, 13, (2, 6)), (2048, 512, (8, 9))],
-                         ids=["small", "ragged", "parallel"])
+@pytest.mark.parametrize("count, dim, sizes, shape", [
+    (1500, 8, (2, 6), "normal"), (1499, 13, (2, 6), "normal"), (2048, 512, (8, 9), "normal"),
+    (1500, 4, (2, 6), "ties"), (1500, 8, (2, 6), "outlier")],
+    ids=["small", "ragged", "parallel", "ties", "outlier"])
 def test_every_group_strategy_serves_the_exact_top_20_of_the_whole_catalogue(
-        runner: QueryRunner, exact_max_items: int, count: int, dim: int, sizes: tuple[int, int]) -> None:
+        runner: QueryRunner, exact_max_items: int, count: int, dim: int, sizes: tuple[int, int], shape: str
+) -> None:
     """1,500 random items in 8 dimensions and groups of 2-5 random members, who disagree: the least-misery
     top items sit deep in every member's list (where the vector index lost two thirds of them on Gowalla).
     Each strategy's top 20 must be numpy's over the whole catalogue, the member items left out or not; Borda
     points are counted over every item left (an item gets one point per other item a member scores at most as
     high, as graphrec.evaluation.scorers counts them). `parallel`: 8 members over 2,048 items of 512
     dimensions, 8.4M products, at graphrec.topItems' PARALLEL_PRODUCTS: its blocks run in parallel. `ragged`:
-    1,499 items of 13 dimensions, neither a multiple of the scan's four rows nor of its SIMD lanes."""
+    1,499 items of 13 dimensions, neither a multiple of the scan's four rows nor of its SIMD lanes. `ties`: 30
+    distinct vectors of small integers shared by 1,500 items, so every score is an exact integer and every
+    member ties 50 items at a time (Borda's equal scores share the best rank, crowd one bucket of graphrec.topItems'
+    count, and the ties of the sums go by id). `outlier`: the small case with one item 1,000 times as long, which
+    squeezes every other score of a member into a few of graphrec.topItems' Borda buckets (so its bounds are wide
+    and the exact count within a bucket decides)."""
     if dim >= 512 and exact_max_items:
         pytest.skip("the parallel scan is graphrec.topItems'; the exact scan in Cypher is the small case's")
     rng = np.random.default_rng(11)
-    items = {10_000 + n: rng.standard_normal(dim).astype(np.float32) for n in range(count)}
-    users = {u: rng.standard_normal(dim).astype(np.float32) for u in range(1, 21)}
+    if shape == "ties":
+        table = rng.integers(-3, 4, (30, dim)).astype(np.float32)
+        items = {10_000 + n: table[n % 30] for n in range(count)}
+        users = {u: rng.integers(-3, 4, dim).astype(np.float32) for u in range(1, 21)}
+    else:
+        items = {10_000 + n: rng.standard_normal(dim).astype(np.float32) for n in range(count)}
+        users = {u: rng.standard_normal(dim).astype(np.float32) for u in range(1, 21)}
+    if shape == "outlier":
+        items[10_000] = items[10_000] * np.float32(1000)
     groups = {100 + g: [int(u) for u in rng.choice(list(users), rng.integers(*sizes), replace=False)]
               for g in range(4)}
     seen = {u: [int(i) for i in rng.choice(list(items), 5, replace=False)] for u in users}
@@ -333,6 +378,7 @@ def test_every_group_strategy_serves_the_exact_top_20_of_the_whole_catalogue(
                 best = sorted(zip(-value, ids[left]))[:20]
                 if strategy == "borda":
                     assert ranking.ids == [int(i) for _, i in best], (group, strategy)
+                    assert [row["score"] for row in ranking.items] == [-float(s) for s, _ in best], (group, strategy)
                 else:  # float32 scores within ~1e-5 may trade places; every served score must be the true one,
                     # to float32's error on q.v from distances, about 1e-7 (|q|^2 + M^2): 1e-4 at 512 dimensions
                     assert [row["score"] for row in ranking.items] == pytest.approx(

@@ -156,9 +156,10 @@ public final class TopItems {
             }
         }
         double[][] member = memberScores(catalogue, q, weights);
-        double[] score = aggregate(member, strategy, out, kept);
+        int wanted = (int) Math.min(n, Integer.MAX_VALUE);
+        double[] score = aggregate(member, strategy, out, kept, wanted);
         List<Row> rows = new ArrayList<>();
-        for (int i : best(score, catalogue.ids(), out, (int) Math.min(n, Integer.MAX_VALUE))) {
+        for (int i : best(score, catalogue.ids(), out, wanted)) {
             List<Double> scores = new ArrayList<>(member.length);
             for (double[] sm : member) {
                 scores.add(sm[i]);
@@ -240,8 +241,9 @@ public final class TopItems {
         return member;
     }
 
-    /** The members' scores `member` aggregated by `strategy`; excluded items (`out`) are not ranked. */
-    static double[] aggregate(double[][] member, String strategy, boolean[] out, int kept) {
+    /** The members' scores `member` aggregated by `strategy`; excluded items (`out`) are not ranked. Every item's
+     *  aggregate is exact, except Borda's below its {@code n} best ({@link #borda}). */
+    static double[] aggregate(double[][] member, String strategy, boolean[] out, int kept, int n) {
         int members = member.length, items = members == 0 ? 0 : member[0].length;
         double[] score = new double[items];
         switch (strategy) {
@@ -261,31 +263,7 @@ public final class TopItems {
                     }
                 }
             }
-            case "borda" -> {
-                // One sort per member of (score, row) packed in a long: the score's order-preserving bits above,
-                // the row below (its low bits cleared: a relative precision of ~2^-36 on Gowalla), the sign bit
-                // flipped so that unsigned order is the scores' order. An item's points are the position of the
-                // last key of its score. The sort is a radix sort: linear in the catalogue, where comparisons
-                // cost N log N and were most of a Borda query at 10x Gowalla.
-                int bits = Math.max(1, 64 - Long.numberOfLeadingZeros(items - 1L));
-                long mask = (1L << bits) - 1;
-                long[] keys = new long[kept], spare = new long[kept];
-                int[] counts = new int[1 << RADIX_BITS];
-                for (double[] sm : member) {
-                    for (int i = 0, j = 0; i < items; i++) {
-                        if (!out[i]) {
-                            keys[j++] = ((sortable(sm[i]) & ~mask) | i) ^ Long.MIN_VALUE;
-                        }
-                    }
-                    radixSort(keys, spare, counts);
-                    for (int p = kept - 1, last = kept - 1; p >= 0; p--) {
-                        if (p < kept - 1 && (keys[p] & ~mask) != (keys[p + 1] & ~mask)) {
-                            last = p;
-                        }
-                        score[(int) (keys[p] & mask)] += last;
-                    }
-                }
-            }
+            case "borda" -> borda(member, out, kept, n, score);
             default -> throw new IllegalArgumentException("graphrec.topItems: unknown strategy '" + strategy
                     + "' (average, least_misery, most_pleasure or borda)");
         }
@@ -358,44 +336,162 @@ public final class TopItems {
         return a.reduceLanes(VectorOperators.ADD) + tail(q, v, base, bound, dim);
     }
 
-    /** Bits of a digit of {@link #radixSort}: six passes cover 64 bits, and the counts (8 KB) stay in cache. */
-    static final int RADIX_BITS = 11;
+    /** Buckets of a member's scores in {@link #borda}, at most (one per item when fewer): 256 KB of counts. */
+    static final int BUCKETS = 1 << 16;
 
-    /** Sorts {@code keys} in ascending unsigned order: a least-significant-digit radix sort, {@link #RADIX_BITS} a
-     *  pass, through {@code spare} (as long as {@code keys}) and {@code counts} (2^RADIX_BITS); a pass whose digit
-     *  is the same in every key is skipped. */
-    static void radixSort(long[] keys, long[] spare, int[] counts) {
-        long[] from = keys, to = spare;
-        int n = keys.length, radix = counts.length - 1;
-        for (int shift = 0; shift < 64; shift += RADIX_BITS) {
-            Arrays.fill(counts, 0);
-            for (int i = 0; i < n; i++) {
-                counts[(int) (from[i] >>> shift) & radix]++;
-            }
-            if (n == 0 || counts[(int) (from[0] >>> shift) & radix] == n) {
-                continue;
-            }
-            for (int d = 0, start = 0; d <= radix; d++) {
-                int count = counts[d];
-                counts[d] = start;
-                start += count;
-            }
-            for (int i = 0; i < n; i++) {
-                to[counts[(int) (from[i] >>> shift) & radix]++] = from[i];
-            }
-            long[] swap = from;
-            from = to;
-            to = swap;
+    /**
+     * Borda points into {@code score} (zeros, by row): exact for every item that can be among the {@code n} best
+     * (ties included) and, for every other item, a lower bound below those n.
+     *
+     * <p>Member m's points for item i are {@code p_m(i) = #{j left, j != i : s_m(j) <= s_m(i)}}. The member's scores
+     * are cut into {@link #BUCKETS} equal ranges between its lowest and highest; bucket(s) never decreases with s,
+     * so with {@code below(b)} the items in lower buckets and {@code c(b)} those in b,
+     * {@code below(b) <= p_m(i) <= below(b) + c(b) - 1}. Summed over the members, these bound each item's points
+     * by {@code [L(i), U(i)]}. Let t be the n-th largest L: at least n items have points {@code >= t}, so an item
+     * with {@code U(i) < t} is not among the n best, and only the others (the candidates, ties at t included) get
+     * their exact points, by counting the scores {@code <= s_m(i)} within i's bucket (the buckets that hold a
+     * candidate are gathered and sorted). Every pass is linear in the catalogue: it reads each member's scores four
+     * times and sorts the few buckets that hold a candidate, where a sort of every member's whole catalogue (a
+     * radix sort before) was most of a Borda query at 10x Gowalla.
+     */
+    static void borda(double[][] member, boolean[] out, int kept, int n, double[] score) {
+        int items = score.length, buckets = Math.max(1, Math.min(BUCKETS, kept));
+        if (kept == 0) {
+            return;
         }
-        if (from != keys) {
-            System.arraycopy(from, 0, keys, 0, n);
+        double[] low = new double[items], high = new double[items];
+        double[] from = new double[member.length], scale = new double[member.length];
+        int[][] start = new int[member.length][];
+        for (int m = 0; m < member.length; m++) {
+            double[] sm = member[m];
+            double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < items; i++) {
+                if (!out[i]) {
+                    lo = Math.min(lo, sm[i]);
+                    hi = Math.max(hi, sm[i]);
+                }
+            }
+            double width = hi - lo;
+            from[m] = lo;
+            scale[m] = width > 0 && Double.isFinite(width) ? buckets / width : 0.0;
+            int[] first = start[m] = new int[buckets + 1];
+            for (int i = 0; i < items; i++) {
+                if (!out[i]) {
+                    first[bucket(sm[i], lo, scale[m], buckets) + 1]++;
+                }
+            }
+            for (int b = 0; b < buckets; b++) {
+                first[b + 1] += first[b];
+            }
+            for (int i = 0; i < items; i++) {
+                if (!out[i]) {
+                    int b = bucket(sm[i], lo, scale[m], buckets);
+                    low[i] += first[b];
+                    high[i] += first[b + 1] - 1;
+                }
+            }
+        }
+        double threshold = nthLargest(low, out, n);
+        int[] candidates = new int[kept];
+        int count = 0;
+        for (int i = 0; i < items; i++) {
+            if (!out[i]) {
+                boolean candidate = high[i] >= threshold;
+                score[i] = candidate ? 0.0 : low[i];
+                if (candidate) {
+                    candidates[count++] = i;
+                }
+            }
+        }
+        double[] values = new double[kept];
+        int[] at = new int[buckets + 1];
+        for (int m = 0; m < member.length; m++) {
+            double[] sm = member[m];
+            int[] first = start[m];
+            boolean[] wanted = new boolean[buckets];
+            for (int c = 0; c < count; c++) {
+                wanted[bucket(sm[candidates[c]], from[m], scale[m], buckets)] = true;
+            }
+            for (int b = 0, next = 0; b < buckets; b++) {  // the wanted buckets' places in `values`, in order
+                at[b] = next;
+                next += wanted[b] ? first[b + 1] - first[b] : 0;
+            }
+            int[] fill = at.clone();
+            for (int i = 0; i < items; i++) {
+                if (!out[i]) {
+                    int b = bucket(sm[i], from[m], scale[m], buckets);
+                    if (wanted[b]) {
+                        values[fill[b]++] = sm[i] + 0.0;  // -0.0 counts as 0.0
+                    }
+                }
+            }
+            for (int b = 0; b < buckets; b++) {
+                if (wanted[b]) {
+                    Arrays.sort(values, at[b], fill[b]);
+                }
+            }
+            for (int c = 0; c < count; c++) {
+                int i = candidates[c], b = bucket(sm[i], from[m], scale[m], buckets);
+                score[i] += first[b] + atMost(values, at[b], fill[b], sm[i] + 0.0) - 1;
+            }
         }
     }
 
-    /** A long whose signed order is the order of `x` (-0.0 taken as 0.0). */
-    static long sortable(double x) {
-        long bits = Double.doubleToLongBits(x + 0.0);
-        return bits ^ ((bits >> 63) & Long.MAX_VALUE);
+    /** The bucket of score {@code s} among {@code buckets} from {@code lo}, {@code scale} buckets a unit. */
+    private static int bucket(double s, double lo, double scale, int buckets) {
+        return (int) Math.min(buckets - 1, (s - lo) * scale);
+    }
+
+    /** How many of the sorted {@code values[from, to)} are {@code <= x}. */
+    private static int atMost(double[] values, int from, int to, double x) {
+        int lo = from, hi = to;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (values[mid] <= x) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo - from;
+    }
+
+    /** The {@code n}-th largest of {@code values} among the items not {@code out} (the smallest when fewer). */
+    static double nthLargest(double[] values, boolean[] out, int n) {
+        double[] heap = new double[Math.max(1, n)];  // a min-heap of the n largest so far
+        int size = 0;
+        for (int i = 0; i < values.length; i++) {
+            if (out[i]) {
+                continue;
+            }
+            double v = values[i];
+            if (size < heap.length) {
+                int c = size++;
+                while (c > 0 && heap[(c - 1) / 2] > v) {
+                    heap[c] = heap[(c - 1) / 2];
+                    c = (c - 1) / 2;
+                }
+                heap[c] = v;
+            } else if (v > heap[0]) {
+                int c = 0;
+                while (true) {
+                    int child = 2 * c + 1;
+                    if (child >= size) {
+                        break;
+                    }
+                    if (child + 1 < size && heap[child + 1] < heap[child]) {
+                        child++;
+                    }
+                    if (heap[child] >= v) {
+                        break;
+                    }
+                    heap[c] = heap[child];
+                    c = child;
+                }
+                heap[c] = v;
+            }
+        }
+        return size == 0 ? Double.NEGATIVE_INFINITY : heap[0];
     }
 
     /** The indices of the `n` highest scores among the items not `out`, best first, ties by id ascending. */
