@@ -264,7 +264,7 @@ def test_inner_products_function_equals_numpy_in_float64(runner: QueryRunner) ->
 
 @pytest.mark.parametrize("shape", ["outlier", "ties"])
 def test_top_items_gives_the_exact_borda_points_of_its_n_best_whatever_n(runner: QueryRunner, shape: str) -> None:
-    """graphrec.topItems' Borda, called directly: for n = 1, 5, 20, 100 and every item, its n best and their points
+    """graphrec.topItems' Borda, called directly: for n = 1, 5, 20, 100 and beyond, its n best and their points
     are numpy's (points over every item left, ties by id), three items excluded. Its buckets are crowded on
     purpose: `outlier`, 600 random items and one 1,000 times as long, so a member's other scores share a few
     buckets and their bounds are wide; `ties`, 30 vectors of small integers shared by 600 items and integer
@@ -284,7 +284,7 @@ def test_top_items_gives_the_exact_borda_points_of_its_n_best_whatever_n(runner:
     left = ~np.isin(ids, excluded)
     points = member_aggregates(np.array(list(vectors.values()), dtype=np.float64)[left] @ queries.T)["borda"]
     expected = [(int(i), -float(p)) for p, i in sorted(zip(-points, ids[left]))]
-    for n in (1, 5, 20, 100, len(expected)):
+    for n in (1, 5, 20, 100, len(expected), 10**12):  # n past the catalogue: every item, no n-sized buffer
         rows = runner.run("MATCH (x:Item) WHERE x.id IN $excluded WITH collect(x) AS out "
                           "CALL graphrec.topItems('vec', $stamp, $queries, 'borda', $n, out) YIELD node, score "
                           "RETURN node.id AS id, score",

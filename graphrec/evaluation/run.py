@@ -182,7 +182,10 @@ class Evaluator:
         Under the full protocol one ranking serves both: the top max(K, diversity_k) of every source, scored
         once (scoring every item is most of an evaluation's time)."""
         depth = self.config.diversity_k
-        ranked = lambda sources: score(sources, None)  # noqa: E731
+
+        def ranked(sources: Tensor) -> Tensor:
+            return score(sources, None)
+
         if self.config.protocol == "sampled":
             ranks = sampled_ranks(score if offset == 0 else KnownShift(score, case["seen"], self.num_items, offset),
                                   case["candidates"])
@@ -194,7 +197,8 @@ class Evaluator:
         found = hit_metrics(top, case["sources"], case["test"], self.num_items, self.config.full_ks)
         kept = {metric: values for metric, values in found.items() if metric.split("@")[0] in ("recall", "ndcg")}
         self.per_case.setdefault(task, {})[method] = kept
-        return {metric: values.mean().item() if values.numel() else 0.0 for metric, values in kept.items()}, top[:, :depth]
+        means = {metric: values.mean().item() if values.numel() else 0.0 for metric, values in kept.items()}
+        return means, top[:, :depth]
 
 
 def _training_note(task: str, snapshot: Snapshot, variant: str) -> str:

@@ -458,7 +458,7 @@ public final class TopItems {
 
     /** The {@code n}-th largest of {@code values} among the items not {@code out} (the smallest when fewer). */
     static double nthLargest(double[] values, boolean[] out, int n) {
-        double[] heap = new double[Math.max(1, n)];  // a min-heap of the n largest so far
+        double[] heap = new double[Math.max(1, Math.min(n, values.length))];  // a min-heap of the n largest so far
         int size = 0;
         for (int i = 0; i < values.length; i++) {
             if (out[i]) {
