@@ -13,7 +13,9 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import org.neo4j.graphdb.GraphDatabaseService;
@@ -194,7 +196,7 @@ public final class TopItems {
             Double[] forNode = new Double[q.length];
             for (int m = 0; m < q.length; m++) {
                 if (row != null && q[m] != null) {
-                    forNode[m] = dot(q[m], catalogue, row);
+                    forNode[m] = dot(q[m], catalogue.vectors(), row * catalogue.dim(), catalogue.dim());
                 }
             }
             products.add(Arrays.asList(forNode));
@@ -269,60 +271,54 @@ public final class TopItems {
     }
 
     /** The inner products of every query vector with the items of block `b`, into `member` (float64 sums of the
-     *  float32 vectors; four items at a time, query by query, a block's rows staying in cache for the next). The
-     *  block is widened to float64 once, not once per query: converting lanes cost as much as the products. */
+     *  float32 vectors; four items at a time, query by query, a block's rows staying in cache for the next). */
     static void products(Catalogue catalogue, double[][] q, double[][] member, int b) {
-        int dim = catalogue.dim(), first = b * BLOCK, rows = Math.min(catalogue.size(), first + BLOCK) - first;
-        double[] wide = WIDE.get();
-        if (wide.length < rows * dim) {
-            wide = new double[BLOCK * dim];
-            WIDE.set(wide);
-        }
+        int dim = catalogue.dim(), end = Math.min(catalogue.size(), (b + 1) * BLOCK);
         float[] v = catalogue.vectors();
-        for (int k = 0, from = first * dim, count = rows * dim; k < count; k++) {
-            wide[k] = v[from + k];
-        }
         for (int m = 0; m < q.length; m++) {
             double[] qm = q[m], sm = member[m];
-            int r = 0;
-            for (; r + 3 < rows; r += 4) {
-                dot4(qm, wide, r, dim, sm, first + r);
+            int i = b * BLOCK;
+            for (; i + 3 < end; i += 4) {
+                dot4(qm, v, i, dim, sm);
             }
-            for (; r < rows; r++) {
-                sm[first + r] = dot(qm, wide, r * dim, dim);
+            for (; i < end; i++) {
+                sm[i] = dot(qm, v, i * dim, dim);
             }
         }
     }
 
-    /** Each thread's block of rows widened to float64 (BLOCK x dim; 128 KB at 64 dimensions, 2 MB at 1,024). */
-    private static final ThreadLocal<double[]> WIDE = ThreadLocal.withInitial(() -> new double[0]);
-
-    /** Lanes of the scan: float64 sums as wide as the machine's vectors. */
+    /** Lanes of the scan: float64 sums as wide as the machine's vectors, over as many float32 values. */
     static final VectorSpecies<Double> SUMS = DoubleVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> VALUES = VectorSpecies.of(float.class,
+            VectorShape.forBitSize(SUMS.vectorBitSize() / 2));
 
-    /** {@code out[at + r] = q . v[(i + r) dim, (i + r + 1) dim)} for the four rows r = 0..3 of {@code v} (float32
-     *  values widened to float64), in SIMD lanes (the Vector API, jdk.incubator.vector, which Neo4j 5's launcher
-     *  adds to the server's modules): each of q's lanes is read once for four rows, which keeps four streams of
-     *  the rows in flight. */
-    static void dot4(double[] q, double[] v, int i, int dim, double[] out, int at) {
+    /** {@code out[i + r] = q . v[(i + r) dim, (i + r + 1) dim)} for the four rows r = 0..3, in SIMD lanes (the
+     *  Vector API, jdk.incubator.vector, which Neo4j 5's launcher adds to the server's modules): each of q's
+     *  lanes is read once for four rows, which keeps four streams of the rows in flight. */
+    static void dot4(double[] q, float[] v, int i, int dim, double[] out) {
         int o0 = i * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim, step = SUMS.length();
         int bound = SUMS.loopBound(dim);
         DoubleVector a0 = DoubleVector.zero(SUMS), a1 = a0, a2 = a0, a3 = a0;
         for (int d = 0; d < bound; d += step) {
             DoubleVector qd = DoubleVector.fromArray(SUMS, q, d);
-            a0 = qd.fma(DoubleVector.fromArray(SUMS, v, o0 + d), a0);
-            a1 = qd.fma(DoubleVector.fromArray(SUMS, v, o1 + d), a1);
-            a2 = qd.fma(DoubleVector.fromArray(SUMS, v, o2 + d), a2);
-            a3 = qd.fma(DoubleVector.fromArray(SUMS, v, o3 + d), a3);
+            a0 = qd.fma(widened(v, o0 + d), a0);
+            a1 = qd.fma(widened(v, o1 + d), a1);
+            a2 = qd.fma(widened(v, o2 + d), a2);
+            a3 = qd.fma(widened(v, o3 + d), a3);
         }
-        out[at] = a0.reduceLanes(VectorOperators.ADD) + tail(q, v, o0, bound, dim);
-        out[at + 1] = a1.reduceLanes(VectorOperators.ADD) + tail(q, v, o1, bound, dim);
-        out[at + 2] = a2.reduceLanes(VectorOperators.ADD) + tail(q, v, o2, bound, dim);
-        out[at + 3] = a3.reduceLanes(VectorOperators.ADD) + tail(q, v, o3, bound, dim);
+        out[i] = a0.reduceLanes(VectorOperators.ADD) + tail(q, v, o0, bound, dim);
+        out[i + 1] = a1.reduceLanes(VectorOperators.ADD) + tail(q, v, o1, bound, dim);
+        out[i + 2] = a2.reduceLanes(VectorOperators.ADD) + tail(q, v, o2, bound, dim);
+        out[i + 3] = a3.reduceLanes(VectorOperators.ADD) + tail(q, v, o3, bound, dim);
+    }
+
+    /** v[at, at + SUMS.length()) as float64 lanes. */
+    private static DoubleVector widened(float[] v, int at) {
+        return (DoubleVector) FloatVector.fromArray(VALUES, v, at).convertShape(VectorOperators.F2D, SUMS, 0);
     }
 
     /** q . v[base, base + dim) over the dimensions from `from` on, one at a time. */
-    private static double tail(double[] q, double[] v, int base, int from, int dim) {
+    private static double tail(double[] q, float[] v, int base, int from, int dim) {
         double s = 0.0;
         for (int d = from; d < dim; d++) {
             s += q[d] * v[base + d];
@@ -330,24 +326,14 @@ public final class TopItems {
         return s;
     }
 
-    /** q . v[base, base + dim): {@link #dot4}'s sums for one row (the same lanes and order, so the same bits). */
-    static double dot(double[] q, double[] v, int base, int dim) {
+    /** q . v[base, base + dim): {@link #dot4}'s sums for one row. */
+    static double dot(double[] q, float[] v, int base, int dim) {
         int bound = SUMS.loopBound(dim);
         DoubleVector a = DoubleVector.zero(SUMS);
         for (int d = 0; d < bound; d += SUMS.length()) {
-            a = DoubleVector.fromArray(SUMS, q, d).fma(DoubleVector.fromArray(SUMS, v, base + d), a);
+            a = DoubleVector.fromArray(SUMS, q, d).fma(widened(v, base + d), a);
         }
         return a.reduceLanes(VectorOperators.ADD) + tail(q, v, base, bound, dim);
-    }
-
-    /** q . (row {@code row} of the catalogue): {@link #dot} of the row widened to float64. */
-    static double dot(double[] q, Catalogue catalogue, int row) {
-        int dim = catalogue.dim();
-        double[] wide = new double[dim];
-        for (int d = 0; d < dim; d++) {
-            wide[d] = catalogue.vectors()[row * dim + d];
-        }
-        return dot(q, wide, 0, dim);
     }
 
     /** Buckets of a member's scores in {@link #borda}, at most (one per item when fewer): 256 KB of counts. */
