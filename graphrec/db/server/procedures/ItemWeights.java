@@ -156,15 +156,15 @@ public final class ItemWeights {
             double[] sorted = scores.clone();
             Arrays.sort(sorted);
             for (int r = 0; r < keys.length; r++) {
-                keys[r] += c[x] * (atMost(sorted, scores[r]) - 1);
+                keys[r] += c[x] * (atMost(sorted, 0, sorted.length, scores[r]) - 1);
             }
         }
         return keys;
     }
 
-    /** How many of `sorted` (ascending) are at most `value`. */
-    static int atMost(double[] sorted, double value) {
-        int low = 0, high = sorted.length;
+    /** How many of {@code sorted[from, to)} (ascending) are at most {@code value}. */
+    static int atMost(double[] sorted, int from, int to, double value) {
+        int low = from, high = to;
         while (low < high) {
             int mid = (low + high) >>> 1;
             if (sorted[mid] <= value) {
@@ -173,7 +173,7 @@ public final class ItemWeights {
                 high = mid;
             }
         }
-        return low;
+        return low - from;
     }
 
     /**

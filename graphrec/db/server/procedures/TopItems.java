@@ -432,7 +432,7 @@ public final class TopItems {
             }
             for (int c = 0; c < count; c++) {
                 int i = candidates[c], b = bucket(sm[i], from[m], scale[m], buckets);
-                score[i] += first[b] + atMost(values, at[b], fill[b], sm[i] + 0.0) - 1;
+                score[i] += first[b] + ItemWeights.atMost(values, at[b], fill[b], sm[i] + 0.0) - 1;
             }
         }
     }
@@ -440,20 +440,6 @@ public final class TopItems {
     /** The bucket of score {@code s} among {@code buckets} from {@code lo}, {@code scale} buckets a unit. */
     private static int bucket(double s, double lo, double scale, int buckets) {
         return (int) Math.min(buckets - 1, (s - lo) * scale);
-    }
-
-    /** How many of the sorted {@code values[from, to)} are {@code <= x}. */
-    private static int atMost(double[] values, int from, int to, double x) {
-        int lo = from, hi = to;
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (values[mid] <= x) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo - from;
     }
 
     /** The {@code n}-th largest of {@code values} among the items not {@code out} (the smallest when fewer). */
