@@ -51,7 +51,7 @@ from graphrec.evaluation.known import choose_known, known_offset
 from graphrec.evaluation.paired import paired_rows
 from graphrec.evaluation.protocol import EvalConfig
 from graphrec.evaluation.report import Report, save_report
-from graphrec.evaluation.run import Evaluator, ordered_splits
+from graphrec.evaluation.run import Evaluator, ordered_splits, pair_order
 from graphrec.export import Snapshot, export_snapshot
 from graphrec.model.base import Fitted, TrainingData, holdout
 from graphrec.model.distributed import World, world
@@ -237,9 +237,9 @@ def train_counts(snapshot: Snapshot, side: str, train: Tensor) -> Tensor:
     edges = snapshot.interactions if side == "user" else snapshot.group_interactions
     weights = snapshot.interaction_weights if side == "user" else snapshot.group_interaction_weights
     num_items = len(snapshot.item_ids)
-    keys = edges["train"][0] * num_items + edges["train"][1]
-    order = torch.argsort(keys)
-    found = torch.searchsorted(keys[order], train[0] * num_items + train[1]).clamp(max=max(keys.numel() - 1, 0))
+    order = pair_order(edges["train"], num_items)
+    keys = edges["train"][0, order] * num_items + edges["train"][1, order]
+    found = torch.searchsorted(keys, train[0] * num_items + train[1]).clamp(max=max(keys.numel() - 1, 0))
     return weights["train"][order][found] if keys.numel() else torch.ones(train.size(1))
 
 

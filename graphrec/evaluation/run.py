@@ -57,15 +57,32 @@ def ordered_splits(snapshot: Snapshot, side: str, variant: str = "reference"
     negatives = snapshot.negatives if side == "user" else snapshot.group_negatives
     num_items = len(snapshot.item_ids)
     train = edges["train"]
-    keys = train[0] * num_items + train[1]
-    order = torch.argsort(keys)
+    order = pair_order(train, num_items)
     if variant == "leak_free":
-        order = order[~torch.isin(keys[order], edges["test"][0] * num_items + edges["test"][1])]
+        keys = train[0, order] * num_items + train[1, order]
+        order = order[~torch.isin(keys, edges["test"][0] * num_items + edges["test"][1])]
     ordered: tuple[dict[str, Tensor], dict[str, Tensor]] = ({"train": train[:, order]}, {})
     for split in SPLITS[1:]:
         ordered[0][split] = edges[split]
         ordered[1][split] = negatives.get(split)
     return ordered
+
+
+def pair_order(pairs: Tensor, num_items: int, block: int = 1 << 14) -> Tensor:
+    """The permutation that sorts the (source, item) pairs `pairs` (2, E) by source, then item (key
+    source · num_items + item; the order of equal pairs is unspecified).
+
+    The export streams sources in ascending order, so only each source's items need sorting. Then the pairs
+    are cut, where the source changes, into blocks of about `block` (default 2^14) pairs, and each block is
+    sorted on its own: a block's keys fit in cache, so the cost is linear in E. One argsort of all 8.1M keys of
+    ten times Gowalla costs 22 times one of the 0.81M of Gowalla. Otherwise, one argsort of every key."""
+    sources = pairs[0].contiguous()
+    keys = sources * num_items + pairs[1]
+    if keys.numel() <= block or not bool((sources[1:] >= sources[:-1]).all()):
+        return torch.argsort(keys)
+    starts = torch.unique(torch.searchsorted(sources, sources[block::block].contiguous()))
+    bounds = [0, *starts[starts > 0].tolist(), keys.numel()]
+    return torch.cat([torch.argsort(keys[start:end]) + start for start, end in zip(bounds, bounds[1:])])
 
 
 def overlap(train: Tensor, test: Tensor, num_items: int) -> int:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from graphrec.evaluation import pessimistic_ranks, ranks_to_metrics, sampled_candidates, sampled_metrics
+from graphrec.evaluation.run import pair_order
 from graphrec.model import evaluate
 from graphrec.model.base import DotScorer, holdout
 from graphrec.model.kinds import Popularity
@@ -116,3 +117,19 @@ def test_full_ranking_metrics_against_numpy_and_lists_deeper_than_k() -> None:
             for name, value in want.items():
                 assert found[f"{name}@{k}"][row].item() == pytest.approx(value)
                 assert deeper[f"{name}@{k}"][row].item() == pytest.approx(value)
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("grouped", [True, False])
+def test_pair_order_sorts_by_source_then_item_in_blocks_or_whole(block: int, grouped: bool) -> None:
+    rng = np.random.default_rng(3)
+    sources = rng.integers(0, 12, 500)
+    sources[100:160] = 5  # one source longer than several blocks
+    if grouped:
+        sources = np.sort(sources)
+    items = rng.integers(0, 40, 500)  # repeated pairs too
+    pairs = torch.from_numpy(np.stack([sources, items]))
+    order = pair_order(pairs, 40, block)
+    assert sorted(order.tolist()) == list(range(500))  # a permutation
+    assert np.array_equal((sources * 40 + items)[order.numpy()], np.sort(sources * 40 + items))
+    assert pair_order(pairs[:, :0], 40, block).numel() == 0
