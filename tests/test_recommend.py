@@ -292,6 +292,53 @@ def test_top_items_gives_the_exact_borda_points_of_its_n_best_whatever_n(runner:
         assert [(row["id"], row["score"]) for row in rows] == expected[:n], n
 
 
+@pytest.mark.parametrize("shape", ["norms", "ties"])
+@pytest.mark.parametrize("queries_kind", ["random", "opposed"])
+def test_top_items_reads_by_norm_and_still_gives_the_exact_n_best(runner: QueryRunner, shape: str,
+                                                                   queries_kind: str) -> None:
+    """graphrec.topItems' average, least misery and most pleasure, called directly: for n = 1, 5, 20, 100 and
+    beyond, the n best ids, their scores and each query's score are numpy's (ties by id), three items excluded.
+    It reads the items by decreasing norm and stops once |q| |v| is below the n-th best, so the norms spread far:
+    `norms`, 800 random directions whose lengths follow a Pareto law; `ties`, 40 small integer vectors scaled by
+    1, 2, 4 and 8, each scaled vector held by 5 items (every score exact, ties at every cut), and a zero vector.
+    `opposed` queries come in pairs q, -q: their mean is zero, so the average is 0 for every item and cannot be
+    cut (exactly 0 only with the exact scores of `ties`; with `norms` it is rounding noise, not compared), and
+    most pleasure is |q . v|."""
+    rng = np.random.default_rng(8)
+    if shape == "ties":
+        table = rng.integers(-3, 4, (40, 4)).astype(np.float32)
+        vectors = {n: table[n % 40] * np.float32(2 ** ((n // 40) % 4)) for n in range(1, 801)}
+        vectors[801] = np.zeros(4, np.float32)
+        base = rng.integers(-3, 4, (2, 4)).astype(np.float64)
+    else:
+        directions = rng.standard_normal((800, 8))
+        lengths = rng.pareto(1.5, 800) + 0.01
+        vectors = {n + 1: (directions[n] / np.linalg.norm(directions[n]) * lengths[n]).astype(np.float32)
+                   for n in range(800)}
+        base = rng.standard_normal((2, 8))
+    queries = np.concatenate([base, -base]) if queries_kind == "opposed" else np.concatenate([base, 2 * base[::-1]])
+    store_vectors(runner, {i: v.tolist() for i, v in vectors.items()})
+    excluded = [3, 7, 11]
+    ids = np.array(list(vectors))
+    left = ~np.isin(ids, excluded)
+    kept = np.array(list(vectors.values()), dtype=np.float64)[left] @ queries.T
+    aggregates = member_aggregates(kept)
+    for strategy in ("average", "least_misery", "most_pleasure")[(shape, queries_kind) == ("norms", "opposed"):]:
+        value = sum(kept[:, m] / 4 for m in range(4)) if strategy == "average" else aggregates[strategy]
+        expected = sorted(zip(-value, ids[left], range(len(value))))
+        for n in (1, 5, 20, 100, len(expected), 10**12):
+            rows = runner.run("MATCH (x:Item) WHERE x.id IN $excluded WITH collect(x) AS out "
+                              "CALL graphrec.topItems('vec', $stamp, $queries, $strategy, $n, out) "
+                              "YIELD node, score, scores RETURN node.id AS id, score, scores",
+                              {"excluded": excluded, "stamp": f"stamp-norm-{shape}-{queries_kind}",
+                               "queries": queries.tolist(), "strategy": strategy, "n": n})
+            best = expected[:n]
+            assert [row["id"] for row in rows] == [int(i) for _, i, _ in best], (strategy, n)
+            exact = {"rel": 1e-12, "abs": 1e-12} if shape == "norms" else {"rel": 0, "abs": 0}
+            assert [row["score"] for row in rows] == pytest.approx([-float(v) for v, _, _ in best], **exact)
+            assert [row["scores"] for row in rows] == [pytest.approx(kept[at].tolist(), **exact) for _, _, at in best]
+
+
 @pytest.fixture
 def group_graph(runner: QueryRunner) -> QueryRunner:
     serve(runner, users={1: [1, 0, 0], 2: [0, 1, 0]}, items=GROUP_ITEMS, groups={7: [0.1, 0, 1]},

@@ -59,9 +59,11 @@ import org.neo4j.procedure.UserFunction;
  * (item–item weights included; a user's q . v of these candidates is the score yielded here).
  *
  * <p>The item vectors of a model version are read once and kept in memory (float32, as stored, items x dim;
- * Gowalla's 40,981 x 64 take 10 MB, x 1,024 168 MB), for the last {@link #CACHED} versions asked for; the
- * scores are float64 sums, four items at a time in SIMD lanes ({@link #dot4}). A scan of more than
- * {@link #PARALLEL_PRODUCTS} products runs its blocks in parallel.
+ * Gowalla's 40,981 x 64 take 10 MB, x 1,024 168 MB), ordered by decreasing norm, for the last {@link #CACHED}
+ * versions asked for; the scores are float64 sums, four items at a time in SIMD lanes ({@link #dot4}). A scan
+ * of more than {@link #PARALLEL_PRODUCTS} products runs its blocks in parallel. The average, least misery and
+ * most pleasure of plain vectors stop reading where the norms show that no later item can enter the n best
+ * ({@link #scanByNorm}); Borda and the sums with item–item weights read every item ({@link #scanAll}).
  *
  * <p>The function {@code graphrec.innerProducts} gives the same q . v for a list of nodes (the candidates that
  * the two queries score, whichever way they were found) from the same vectors in memory.
@@ -111,9 +113,11 @@ public final class TopItems {
         }
     }
 
-    /** Every item holding a version's vectors: element ids, their rows, ids (for ties) and the vectors,
-     *  row-major. */
-    record Catalogue(String[] elementIds, Map<String, Integer> rows, long[] ids, float[] vectors, int dim) {
+    /** Every item holding a version's vectors: element ids, their rows, ids (for ties), the vectors, row-major,
+     *  and their float64 norms; the rows ordered by decreasing norm ({@link #scanByNorm}; a norm that is not a
+     *  number counts as infinite, first). */
+    record Catalogue(String[] elementIds, Map<String, Integer> rows, long[] ids, float[] vectors, int dim,
+                     double[] norms) {
         int size() {
             return ids.length;
         }
@@ -137,6 +141,9 @@ public final class TopItems {
             throw new IllegalArgumentException("graphrec.topItems: sources need a relationship type `similar` and one "
                     + "item list per query vector (" + queries.size() + "), got " + sources.size());
         }
+        if (!STRATEGIES.contains(strategy)) {
+            throw unknown(strategy);
+        }
         if (queries.isEmpty() || n <= 0) {
             return Stream.empty();
         }
@@ -155,22 +162,221 @@ public final class TopItems {
                 kept--;
             }
         }
-        double[][] member = memberScores(catalogue, q, weights);
-        int wanted = (int) Math.min(n, Integer.MAX_VALUE);
-        double[] score = aggregate(member, strategy, out, kept, wanted);
+        int wanted = (int) Math.min(Math.min(n, Integer.MAX_VALUE), kept);
+        Ranked ranked = weights == null && !strategy.equals("borda")
+                ? scanByNorm(catalogue, q, strategy, out, wanted)
+                : scanAll(catalogue, q, weights, strategy, out, kept, wanted);
         List<Row> rows = new ArrayList<>();
-        for (int i : best(score, catalogue.ids(), out, wanted)) {
-            List<Double> scores = new ArrayList<>(member.length);
-            for (double[] sm : member) {
-                scores.add(sm[i]);
+        for (int e = 0; e < ranked.rows().length; e++) {
+            List<Double> scores = new ArrayList<>(q.length);
+            for (double s : ranked.members()[e]) {
+                scores.add(s);
             }
             try {
-                rows.add(new Row(tx.getNodeByElementId(catalogue.elementIds()[i]), score[i], scores));
+                rows.add(new Row(tx.getNodeByElementId(catalogue.elementIds()[ranked.rows()[e]]), ranked.scores()[e],
+                        scores));
             } catch (NotFoundException deleted) {
                 // an item deleted since its version was read: not recommended
             }
         }
         return rows.stream();
+    }
+
+    /** The n best items, best first: their rows, aggregate scores and each query's score of them. */
+    record Ranked(int[] rows, double[] scores, double[][] members) {
+    }
+
+    /** The n best items of a scan of the whole catalogue: Borda, whose points depend on every score, and the
+     *  sums with item–item weights, which no vector norm bounds. */
+    static Ranked scanAll(Catalogue catalogue, double[][] q, double[][] weights, String strategy, boolean[] out,
+                          int kept, int n) {
+        double[][] member = memberScores(catalogue, q, weights);
+        double[] score = aggregate(member, strategy, out, kept, n);
+        List<Integer> chosen = best(score, catalogue.ids(), out, n);
+        Ranked ranked = new Ranked(new int[chosen.size()], new double[chosen.size()],
+                new double[chosen.size()][member.length]);
+        for (int e = 0; e < chosen.size(); e++) {
+            int i = chosen.get(e);
+            ranked.rows()[e] = i;
+            ranked.scores()[e] = score[i];
+            for (int m = 0; m < member.length; m++) {
+                ranked.members()[e][m] = member[m][i];
+            }
+        }
+        return ranked;
+    }
+
+    /** Blocks in the widest round of {@link #scanByNorm}. */
+    static final int ROUND_BLOCKS = 64;
+
+    /** Relative error allowed for in the bound of {@link #scanByNorm}: a float64 sum of 1,024 products is off
+     *  by less than 1,024 x 2^-53 (about 1e-13) of |q| |v|. */
+    static final double MARGIN = 1e-9;
+
+    /**
+     * The n best items by {@code average}, {@code least_misery} or {@code most_pleasure}, exactly, from the items
+     * of largest norm down. The catalogue's rows are sorted by decreasing {@code |v_i|}, and by Cauchy–Schwarz
+     * {@code q . v <= |q| |v|}, so an item's aggregate is at most {@code c |v_i|}: the mean of the scores is
+     * {@code qbar . v_i} with {@code c = |qbar|}; the lowest is at most any member's and the mean, so
+     * {@code c = min(min_m |q_m|, |qbar|)}; the highest {@code c = max_m |q_m|}. Once n items are held and
+     * {@code c |v_i|} falls below the worst of them, neither item i nor any later one can enter (an equal score
+     * still could, by a lower id, so the test is strict) and the scan stops. It reads the blocks in rounds of 1, 2,
+     * 4, ... {@link #ROUND_BLOCKS} blocks, each round's products in parallel when they are many, so a query whose
+     * best items have long vectors (a trained model's popular items) reads a few blocks, and one that cannot be
+     * cut costs what a whole scan costs. The scores are the same float64 sums as {@link #scanAll}'s.
+     */
+    static Ranked scanByNorm(Catalogue catalogue, double[][] q, String strategy, boolean[] out, int n) {
+        int items = catalogue.size(), members = q.length, blocks = (items + BLOCK - 1) / BLOCK;
+        int code = strategy.equals("average") ? 0 : strategy.equals("least_misery") ? 1 : 2;
+        double reach = reach(q, code);
+        double[] norms = catalogue.norms();
+        TopN top = new TopN(n, members, catalogue.ids());
+        double[][] member = new double[members][Math.min(items, ROUND_BLOCKS * BLOCK)];
+        boolean done = n == 0;
+        for (int b = 0, round = 1; b < blocks && !done; b += round, round = Math.min(2 * round, ROUND_BLOCKS)) {
+            int first = b, last = Math.min(blocks, b + round), base = b * BLOCK;
+            int end = Math.min(items, last * BLOCK);
+            if ((long) (end - base) * catalogue.dim() * members >= PARALLEL_PRODUCTS) {
+                IntStream.range(first, last).parallel().forEach(k -> products(catalogue, q, member, k, base));
+            } else {
+                for (int k = first; k < last; k++) {
+                    products(catalogue, q, member, k, base);
+                }
+            }
+            for (int i = base; i < end; i++) {
+                if (top.full() && reach * norms[i] < top.worst()) {
+                    done = true;
+                    break;
+                }
+                if (out[i]) {
+                    continue;
+                }
+                int at = i - base;
+                double a = code == 0 ? 0.0 : code == 1 ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+                for (double[] sm : member) {  // aggregate()'s arithmetic, member by member
+                    a = code == 0 ? a + sm[at] / members : code == 1 ? Math.min(a, sm[at]) : Math.max(a, sm[at]);
+                }
+                top.offer(i, a, member, at);
+            }
+        }
+        return top.ranked();
+    }
+
+    /** {@code c} of {@link #scanByNorm} for strategy {@code code} (0 average, 1 least misery, 2 most pleasure),
+     *  plus {@link #MARGIN} of the longest query's norm. A NaN stays NaN, and then nothing is cut. */
+    static double reach(double[][] q, int code) {
+        int dim = q[0].length;
+        double[] mean = new double[dim];
+        double shortest = Double.POSITIVE_INFINITY, longest = 0.0;
+        for (double[] qm : q) {
+            double norm = norm(qm);
+            shortest = Math.min(shortest, norm);
+            longest = Math.max(longest, norm);
+            for (int d = 0; d < dim; d++) {
+                mean[d] += qm[d] / q.length;
+            }
+        }
+        double c = code == 0 ? norm(mean) : code == 1 ? Math.min(shortest, norm(mean)) : longest;
+        return c + MARGIN * longest;
+    }
+
+    private static double norm(double[] x) {
+        double s = 0.0;
+        for (double xd : x) {
+            s += xd * xd;
+        }
+        return Math.sqrt(s);
+    }
+
+    /** The n best items offered so far, each with its queries' scores: a heap whose root is the worst of them
+     *  (the lowest score; of equal scores, the highest id). */
+    static final class TopN {
+        private final int[] rows;
+        private final double[] scores;
+        private final double[][] members;
+        private final long[] ids;
+        private int size;
+
+        TopN(int n, int queries, long[] ids) {
+            rows = new int[n];
+            scores = new double[n];
+            members = new double[n][queries];
+            this.ids = ids;
+        }
+
+        boolean full() {
+            return size == rows.length;
+        }
+
+        /** The worst score held (with n held). */
+        double worst() {
+            return scores[0];
+        }
+
+        /** Hold row i with aggregate s (its queries' scores {@code member[m][at]}) if it is among the n best. */
+        void offer(int i, double s, double[][] member, int at) {
+            int c;
+            if (size < rows.length) {
+                c = size++;
+                while (c > 0 && better(scores[(c - 1) / 2], rows[(c - 1) / 2], s, i)) {
+                    move((c - 1) / 2, c);
+                    c = (c - 1) / 2;
+                }
+            } else if (rows.length > 0 && better(s, i, scores[0], rows[0])) {
+                c = 0;
+                while (true) {
+                    int child = 2 * c + 1;
+                    if (child >= size) {
+                        break;
+                    }
+                    if (child + 1 < size && better(scores[child], rows[child], scores[child + 1], rows[child + 1])) {
+                        child++;
+                    }
+                    if (better(s, i, scores[child], rows[child])) {
+                        move(child, c);
+                        c = child;
+                    } else {
+                        break;
+                    }
+                }
+            } else {
+                return;
+            }
+            rows[c] = i;
+            scores[c] = s;
+            for (int m = 0; m < member.length; m++) {
+                members[c][m] = member[m][at];
+            }
+        }
+
+        private void move(int from, int to) {
+            double[] displaced = members[to];
+            rows[to] = rows[from];
+            scores[to] = scores[from];
+            members[to] = members[from];
+            members[from] = displaced;
+        }
+
+        /** Whether (score a, row ra) ranks above (score b, row rb): {@link #best}'s order. */
+        private boolean better(double a, int ra, double b, int rb) {
+            return a != b ? Double.compare(a, b) > 0 : ids[ra] < ids[rb];
+        }
+
+        Ranked ranked() {
+            Integer[] order = new Integer[size];
+            for (int e = 0; e < size; e++) {
+                order[e] = e;
+            }
+            Arrays.sort(order, (x, y) -> better(scores[x], rows[x], scores[y], rows[y]) ? -1
+                    : better(scores[y], rows[y], scores[x], rows[x]) ? 1 : 0);
+            Ranked ranked = new Ranked(new int[size], new double[size], new double[size][]);
+            for (int e = 0; e < size; e++) {
+                ranked.rows()[e] = rows[order[e]];
+                ranked.scores()[e] = scores[order[e]];
+                ranked.members()[e] = members[order[e]];
+            }
+            return ranked;
+        }
     }
 
     @UserFunction(name = "graphrec.innerProducts")
@@ -227,10 +433,10 @@ public final class TopItems {
         double[][] member = new double[members][items];
         int blocks = (items + BLOCK - 1) / BLOCK;
         if ((long) items * catalogue.dim() * members >= PARALLEL_PRODUCTS) {
-            IntStream.range(0, blocks).parallel().forEach(b -> products(catalogue, q, member, b));
+            IntStream.range(0, blocks).parallel().forEach(b -> products(catalogue, q, member, b, 0));
         } else {
             for (int b = 0; b < blocks; b++) {
-                products(catalogue, q, member, b);
+                products(catalogue, q, member, b, 0);
             }
         }
         for (int m = 0; weights != null && m < members; m++) {
@@ -264,25 +470,32 @@ public final class TopItems {
                 }
             }
             case "borda" -> borda(member, out, kept, n, score);
-            default -> throw new IllegalArgumentException("graphrec.topItems: unknown strategy '" + strategy
-                    + "' (average, least_misery, most_pleasure or borda)");
+            default -> throw unknown(strategy);
         }
         return score;
     }
 
-    /** The inner products of every query vector with the items of block `b`, into `member` (float64 sums of the
-     *  float32 vectors; four items at a time, query by query, a block's rows staying in cache for the next). */
-    static void products(Catalogue catalogue, double[][] q, double[][] member, int b) {
+    static final List<String> STRATEGIES = List.of("average", "least_misery", "most_pleasure", "borda");
+
+    private static IllegalArgumentException unknown(String strategy) {
+        return new IllegalArgumentException("graphrec.topItems: unknown strategy '" + strategy
+                + "' (average, least_misery, most_pleasure or borda)");
+    }
+
+    /** The inner products of every query vector with the items of block `b`, into `member` from column
+     *  {@code row - base} (float64 sums of the float32 vectors; four items at a time, query by query, a block's rows
+     *  staying in cache for the next). */
+    static void products(Catalogue catalogue, double[][] q, double[][] member, int b, int base) {
         int dim = catalogue.dim(), end = Math.min(catalogue.size(), (b + 1) * BLOCK);
         float[] v = catalogue.vectors();
         for (int m = 0; m < q.length; m++) {
             double[] qm = q[m], sm = member[m];
             int i = b * BLOCK;
             for (; i + 3 < end; i += 4) {
-                dot4(qm, v, i, dim, sm);
+                dot4(qm, v, i, dim, sm, i - base);
             }
             for (; i < end; i++) {
-                sm[i] = dot(qm, v, i * dim, dim);
+                sm[i - base] = dot(qm, v, i * dim, dim);
             }
         }
     }
@@ -292,10 +505,10 @@ public final class TopItems {
     static final VectorSpecies<Float> VALUES = VectorSpecies.of(float.class,
             VectorShape.forBitSize(SUMS.vectorBitSize() / 2));
 
-    /** {@code out[i + r] = q . v[(i + r) dim, (i + r + 1) dim)} for the four rows r = 0..3, in SIMD lanes (the
+    /** {@code out[at + r] = q . v[(i + r) dim, (i + r + 1) dim)} for the four rows r = 0..3, in SIMD lanes (the
      *  Vector API, jdk.incubator.vector, which Neo4j 5's launcher adds to the server's modules): each of q's
      *  lanes is read once for four rows, which keeps four streams of the rows in flight. */
-    static void dot4(double[] q, float[] v, int i, int dim, double[] out) {
+    static void dot4(double[] q, float[] v, int i, int dim, double[] out, int at) {
         int o0 = i * dim, o1 = o0 + dim, o2 = o1 + dim, o3 = o2 + dim, step = SUMS.length();
         int bound = SUMS.loopBound(dim);
         DoubleVector a0 = DoubleVector.zero(SUMS), a1 = a0, a2 = a0, a3 = a0;
@@ -306,10 +519,10 @@ public final class TopItems {
             a2 = qd.fma(widened(v, o2 + d), a2);
             a3 = qd.fma(widened(v, o3 + d), a3);
         }
-        out[i] = a0.reduceLanes(VectorOperators.ADD) + tail(q, v, o0, bound, dim);
-        out[i + 1] = a1.reduceLanes(VectorOperators.ADD) + tail(q, v, o1, bound, dim);
-        out[i + 2] = a2.reduceLanes(VectorOperators.ADD) + tail(q, v, o2, bound, dim);
-        out[i + 3] = a3.reduceLanes(VectorOperators.ADD) + tail(q, v, o3, bound, dim);
+        out[at] = a0.reduceLanes(VectorOperators.ADD) + tail(q, v, o0, bound, dim);
+        out[at + 1] = a1.reduceLanes(VectorOperators.ADD) + tail(q, v, o1, bound, dim);
+        out[at + 2] = a2.reduceLanes(VectorOperators.ADD) + tail(q, v, o2, bound, dim);
+        out[at + 3] = a3.reduceLanes(VectorOperators.ADD) + tail(q, v, o3, bound, dim);
     }
 
     /** v[at, at + SUMS.length()) as float64 lanes. */
@@ -561,14 +774,31 @@ public final class TopItems {
                 rows.add(row);
             }
         }
-        float[] vectors = new float[rows.size() * Math.max(dim, 0)];
-        Map<String, Integer> index = new HashMap<>();
-        for (int i = 0; i < rows.size(); i++) {
-            System.arraycopy(rows.get(i), 0, vectors, i * dim, dim);
-            index.put(elementIds.get(i), i);
+        double[] length = new double[rows.size()];
+        for (int i = 0; i < length.length; i++) {
+            double s = 0.0;
+            for (float x : rows.get(i)) {
+                s += (double) x * x;
+            }
+            length[i] = Double.isNaN(s) ? Double.POSITIVE_INFINITY : Math.sqrt(s);
         }
-        return new Catalogue(elementIds.toArray(String[]::new), index,
-                ids.stream().mapToLong(Long::longValue).toArray(), vectors, Math.max(dim, 0));
+        Integer[] order = IntStream.range(0, length.length).boxed().toArray(Integer[]::new);
+        Arrays.sort(order, (a, b) -> Double.compare(length[b], length[a]));  // stable: ties keep the read order
+        int width = Math.max(dim, 0);
+        float[] vectors = new float[rows.size() * width];
+        String[] elements = new String[rows.size()];
+        long[] numbers = new long[rows.size()];
+        double[] norms = new double[rows.size()];
+        Map<String, Integer> index = new HashMap<>();
+        for (int r = 0; r < order.length; r++) {
+            int i = order[r];
+            System.arraycopy(rows.get(i), 0, vectors, r * width, width);
+            elements[r] = elementIds.get(i);
+            numbers[r] = ids.get(i);
+            norms[r] = length[i];
+            index.put(elements[r], r);
+        }
+        return new Catalogue(elements, index, numbers, vectors, width, norms);
     }
 
     /** A vector property as float32, as write-back stores it (`db.create.setNodeVectorProperty`); float64 arrays
