@@ -292,7 +292,7 @@ def test_top_items_gives_the_exact_borda_points_of_its_n_best_whatever_n(runner:
         assert [(row["id"], row["score"]) for row in rows] == expected[:n], n
 
 
-@pytest.mark.parametrize("shape", ["norms", "ties"])
+@pytest.mark.parametrize("shape", ["norms", "ties", "hand"])
 @pytest.mark.parametrize("queries_kind", ["random", "opposed"])
 def test_top_items_reads_by_norm_and_still_gives_the_exact_n_best(runner: QueryRunner, shape: str,
                                                                    queries_kind: str) -> None:
@@ -303,13 +303,20 @@ def test_top_items_reads_by_norm_and_still_gives_the_exact_n_best(runner: QueryR
     1, 2, 4 and 8, each scaled vector held by 5 items (every score exact, ties at every cut), and a zero vector.
     `opposed` queries come in pairs q, -q: their mean is zero, so the average is 0 for every item and cannot be
     cut (exactly 0 only with the exact scores of `ties`; with `norms` it is rounding noise, not compared), and
-    most pleasure is |q . v|."""
+    most pleasure is |q . v|. `hand`: least misery reads the shortest query first and the others only where its
+    score reaches the n-th best; queries (1, 0) and (1, 1) tie item 10 = (4, 3), read first (longer), and item
+    5 = (4, 0), read in a later round after 300 items (0, 4.5), at 4: the first query's 4 for item 5 must not
+    end its reading, as it wins the tie by its id."""
     rng = np.random.default_rng(8)
     if shape == "ties":
         table = rng.integers(-3, 4, (40, 4)).astype(np.float32)
         vectors = {n: table[n % 40] * np.float32(2 ** ((n // 40) % 4)) for n in range(1, 801)}
         vectors[801] = np.zeros(4, np.float32)
         base = rng.integers(-3, 4, (2, 4)).astype(np.float64)
+    elif shape == "hand":
+        vectors = {10: np.float32([4, 3]), 5: np.float32([4, 0]), 20: np.float32([1, 1]), 30: np.float32([0, 2]),
+                   **{1000 + k: np.float32([0, 4.5]) for k in range(300)}}  # between them: 5 in a later round
+        base = np.array([[1.0, 0.0], [1.0, 1.0]])
     else:
         directions = rng.standard_normal((800, 8))
         lengths = rng.pareto(1.5, 800) + 0.01

@@ -206,8 +206,9 @@ public final class TopItems {
         return ranked;
     }
 
-    /** Blocks in the widest round of {@link #scanByNorm}. */
-    static final int ROUND_BLOCKS = 64;
+    /** Blocks in the widest round of {@link #scanByNorm}: 262,144 items, so that a long scan runs in rounds large
+     *  enough to split ({@link #PARALLEL_PRODUCTS}). */
+    static final int ROUND_BLOCKS = 1024;
 
     /** Relative error allowed for in the bound of {@link #scanByNorm}: a float64 sum of 1,024 products is off
      *  by less than 1,024 x 2^-53 (about 1e-13) of |q| |v|. */
@@ -223,35 +224,60 @@ public final class TopItems {
      * still could, by a lower id, so the test is strict) and the scan stops. It reads the blocks in rounds of 1, 2,
      * 4, ... {@link #ROUND_BLOCKS} blocks, each round's products in parallel when they are many, so a query whose
      * best items have long vectors (a trained model's popular items) reads a few blocks, and one that cannot be
-     * cut costs what a whole scan costs. The scores are the same float64 sums as {@link #scanAll}'s.
+     * cut costs what a whole scan costs. Least misery also reads one query (the shortest) for every item of a round,
+     * and the others only for the items whose score by it reaches the worst of the n held: the lowest score is at
+     * most that one. The scores are the same float64 sums as {@link #scanAll}'s.
      */
     static Ranked scanByNorm(Catalogue catalogue, double[][] q, String strategy, boolean[] out, int n) {
-        int items = catalogue.size(), members = q.length, blocks = (items + BLOCK - 1) / BLOCK;
+        int items = catalogue.size(), members = q.length, blocks = (items + BLOCK - 1) / BLOCK, dim = catalogue.dim();
         int code = strategy.equals("average") ? 0 : strategy.equals("least_misery") ? 1 : 2;
         double reach = reach(q, code);
         double[] norms = catalogue.norms();
+        float[] v = catalogue.vectors();
         TopN top = new TopN(n, members, catalogue.ids());
-        double[][] member = new double[members][Math.min(items, ROUND_BLOCKS * BLOCK)];
+        int lead = code == 1 ? shortest(q) : -1;  // least misery: the one query read for every item
+        double[][] first = lead < 0 ? q : new double[][] {q[lead]};
+        double[][] member = new double[members][0];
+        int[] alive = new int[0];
         boolean done = n == 0;
         for (int b = 0, round = 1; b < blocks && !done; b += round, round = Math.min(2 * round, ROUND_BLOCKS)) {
-            int first = b, last = Math.min(blocks, b + round), base = b * BLOCK;
-            int end = Math.min(items, last * BLOCK);
-            if ((long) (end - base) * catalogue.dim() * members >= PARALLEL_PRODUCTS) {
-                IntStream.range(first, last).parallel().forEach(k -> products(catalogue, q, member, k, base));
+            int from = b, to = Math.min(blocks, b + round), base = b * BLOCK, end = Math.min(items, to * BLOCK);
+            if (alive.length < end - base) {  // the rounds grow: buffers as large as this one
+                member = new double[members][end - base];
+                alive = new int[end - base];
+            }
+            double[][] scores = member, firstScores = lead < 0 ? member : new double[][] {member[lead]};
+            int[] kept = alive;
+            if ((long) (end - base) * dim * first.length >= PARALLEL_PRODUCTS) {
+                IntStream.range(from, to).parallel().forEach(k -> products(catalogue, first, firstScores, k, base));
             } else {
-                for (int k = first; k < last; k++) {
-                    products(catalogue, q, member, k, base);
+                for (int k = from; k < to; k++) {
+                    products(catalogue, first, firstScores, k, base);
                 }
             }
-            for (int i = base; i < end; i++) {
+            double floor = lead >= 0 && top.full() ? top.worst() : Double.NEGATIVE_INFINITY;
+            int count = 0;
+            for (int i = base; i < end; i++) {  // least misery is at most the lead query's score
+                if (!out[i] && !(lead >= 0 && member[lead][i - base] < floor)) {
+                    alive[count++] = i;
+                }
+            }
+            if (lead >= 0) {
+                IntStream rest = IntStream.range(0, count);
+                ((long) count * dim * (members - 1) >= PARALLEL_PRODUCTS ? rest.parallel() : rest).forEach(c -> {
+                    for (int m = 0; m < members; m++) {
+                        if (m != lead) {
+                            scores[m][kept[c] - base] = dot(q[m], v, kept[c] * dim, dim);
+                        }
+                    }
+                });
+            }
+            for (int c = 0; c < count; c++) {
+                int i = alive[c], at = i - base;
                 if (top.full() && reach * norms[i] < top.worst()) {
                     done = true;
                     break;
                 }
-                if (out[i]) {
-                    continue;
-                }
-                int at = i - base;
                 double a = code == 0 ? 0.0 : code == 1 ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
                 for (double[] sm : member) {  // aggregate()'s arithmetic, member by member
                     a = code == 0 ? a + sm[at] / members : code == 1 ? Math.min(a, sm[at]) : Math.max(a, sm[at]);
@@ -260,6 +286,17 @@ public final class TopItems {
             }
         }
         return top.ranked();
+    }
+
+    /** The index of the shortest query vector (the first of equal norms). */
+    private static int shortest(double[][] q) {
+        int best = 0;
+        for (int m = 1; m < q.length; m++) {
+            if (norm(q[m]) < norm(q[best])) {
+                best = m;
+            }
+        }
+        return best;
     }
 
     /** {@code c} of {@link #scanByNorm} for strategy {@code code} (0 average, 1 least misery, 2 most pleasure),
