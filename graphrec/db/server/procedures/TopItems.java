@@ -247,7 +247,7 @@ public final class TopItems {
                 alive = new int[end - base];
             }
             double[][] scores = member, firstScores = lead < 0 ? member : new double[][] {member[lead]};
-            int[] kept = alive;
+            int[] kept = alive;  // this round's buffers, final for the parallel lambdas
             if ((long) (end - base) * dim * first.length >= PARALLEL_PRODUCTS) {
                 IntStream.range(from, to).parallel().forEach(k -> products(catalogue, first, firstScores, k, base));
             } else {
