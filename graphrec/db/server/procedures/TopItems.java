@@ -3,12 +3,10 @@ package io.graphrec.procedures;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
@@ -192,18 +190,13 @@ public final class TopItems {
                           int kept, int n) {
         double[][] member = memberScores(catalogue, q, weights);
         double[] score = aggregate(member, strategy, out, kept, n);
-        List<Integer> chosen = best(score, catalogue.ids(), out, n);
-        Ranked ranked = new Ranked(new int[chosen.size()], new double[chosen.size()],
-                new double[chosen.size()][member.length]);
-        for (int e = 0; e < chosen.size(); e++) {
-            int i = chosen.get(e);
-            ranked.rows()[e] = i;
-            ranked.scores()[e] = score[i];
-            for (int m = 0; m < member.length; m++) {
-                ranked.members()[e][m] = member[m][i];
+        TopN top = new TopN(n, member.length, catalogue.ids());
+        for (int i = 0; i < score.length; i++) {
+            if (!out[i]) {
+                top.offer(i, score[i], member, i);
             }
         }
-        return ranked;
+        return top.ranked();
     }
 
     /** Blocks in the widest round of {@link #scanByNorm}: 262,144 items, so that a long scan runs in rounds large
@@ -394,7 +387,8 @@ public final class TopItems {
             members[from] = displaced;
         }
 
-        /** Whether (score a, row ra) ranks above (score b, row rb): {@link #best}'s order. */
+        /** Whether (score a, row ra) ranks above (score b, row rb): the higher score; of equal scores (0.0 and
+         *  -0.0 alike), the lower id. */
         private boolean better(double a, int ra, double b, int rb) {
             return a != b ? Double.compare(a, b) > 0 : ids[ra] < ids[rb];
         }
@@ -728,27 +722,6 @@ public final class TopItems {
             }
         }
         return size == 0 ? Double.NEGATIVE_INFINITY : heap[0];
-    }
-
-    /** The indices of the `n` highest scores among the items not `out`, best first, ties by id ascending. */
-    static List<Integer> best(double[] score, long[] ids, boolean[] out, int n) {
-        Comparator<Integer> better = (a, b) -> score[a] != score[b] ? Double.compare(score[b], score[a])
-                : Long.compare(ids[a], ids[b]);
-        PriorityQueue<Integer> heap = new PriorityQueue<>(Math.max(1, Math.min(n, score.length)), better.reversed());
-        for (int i = 0; i < score.length; i++) {
-            if (out[i]) {
-                continue;
-            }
-            if (heap.size() < n) {
-                heap.add(i);
-            } else if (better.compare(i, heap.peek()) < 0) {
-                heap.poll();
-                heap.add(i);
-            }
-        }
-        List<Integer> chosen = new ArrayList<>(heap);
-        chosen.sort(better);
-        return chosen;
     }
 
     static double[][] queryVectors(List<List<Double>> queries, int dim, String property) {
